@@ -1,0 +1,418 @@
+"""The data contract: tidy tables in, a validated panel with coordinates and index arrays out.
+
+Inputs (CSV paths or DataFrames):
+
+- observations: ``member, alliance, year, signal, value[, trials]``
+- crises (optional): ``crisis, year, member, alliance, outcome``
+- units (optional): ``member, alliance, <covariate columns...>``
+
+Every problem raises :class:`~bayescred.errors.DataError` naming the file, column and the
+offending rows (as line numbers of the file, header = line 1, or as DataFrame index
+labels).  Missing values are dropped and counted in ``Panel.notes``, never silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .signals import FAMILIES
+from .spec import ModelSpec
+
+OBS_COLUMNS = ("member", "alliance", "year", "signal", "value")
+CRISIS_COLUMNS = ("crisis", "year", "member", "alliance", "outcome")
+UNIT_COLUMNS = ("member", "alliance")
+OUTCOMES = ("violated", "partial", "honored")  # ordered: worst to best
+UNIT_SEP = "/"
+_SHOW = 5  # how many offending rows a message lists
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a table came from, for error messages."""
+
+    label: str
+    from_file: bool
+
+    def rows(self, index) -> str:
+        idx = list(index)
+        shown = [str(i + 2) if self.from_file else str(i) for i in idx[:_SHOW]]
+        more = f" and {len(idx) - _SHOW} more" if len(idx) > _SHOW else ""
+        kind = "line" if self.from_file else "row"
+        return f"{kind}{'s' if len(idx) > 1 else ''} {', '.join(shown)}{more}"
+
+
+@dataclass
+class Panel:
+    """A validated panel, ready for :func:`bayescred.model.build_model`.
+
+    Attributes
+    ----------
+    observations : DataFrame
+        Clean observed cells with integer index columns ``unit_idx``, ``year_idx``,
+        ``signal_idx`` added.
+    crises : DataFrame
+        Crises with ``unit_idx``, ``year_idx``, ``member_idx`` added (may be empty).
+    units : DataFrame
+        One row per unit: ``member, alliance`` and covariate columns, in unit order.
+    years : ndarray of int
+        The year grid shared by all units (first to last observed year).
+    signals : list of str
+        Signal names in spec order.
+    notes : list of str
+        What was dropped or assumed while reading, for the user to see.
+    """
+
+    observations: pd.DataFrame
+    crises: pd.DataFrame
+    units: pd.DataFrame
+    years: np.ndarray
+    signals: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def unit_labels(self) -> list[str]:
+        return [f"{m}{UNIT_SEP}{a}" for m, a in zip(self.units.member, self.units.alliance)]
+
+    @property
+    def members(self) -> list[str]:
+        return sorted(self.units.member.unique())
+
+    @property
+    def alliances(self) -> list[str]:
+        return sorted(self.units.alliance.unique())
+
+    @property
+    def member_of_unit(self) -> np.ndarray:
+        return np.searchsorted(self.members, self.units.member.to_numpy())
+
+    @property
+    def alliance_of_unit(self) -> np.ndarray:
+        return np.searchsorted(self.alliances, self.units.alliance.to_numpy())
+
+    def active_mask(self) -> np.ndarray:
+        """(unit, year) mask of the years between each unit's first and last evidence.
+
+        Credibility is standardised over these cells and reported for them; years
+        outside a unit's span are extrapolation, not measurement.
+        """
+        spans = pd.concat(
+            [self.observations[["unit_idx", "year_idx"]], self.crises[["unit_idx", "year_idx"]]]
+        ).groupby("unit_idx")["year_idx"].agg(["min", "max"])
+        t = np.arange(len(self.years))
+        lo = spans["min"].reindex(range(len(self.units))).to_numpy()
+        hi = spans["max"].reindex(range(len(self.units))).to_numpy()
+        return (t[None, :] >= lo[:, None]) & (t[None, :] <= hi[:, None])
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tidy input tables (without index columns), e.g. to save or to modify."""
+        obs_cols = [c for c in (*OBS_COLUMNS, "trials") if c in self.observations]
+        return {
+            "observations": self.observations[obs_cols].reset_index(drop=True),
+            "crises": self.crises[list(CRISIS_COLUMNS)].reset_index(drop=True),
+            "units": self.units.reset_index(drop=True),
+        }
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def read_panel(spec: ModelSpec) -> Panel:
+    """Read the files named in the spec's [data] table."""
+    if spec.data.observations is None:
+        raise DataError("spec [data]: key 'observations' (path to observations.csv) is required")
+    return load_panel(
+        spec.path("observations"), spec.path("crises"), spec.path("units"), spec=spec
+    )
+
+
+def load_panel(
+    observations: pd.DataFrame | str | Path,
+    crises: pd.DataFrame | str | Path | None = None,
+    units: pd.DataFrame | str | Path | None = None,
+    *,
+    spec: ModelSpec,
+) -> Panel:
+    """Validate tidy tables against the spec and build the panel.
+
+    Parameters
+    ----------
+    observations, crises, units : DataFrame or path
+        The three tables of the data contract; crises and units are optional.
+    spec : ModelSpec
+        Declares the signals (family, direction) and covariates.
+
+    Examples
+    --------
+    >>> from bayescred.simulate import simulate, default_spec
+    >>> sim = simulate(default_spec(), n_members=4, n_years=10, seed=1)
+    >>> panel = load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    >>> len(panel.years)
+    10
+    """
+    obs, obs_src = _read(observations, "observations")
+    notes: list[str] = []
+    obs = _clean_observations(obs, obs_src, spec, notes)
+    units_df = _units(obs, units, spec)
+    unit_key = _unit_key(units_df)
+    years = np.arange(obs.year.min(), obs.year.max() + 1)
+    obs = obs.assign(
+        unit_idx=_lookup(unit_key, obs.member, obs.alliance),
+        year_idx=(obs.year - years[0]).to_numpy(),
+        signal_idx=pd.Categorical(obs.signal, categories=list(spec.signals)).codes,
+    )
+    crises_df = _crises(crises, unit_key, years, spec)
+    members = sorted(units_df.member.unique())
+    crises_df["member_idx"] = np.searchsorted(members, crises_df.member.to_numpy())
+    unused = sorted(set(spec.signals) - set(obs.signal))
+    if unused:
+        raise DataError(
+            f"{obs_src.label}: signal(s) {', '.join(unused)} are declared in the spec "
+            "but have no observed values"
+        )
+    return Panel(obs, crises_df, units_df, years, list(spec.signals), notes)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _read(table, kind: str) -> tuple[pd.DataFrame, Source]:
+    if isinstance(table, pd.DataFrame):
+        return table.copy(), Source(f"{kind} (DataFrame)", from_file=False)
+    path = Path(table)
+    src = Source(str(path), from_file=True)
+    if not path.is_file():
+        raise DataError(f"{path}: {kind} file not found")
+    try:
+        df = pd.read_csv(path, skipinitialspace=True, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the {kind} file is empty") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        raise DataError(
+            f"{path}: cannot read the {kind} file as UTF-8 CSV ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:120]})"
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, src
+
+
+def _require_columns(df: pd.DataFrame, required, src: Source, allow_empty=False) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{src.label}: missing required column(s) {', '.join(missing)}; expected columns "
+            f"{', '.join(required)} (found: {', '.join(map(str, df.columns[:12])) or 'none'})"
+        )
+    if df.empty and not allow_empty:
+        raise DataError(f"{src.label}: the table has a header but no rows")
+
+
+def _integer_years(df: pd.DataFrame, src: Source) -> pd.Series:
+    year = pd.to_numeric(df.year, errors="coerce")
+    bad = df.index[~(year.notna() & np.isclose(year, year.round()))]
+    if len(bad):
+        raise DataError(
+            f"{src.label}: column 'year' must hold integer years; "
+            f"{src.rows(bad)} hold {', '.join(map(repr, df.year[bad][:_SHOW].tolist()))}"
+        )
+    return year.round().astype(int)
+
+
+def _strings(df: pd.DataFrame, columns, src: Source) -> pd.DataFrame:
+    for col in columns:
+        blank = df.index[df[col].isna() | (df[col].astype(str).str.strip() == "")]
+        if len(blank):
+            raise DataError(f"{src.label}: column {col!r} is empty on {src.rows(blank)}")
+        df[col] = df[col].astype(str).str.strip()
+    return df
+
+
+# ---------------------------------------------------------------------------- observations
+
+
+def _clean_observations(
+    obs: pd.DataFrame, src: Source, spec: ModelSpec, notes: list[str]
+) -> pd.DataFrame:
+    _require_columns(obs, OBS_COLUMNS, src)
+    obs = obs.reset_index(drop=True)
+    obs = _strings(obs, ("member", "alliance", "signal"), src)
+    obs["year"] = _integer_years(obs, src)
+    undeclared = sorted(set(obs.signal) - set(spec.signals))
+    if undeclared:
+        rows = obs.index[obs.signal.isin(undeclared)]
+        raise DataError(
+            f"{src.label}: column 'signal' has value(s) {', '.join(map(repr, undeclared))} "
+            f"not declared in the spec ({src.rows(rows)}); declared signals: "
+            f"{', '.join(spec.signals)}"
+        )
+    obs["value"] = _numeric(obs, "value", src)
+    if "trials" in obs:
+        obs["trials"] = _numeric(obs, "trials", src)
+    obs = _drop_missing(obs, src, notes)
+    for name, signal in spec.signals.items():
+        _check_support(obs, name, FAMILIES[signal.family], src)
+    dup = obs.index[obs.duplicated(["member", "alliance", "year", "signal"], keep=False)]
+    if len(dup):
+        raise DataError(
+            f"{src.label}: duplicated (member, alliance, year, signal) on {src.rows(dup)}; "
+            "expected one value per unit-year-signal"
+        )
+    return obs
+
+
+def _numeric(df: pd.DataFrame, col: str, src: Source) -> pd.Series:
+    values = pd.to_numeric(df[col], errors="coerce")
+    bad = df.index[values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")]
+    if len(bad):
+        raise DataError(
+            f"{src.label}: column {col!r} must be numeric; {src.rows(bad)} hold "
+            f"{', '.join(map(repr, df[col][bad][:_SHOW].tolist()))}"
+        )
+    return values.astype(float)
+
+
+def _drop_missing(obs: pd.DataFrame, src: Source, notes: list[str]) -> pd.DataFrame:
+    missing = obs.value.isna()
+    if missing.any():
+        counts = obs[missing].signal.value_counts().sort_index()
+        detail = ", ".join(f"{s}: {n}" for s, n in counts.items())
+        notes.append(
+            f"{src.label}: dropped {int(missing.sum())} row(s) with a missing value ({detail})"
+        )
+    return obs[~missing]
+
+
+def _check_support(obs: pd.DataFrame, name: str, family, src: Source) -> None:
+    rows = obs[obs.signal == name]
+    if rows.empty:
+        return
+    trials = None
+    if family.needs_trials:
+        if "trials" not in obs:
+            raise DataError(
+                f"{src.label}: signal {name!r} is {family.name} and needs a 'trials' column"
+            )
+        no_trials = rows.index[rows.trials.isna()]
+        if len(no_trials):
+            raise DataError(
+                f"{src.label}: signal {name!r} ({family.name}) has no 'trials' on "
+                f"{src.rows(no_trials)}; expected a positive integer number of trials"
+            )
+        trials = rows.trials.to_numpy()
+        bad_trials = rows.index[~((trials >= 1) & np.isclose(trials, np.round(trials)))]
+        if len(bad_trials):
+            raise DataError(
+                f"{src.label}: column 'trials' for signal {name!r} must be a positive integer "
+                f"on {src.rows(bad_trials)}"
+            )
+    bad = rows.index[family.bad_values(rows.value.to_numpy(), trials)]
+    if len(bad):
+        shown = ", ".join(f"{v:g}" for v in obs.value[bad][:_SHOW])
+        extra = " (at most its trials)" if family.needs_trials else ""
+        raise DataError(
+            f"{src.label}: column 'value' for signal {name!r} ({family.name}) must be "
+            f"{family.expected}{extra}; {src.rows(bad)} hold {shown}"
+        )
+
+
+# ---------------------------------------------------------------------------- units
+
+
+def _units(obs: pd.DataFrame, units, spec: ModelSpec) -> pd.DataFrame:
+    observed = (
+        obs[["member", "alliance"]].drop_duplicates().sort_values(["alliance", "member"])
+    ).reset_index(drop=True)
+    covariates = list(spec.latent.covariates)
+    if units is None:
+        if covariates:
+            raise DataError(
+                f"spec [latent]: covariates {', '.join(covariates)} need a units table "
+                "([data] units = 'units.csv') with those columns"
+            )
+        return observed
+    df, src = _read(units, "units")
+    _require_columns(df, (*UNIT_COLUMNS, *covariates), src)
+    df = _strings(df.reset_index(drop=True), UNIT_COLUMNS, src)
+    dup = df.index[df.duplicated(list(UNIT_COLUMNS), keep=False)]
+    if len(dup):
+        raise DataError(f"{src.label}: duplicated (member, alliance) on {src.rows(dup)}")
+    for col in covariates:
+        df[col] = _numeric(df, col, src)
+        missing = df.index[df[col].isna()]
+        if len(missing):
+            raise DataError(
+                f"{src.label}: covariate {col!r} is missing on {src.rows(missing)}; "
+                "covariates must be observed for every unit"
+            )
+    merged = observed.merge(df, on=list(UNIT_COLUMNS), how="left", indicator=True)
+    absent = merged[merged._merge == "left_only"]
+    if len(absent) and covariates:
+        names = ", ".join(f"{m}{UNIT_SEP}{a}" for m, a in zip(absent.member, absent.alliance))
+        raise DataError(
+            f"{src.label}: no row for unit(s) {names} that have observations; "
+            f"covariates {', '.join(covariates)} are needed for every unit"
+        )
+    return merged[[*UNIT_COLUMNS, *covariates]]
+
+
+def _unit_key(units: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(units[list(UNIT_COLUMNS)])
+
+
+def _lookup(key: pd.MultiIndex, member, alliance) -> np.ndarray:
+    return key.get_indexer(pd.MultiIndex.from_arrays([member, alliance]))
+
+
+# ---------------------------------------------------------------------------- crises
+
+
+def empty_crises() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "crisis": pd.Series(dtype=str),
+            "year": pd.Series(dtype=int),
+            "member": pd.Series(dtype=str),
+            "alliance": pd.Series(dtype=str),
+            "outcome": pd.Series(dtype=str),
+            "unit_idx": pd.Series(dtype=int),
+            "year_idx": pd.Series(dtype=int),
+        }
+    )
+
+
+def _crises(crises, unit_key: pd.MultiIndex, years: np.ndarray, spec: ModelSpec):
+    if crises is None:
+        return empty_crises()
+    df, src = _read(crises, "crises")
+    _require_columns(df, CRISIS_COLUMNS, src, allow_empty=True)
+    if df.empty:
+        return empty_crises()
+    df = _strings(df.reset_index(drop=True), ("crisis", "member", "alliance", "outcome"), src)
+    df["year"] = _integer_years(df, src)
+    df["outcome"] = df.outcome.str.lower()
+    bad = df.index[~df.outcome.isin(OUTCOMES)]
+    if len(bad):
+        raise DataError(
+            f"{src.label}: column 'outcome' must be one of {', '.join(OUTCOMES)}; "
+            f"{src.rows(bad)} hold {', '.join(map(repr, df.outcome[bad][:_SHOW].tolist()))}"
+        )
+    unit_idx = _lookup(unit_key, df.member, df.alliance)
+    orphan = df.index[unit_idx < 0]
+    if len(orphan):
+        names = sorted({f"{m}{UNIT_SEP}{a}" for m, a in zip(df.member[orphan], df.alliance[orphan])})
+        raise DataError(
+            f"{src.label}: crisis on a unit with no observations ({src.rows(orphan)}: "
+            f"{', '.join(names[:_SHOW])}); every crisis must name a (member, alliance) "
+            "that appears in the observations"
+        )
+    outside = df.index[(df.year < years[0]) | (df.year > years[-1])]
+    if len(outside):
+        raise DataError(
+            f"{src.label}: crisis year outside the observed years {years[0]}-{years[-1]} "
+            f"on {src.rows(outside)}"
+        )
+    return df.assign(unit_idx=unit_idx, year_idx=(df.year - years[0]).to_numpy())

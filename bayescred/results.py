@@ -1,0 +1,211 @@
+"""Fitted results: credibility tables, parameter summaries, save/load as one netCDF file.
+
+A result file is an ArviZ InferenceData netCDF with two extra things: the attributes of
+its ``posterior`` group carry the spec (JSON), the signal scales, timings and package
+versions; and a ``bayescred_data`` group holds the tidy input tables, so a result can be
+reported on, or re-conditioned for a scenario, without the original files.  No pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import ResultError
+from .fit import Timing
+from .model import SignalScale, scales_from_dict, scales_to_dict
+from .panel import Panel, load_panel
+from .spec import ModelSpec, spec_from_dict
+
+FORMAT = 1  # bump when a result file written earlier can no longer be read correctly
+DEFAULT_PROB = 0.9  # the package-wide interval probability
+_DATA_GROUP = "bayescred_data"
+_TABLES = ("observations", "crises", "units")
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("bayescred", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "xarray"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+@dataclass
+class CredibilityResult:
+    """A fitted credibility model.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        Posterior with ``credibility`` of dims ``(chain, draw, unit, year)`` and
+        ``member``/``alliance`` coordinates on ``unit``.
+    spec : ModelSpec
+        The spec that was fitted (sampler settings as used).
+    panel : Panel
+        The data that were fitted.
+    scales : dict
+        Per-signal transform constants (reused by scenarios).
+    timing : Timing
+        Compile and sampling seconds.
+    """
+
+    idata: az.InferenceData
+    spec: ModelSpec
+    panel: Panel
+    scales: dict[str, SignalScale]
+    timing: Timing
+    versions: dict[str, str] = field(default_factory=package_versions)
+
+    # ------------------------------------------------------------------ tables
+
+    def credibility(self, prob: float = DEFAULT_PROB, active_only: bool = True) -> pd.DataFrame:
+        """Tidy posterior summary of credibility per unit-year.
+
+        Columns: member, alliance, year, mean, sd, hdi_low, hdi_high.  With
+        ``active_only`` (default), only the years between each unit's first and last
+        evidence are listed; the others are extrapolation.
+        """
+        cred = self.idata.posterior["credibility"]
+        hdi = az.hdi(cred, hdi_prob=prob)["credibility"]
+        table = pd.DataFrame(
+            {
+                "member": np.repeat(cred.member.values, cred.sizes["year"]),
+                "alliance": np.repeat(cred.alliance.values, cred.sizes["year"]),
+                "year": np.tile(cred.year.values, cred.sizes["unit"]),
+                "mean": cred.mean(("chain", "draw")).values.ravel(),
+                "sd": cred.std(("chain", "draw")).values.ravel(),
+                "hdi_low": hdi.sel(hdi="lower").values.ravel(),
+                "hdi_high": hdi.sel(hdi="higher").values.ravel(),
+            }
+        )
+        if active_only:
+            table = table[self.panel.active_mask().ravel()]
+        return table.reset_index(drop=True)
+
+    def parameters(self, prob: float = DEFAULT_PROB) -> pd.DataFrame:
+        """Summary of the structural parameters (reputation effects, loadings, ...)."""
+        names = [
+            v
+            for v in ("kappa_honor", "kappa_violate", "phi_reputation", "sigma_innovation", "phi",
+                      "tau", "gamma", "alpha", "loading", "alpha_followthrough",
+                      "loading_followthrough")
+            if v in self.idata.posterior
+        ]
+        return az.summary(self.idata, var_names=names, hdi_prob=prob)
+
+    def prob_violation_costlier(self) -> float | None:
+        """P(kappa_violate > kappa_honor): is reneging punished more than honouring pays?"""
+        post = self.idata.posterior
+        if "kappa_violate" not in post:
+            return None
+        return float((post.kappa_violate > post.kappa_honor).mean())
+
+    # ------------------------------------------------------------------ save / load
+
+    def save(self, path: str | Path) -> Path:
+        """Write one netCDF file; written to a temporary name first, so a failure never
+        leaves a half-written result behind."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        idata = self.idata.copy()
+        idata.posterior.attrs.update(self._attrs())
+        data = _tables_to_dataset(self.panel.tables())
+        groups = {k: getattr(idata, k) for k in idata.groups()}
+        groups[_DATA_GROUP] = data
+        out = az.InferenceData(**groups)
+        fd, tmp = tempfile.mkstemp(suffix=".nc.tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            out.to_netcdf(tmp, engine="h5netcdf")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+    def _attrs(self) -> dict[str, str | int]:
+        return {
+            "bayescred_format": FORMAT,
+            "bayescred_spec": self.spec.to_json(),
+            "bayescred_scales": json.dumps(scales_to_dict(self.scales)),
+            "bayescred_timing": json.dumps(self.timing.to_dict()),
+            "bayescred_versions": json.dumps(self.versions),
+            "bayescred_notes": json.dumps(self.panel.notes),
+        }
+
+    @classmethod
+    def load(cls, path: str | Path) -> CredibilityResult:
+        """Read a result written by :meth:`save`; refuse anything else with a clear error."""
+        path = Path(path)
+        if not path.is_file():
+            raise ResultError(f"{path}: result file not found")
+        try:
+            idata = az.from_netcdf(path, engine="h5netcdf")
+        except Exception as exc:  # any failure to parse means: not a readable result
+            raise ResultError(
+                f"{path}: not a readable netCDF result file ({type(exc).__name__})"
+            ) from None
+        attrs = idata.posterior.attrs if "posterior" in idata.groups() else {}
+        if "bayescred_format" not in attrs or _DATA_GROUP not in idata.groups():
+            raise ResultError(f"{path}: a netCDF file, but not a bayescred result")
+        versions = json.loads(attrs["bayescred_versions"])
+        if int(attrs["bayescred_format"]) != FORMAT:
+            raise ResultError(
+                f"{path}: written by bayescred {versions.get('bayescred')} in result format "
+                f"{attrs['bayescred_format']}; this bayescred reads format {FORMAT}. Refit "
+                "with this version, or install the version that wrote it"
+            )
+        spec = spec_from_dict(json.loads(attrs["bayescred_spec"]))
+        tables = _dataset_to_tables(idata[_DATA_GROUP])
+        panel = load_panel(tables["observations"], tables["crises"], tables["units"], spec=spec)
+        panel.notes[:] = json.loads(attrs.get("bayescred_notes", "[]"))
+        groups = {k: idata[k] for k in idata.groups() if k != _DATA_GROUP}
+        timing = Timing(**json.loads(attrs["bayescred_timing"]))
+        return cls(
+            az.InferenceData(**groups),
+            spec,
+            panel,
+            scales_from_dict(json.loads(attrs["bayescred_scales"])),
+            timing,
+            versions,
+        )
+
+
+def _tables_to_dataset(tables: dict[str, pd.DataFrame]) -> xr.Dataset:
+    """Tidy tables as one dataset: a row dimension per table, one variable per column."""
+    variables = {}
+    for name, df in tables.items():
+        for col in df.columns:
+            values = df[col].to_numpy()
+            if values.dtype == object or pd.api.types.is_string_dtype(df[col]):
+                values = df[col].astype(str).to_numpy(dtype=str)
+            elif col == "trials":
+                values = df[col].astype(float).to_numpy()
+            variables[f"{name}__{col}"] = (f"{name}_row", values)
+    return xr.Dataset(variables)
+
+
+def _dataset_to_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in _TABLES:
+        cols = {
+            key.split("__", 1)[1]: ds[key].values
+            for key in ds.data_vars
+            if key.startswith(f"{name}__")
+        }
+        out[name] = pd.DataFrame(cols)
+    if out["crises"].empty:
+        out["crises"] = None
+    return out

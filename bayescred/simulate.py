@@ -1,0 +1,309 @@
+"""The generative model run forward, with the truth kept (for recovery tests and demos).
+
+The simulation follows ``model.py`` exactly: raw credibility from alliance baselines,
+unit dynamics, crisis-driven reputation (crises are decided year by year, since each
+outcome depends on credibility that earlier outcomes moved) and covariates; the truth is
+then standardised over the active unit-years, as the model does, and signals are drawn
+from the standardised path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from .spec import ModelSpec, spec_from_dict, spec_to_toml
+
+DEFAULT_SIGNALS = {
+    "troops": {"family": "negbinomial", "direction": 1, "description": "troops deployed"},
+    "spending": {"family": "lognormal", "direction": 1, "description": "defence spending"},
+    "votes": {"family": "binomial", "direction": 1, "description": "votes aligned (of trials)"},
+    "exercises": {"family": "poisson", "direction": 1, "description": "joint exercises"},
+}
+
+# Typical size of each family's signal, so simulated data look like real ones.
+_BASELINE = {"negbinomial": np.log(800.0), "poisson": np.log(3.0), "binomial": 0.5, "beta": 0.3}
+
+
+def default_spec(
+    dynamics: str = "random_walk",
+    signals: dict | None = None,
+    reputation: bool = True,
+    covariates: tuple[str, ...] = (),
+    **sampler,
+) -> ModelSpec:
+    """A spec with the four standard signals (troops, spending, votes, exercises)."""
+    return spec_from_dict(
+        {
+            "name": "simulated",
+            "signals": signals or DEFAULT_SIGNALS,
+            "latent": {"dynamics": dynamics, "covariates": list(covariates)},
+            "reputation": {"enabled": reputation},
+            "sampler": sampler,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class TrueParameters:
+    """The parameters a simulation used; kappa and follow-through on credibility's scale."""
+
+    kappa_honor: float = 0.5
+    kappa_violate: float = 1.0
+    phi_reputation: float = 0.9
+    sigma_innovation: float = 0.2
+    phi: float = 0.85
+    tau: float = 0.5
+    alpha_followthrough: float = 0.8
+    loading_followthrough: float = 1.5
+    noise: dict[str, float] = field(
+        default_factory=lambda: {"sigma": 0.4, "dispersion": 0.15, "precision": 40.0}
+    )
+
+
+@dataclass
+class Simulation:
+    """A simulated panel in the data contract, plus the truth behind it."""
+
+    spec: ModelSpec
+    observations: pd.DataFrame
+    crises: pd.DataFrame
+    units: pd.DataFrame
+    truth: pd.DataFrame  # member, alliance, year, credibility
+    params: dict
+
+    def write(self, directory: str | Path) -> Path:
+        """Write observations/crises/units/truth CSVs, truth.json and spec.toml."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("observations", "crises", "units", "truth"):
+            getattr(self, name).to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+        (out / "truth.json").write_text(json.dumps(self.params, indent=2) + "\n")
+        paths = {"observations": "observations.csv", "crises": "crises.csv", "units": "units.csv"}
+        (out / "spec.toml").write_text(spec_to_toml(self.spec, paths))
+        return out / "spec.toml"
+
+
+def simulate(
+    spec: ModelSpec | None = None,
+    *,
+    n_units: int = 20,
+    n_members: int | None = None,
+    n_alliances: int = 3,
+    n_years: int = 40,
+    n_crises: int = 60,
+    missing: float = 0.0,
+    start_year: int = 1980,
+    truth: TrueParameters | None = None,
+    seed: int = 0,
+) -> Simulation:
+    """Draw a synthetic panel from the generative model of ``spec``.
+
+    Parameters
+    ----------
+    spec : ModelSpec, optional
+        Signals, dynamics, reputation and covariates to simulate; :func:`default_spec`
+        when omitted.
+    n_units, n_members, n_alliances, n_years, n_crises : int
+        Panel shape.  With fewer members than units, some members hold several
+        commitments (so reputation spills over between them).
+    missing : float
+        Share of observed cells dropped at random.
+    truth : TrueParameters, optional
+        Structural parameters; signal intercepts and loadings are drawn.
+    seed : int
+        Seed of the random generator: the same seed gives the same panel.
+
+    Examples
+    --------
+    >>> sim = simulate(n_units=6, n_years=12, n_crises=5, seed=3)
+    >>> sorted(sim.observations.signal.unique())
+    ['exercises', 'spending', 'troops', 'votes']
+    """
+    spec = spec or default_spec()
+    truth = truth or TrueParameters()
+    rng = np.random.default_rng(seed)
+    units = _units(rng, spec, n_units, n_members or max(2, round(0.7 * n_units)), n_alliances)
+    years = np.arange(start_year, start_year + n_years)
+    raw, crises = _latent_path(rng, spec, truth, units, n_years, n_crises)
+    obs = _signals(rng, spec, truth, units, years, raw, missing)
+    crises = crises.assign(year=years[crises.year_idx])
+    cred, scale = _standardise(raw, units, obs, crises, years)
+    params = _reported(truth, spec, scale, obs)
+    crises_out = crises[["crisis", "year", "member", "alliance", "outcome"]]
+    truth_df = pd.DataFrame(
+        {
+            "member": np.repeat(units.member.to_numpy(), n_years),
+            "alliance": np.repeat(units.alliance.to_numpy(), n_years),
+            "year": np.tile(years, len(units)),
+            "credibility": cred.ravel(),
+        }
+    )
+    obs = obs.drop(columns=["eta"])
+    return Simulation(spec, obs, crises_out, units, truth_df, params)
+
+
+def _units(rng, spec, n_units: int, n_members: int, n_alliances: int) -> pd.DataFrame:
+    n_members = min(n_members, n_units)
+    members = [f"M{i:02d}" for i in range(n_members)]
+    alliances = [f"A{i}" for i in range(n_alliances)]
+    rows, seen = [], set()
+    for i in range(n_units):
+        member = members[i % n_members]
+        # the k-th commitment of a member goes to a different alliance than its others
+        alliance = alliances[(i // n_members + i) % n_alliances]
+        while (member, alliance) in seen:
+            alliance = alliances[(alliances.index(alliance) + 1) % n_alliances]
+        seen.add((member, alliance))
+        rows.append((member, alliance))
+    units = pd.DataFrame(rows, columns=["member", "alliance"])
+    for cov in spec.latent.covariates:
+        units[cov] = np.round(rng.normal(size=len(units)), 4)
+    return units.sort_values(["alliance", "member"]).reset_index(drop=True)
+
+
+def _latent_path(rng, spec, truth, units, n_years, n_crises):
+    """Raw credibility, with crises decided year by year (outcome -> reputation -> next)."""
+    n_units = len(units)
+    members = sorted(units.member.unique())
+    m_idx = np.searchsorted(members, units.member)
+    a_idx = pd.factorize(units.alliance, sort=True)[0]
+    base = rng.normal(0, truth.tau, a_idx.max() + 1)[a_idx] + rng.normal(size=n_units)
+    base = base + sum(0.5 * units[c].to_numpy() for c in spec.latent.covariates)
+    d = np.zeros((n_units, n_years))
+    rep = np.zeros((len(members), n_years))
+    rep_shock = np.zeros((len(members), n_years))  # crisis in year t lands in t + 1
+    shocks = rng.normal(size=(n_units, n_years)) * truth.sigma_innovation
+    crisis_cells = _crisis_cells(rng, n_units, n_years, n_crises)
+    outcomes = {}
+    raw = np.zeros((n_units, n_years))
+    for t in range(n_years):
+        if t > 0:
+            d[:, t] = _step(spec.latent.dynamics, d[:, t - 1], shocks[:, t], truth)
+            rep[:, t] = truth.phi_reputation * rep[:, t - 1] + rep_shock[:, t]
+        raw[:, t] = base + d[:, t] + (rep[m_idx, t] if spec.reputation.enabled else 0)
+        for u in crisis_cells.get(t, []):
+            p = expit(truth.alpha_followthrough + truth.loading_followthrough * raw[u, t])
+            honored = rng.random() < p
+            outcomes[(u, t)] = "honored" if honored else "violated"
+            if t + 1 < n_years:
+                # raw-scale kappa; rescaled to credibility's scale in _reported
+                kappa = truth.kappa_honor if honored else -truth.kappa_violate
+                rep_shock[m_idx[u], t + 1] += kappa
+    crises = pd.DataFrame(
+        [
+            (f"C{i:03d}", t, units.member[u], units.alliance[u], o)
+            for i, ((u, t), o) in enumerate(sorted(outcomes.items(), key=lambda kv: kv[0][::-1]))
+        ],
+        columns=["crisis", "year_idx", "member", "alliance", "outcome"],
+    )
+    return raw, crises
+
+
+def _crisis_cells(rng, n_units, n_years, n_crises) -> dict[int, list[int]]:
+    cells = rng.choice(n_units * n_years, size=min(n_crises, n_units * n_years), replace=False)
+    out: dict[int, list[int]] = {}
+    for c in sorted(cells):
+        out.setdefault(int(c % n_years), []).append(int(c // n_years))
+    return out
+
+
+def _step(dynamics: str, prev, shock, truth):
+    if dynamics == "static":
+        return prev
+    if dynamics == "ar1":
+        return truth.phi * prev + shock
+    return prev + shock
+
+
+def _standardise(raw, units, obs, crises, years):
+    """Standardise over each unit's active span, exactly as the model does."""
+    key = {(m, a): i for i, (m, a) in enumerate(zip(units.member, units.alliance))}
+    lo, hi = np.full(len(units), len(years)), np.full(len(units), -1)
+    for frame in (obs, crises):
+        u = np.array([key[(m, a)] for m, a in zip(frame.member, frame.alliance)], int)
+        t = (frame.year.to_numpy() - years[0]).astype(int)
+        np.minimum.at(lo, u, t)
+        np.maximum.at(hi, u, t)
+    tt = np.arange(len(years))
+    active = (tt[None, :] >= lo[:, None]) & (tt[None, :] <= hi[:, None])
+    mean, sd = raw[active].mean(), raw[active].std()
+    return (raw - mean) / sd, sd
+
+
+def _signals(rng, spec, truth, units, years, raw, missing):
+    """Draw every signal from the (approximately) standardised path."""
+    theta = (raw - raw.mean()) / raw.std()
+    n_units, n_years = theta.shape
+    frames = []
+    for j, (name, sig) in enumerate(spec.signals.items()):
+        alpha = rng.normal(0, 0.3)
+        loading = rng.uniform(0.6, 1.2)
+        eta = alpha + sig.direction * loading * theta
+        value, trials = _draw(rng, sig.family, eta, truth)
+        frame = pd.DataFrame(
+            {
+                "member": np.repeat(units.member.to_numpy(), n_years),
+                "alliance": np.repeat(units.alliance.to_numpy(), n_years),
+                "year": np.tile(years, n_units),
+                "signal": name,
+                "value": value.ravel(),
+                "eta": eta.ravel(),
+            }
+        )
+        if trials is not None:
+            frame["trials"] = trials.ravel()
+        frames.append(frame)
+    obs = pd.concat(frames, ignore_index=True)
+    keep = rng.random(len(obs)) >= missing
+    obs = obs[keep].reset_index(drop=True)
+    if "trials" in obs:
+        obs["trials"] = obs["trials"].astype("Int64")
+    return obs
+
+
+def _draw(rng, family: str, eta, truth):
+    noise = truth.noise
+    base = _BASELINE.get(family, 0.0)
+    match family:
+        case "gaussian":
+            return np.round(10 + 3 * (eta + rng.normal(0, noise["sigma"], eta.shape)), 5), None
+        case "lognormal":
+            log_y = np.log(2.0) + 0.4 * (eta + rng.normal(0, noise["sigma"], eta.shape))
+            return np.round(np.exp(log_y), 6), None
+        case "binomial":
+            trials = rng.integers(60, 160, eta.shape)
+            return rng.binomial(trials, expit(base + eta)), trials
+        case "bernoulli":
+            return rng.binomial(1, expit(eta)), None
+        case "poisson":
+            return rng.poisson(np.exp(base + eta)), None
+        case "negbinomial":
+            k = 1.0 / noise["dispersion"]
+            mu = np.exp(base + eta)
+            return rng.negative_binomial(k, k / (k + mu)), None
+        case "beta":
+            mu, nu = expit(base + eta), noise["precision"]
+            return np.round(np.clip(rng.beta(mu * nu, (1 - mu) * nu), 1e-4, 1 - 1e-4), 6), None
+        case "ordinal":
+            cut = np.array([-1.0, 0.0, 1.0])
+            latent = eta + rng.logistic(size=eta.shape)
+            return (latent[..., None] > cut).sum(-1), None
+    raise ValueError(f"unknown family {family!r}")
+
+
+def _reported(truth: TrueParameters, spec: ModelSpec, scale: float, obs) -> dict:
+    """True parameters on credibility's (standardised) scale, for recovery checks."""
+    return {
+        "kappa_honor": truth.kappa_honor / scale,
+        "kappa_violate": truth.kappa_violate / scale,
+        "phi_reputation": truth.phi_reputation,
+        "dynamics": spec.latent.dynamics,
+        "raw_scale": scale,
+        "n_observations": int(len(obs)),
+    }

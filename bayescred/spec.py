@@ -1,0 +1,309 @@
+"""The model spec: a TOML file or a dict, validated, with defaults merged in.
+
+The spec is declarative: it says which signals exist and how they behave, which latent
+dynamics to use, whether crises move reputation, which priors to override and how to
+sample.  It never touches data or PyMC; ``model.py`` turns spec + panel into a model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+from .signals import AUX_PRIORS, FAMILIES
+
+DYNAMICS = ("static", "random_walk", "ar1")
+BACKENDS = ("nutpie", "pymc", "numpyro")
+
+# Default priors of the structural parameters, on credibility's internal scale (the
+# unit-level spread of credibility is fixed to 1; see model.py).  Every one can be
+# overridden by name in the spec's [priors] table.
+DEFAULT_PRIORS: dict[str, dict] = {
+    "alpha": {"dist": "Normal", "mu": 0.0, "sigma": 1.5},
+    "loading": {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0},
+    "tau": {"dist": "HalfNormal", "sigma": 1.0},
+    "sigma_innovation": {"dist": "HalfNormal", "sigma": 0.5},
+    "phi": {"dist": "Beta", "alpha": 3.0, "beta": 1.5},
+    "kappa_honor_raw": {"dist": "HalfNormal", "sigma": 1.0},
+    "kappa_violate_raw": {"dist": "HalfNormal", "sigma": 1.0},
+    "phi_reputation": {"dist": "Beta", "alpha": 8.0, "beta": 2.0},
+    "sigma_reputation": {"dist": "HalfNormal", "sigma": 0.3},
+    "gamma": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+    "alpha_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 1.5},
+    "loading_followthrough": {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0},
+    "cutpoints_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 3.0},
+}
+
+# Distributions a prior may name, with the parameters each takes.
+PRIOR_DISTS: dict[str, tuple[str, ...]] = {
+    "Normal": ("mu", "sigma"),
+    "HalfNormal": ("sigma",),
+    "LogNormal": ("mu", "sigma"),
+    "Exponential": ("lam",),
+    "Gamma": ("alpha", "beta"),
+    "Beta": ("alpha", "beta"),
+    "HalfCauchy": ("beta",),
+    "HalfStudentT": ("nu", "sigma"),
+    "StudentT": ("nu", "mu", "sigma"),
+    "Uniform": ("lower", "upper"),
+    "TruncatedNormal": ("mu", "sigma", "lower", "upper"),
+}
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    family: str
+    direction: int = 1
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LatentSpec:
+    dynamics: str = "random_walk"
+    covariates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReputationSpec:
+    enabled: bool = True
+    noise: bool = False
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    backend: str = "nutpie"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 1
+    target_accept: float = 0.8
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    observations: str | None = None
+    crises: str | None = None
+    units: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated model spec.  Build one with :func:`load_spec` or :func:`spec_from_dict`."""
+
+    name: str
+    signals: dict[str, SignalSpec]
+    description: str = ""
+    data: DataSpec = field(default_factory=DataSpec)
+    latent: LatentSpec = field(default_factory=LatentSpec)
+    reputation: ReputationSpec = field(default_factory=ReputationSpec)
+    sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    priors: dict[str, dict] = field(default_factory=dict)
+    base_dir: str = "."
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON- and TOML-ready) that :func:`spec_from_dict` reads back."""
+        d = asdict(self)
+        d["latent"]["covariates"] = list(self.latent.covariates)
+        d.pop("base_dir")
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def prior(self, name: str) -> dict:
+        """The prior of parameter ``name``: the spec's override, else the default."""
+        return self.priors.get(name) or {**DEFAULT_PRIORS, **AUX_PRIORS}[name]
+
+    def with_sampler(self, **overrides: Any) -> ModelSpec:
+        """A copy with sampler settings replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        merged = {**asdict(self.sampler), **given}
+        return replace(self, sampler=_sampler(merged, "sampler"))
+
+    def path(self, key: str) -> Path | None:
+        """Absolute path of a data file named in [data], resolved against the spec's folder."""
+        value = getattr(self.data, key)
+        return None if value is None else (Path(self.base_dir) / value).resolve()
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read and validate a TOML spec; data paths are taken relative to its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the spec as UTF-8 text ({exc})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+    return spec_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+
+
+def spec_from_dict(
+    raw: dict[str, Any], base_dir: str | Path = ".", source: str = "spec"
+) -> ModelSpec:
+    """Validate a spec given as a dict (the same shape as the TOML file)."""
+    raw = copy.deepcopy(raw)
+    _reject_unknown(
+        raw,
+        ("name", "description", "data", "signals", "latent", "reputation", "sampler", "priors"),
+        source,
+    )
+    if not raw.get("signals"):
+        raise SpecError(f"{source}: [signals] must declare at least one signal")
+    signals = {
+        str(k): _signal(v, f"{source}: [signals.{k}]") for k, v in raw["signals"].items()
+    }
+    return ModelSpec(
+        name=str(raw.get("name", "model")),
+        description=str(raw.get("description", "")),
+        signals=signals,
+        data=_section(DataSpec, raw.get("data", {}), f"{source}: [data]"),
+        latent=_latent(raw.get("latent", {}), f"{source}: [latent]"),
+        reputation=_section(ReputationSpec, raw.get("reputation", {}), f"{source}: [reputation]"),
+        sampler=_sampler(raw.get("sampler", {}), f"{source}: [sampler]"),
+        priors=_priors(raw.get("priors", {}), signals, f"{source}: [priors]"),
+        base_dir=str(base_dir),
+    )
+
+
+def _reject_unknown(table: Any, valid: tuple[str, ...], where: str) -> None:
+    if not isinstance(table, dict):
+        raise SpecError(f"{where}: expected a table of keys, got {type(table).__name__}")
+    unknown = sorted(set(table) - set(valid))
+    if unknown:
+        raise SpecError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"valid keys are: {', '.join(valid)}"
+        )
+
+
+def _section(cls, table: dict, where: str):
+    valid = tuple(cls.__dataclass_fields__)
+    _reject_unknown(table, valid, where)
+    defaults = cls()
+    for key, value in table.items():
+        expected = type(getattr(defaults, key))
+        if getattr(defaults, key) is None:
+            expected = str
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise SpecError(
+                f"{where}: key {key!r} must be {expected.__name__}, got {value!r}"
+            )
+    return cls(**table)
+
+
+def _signal(table: Any, where: str) -> SignalSpec:
+    _reject_unknown(table, ("family", "direction", "description"), where)
+    family = table.get("family")
+    if family not in FAMILIES:
+        raise SpecError(
+            f"{where}: unknown family {family!r}; valid families are: {', '.join(FAMILIES)}"
+        )
+    direction = table.get("direction", 1)
+    if direction not in (1, -1) or isinstance(direction, bool):
+        raise SpecError(f"{where}: direction must be 1 or -1, got {direction!r}")
+    return SignalSpec(family, int(direction), str(table.get("description", "")))
+
+
+def _latent(table: dict, where: str) -> LatentSpec:
+    _reject_unknown(table, ("dynamics", "covariates"), where)
+    dynamics = table.get("dynamics", "random_walk")
+    if dynamics not in DYNAMICS:
+        raise SpecError(
+            f"{where}: dynamics must be one of {', '.join(DYNAMICS)}, got {dynamics!r}"
+        )
+    covariates = table.get("covariates", [])
+    if not isinstance(covariates, list | tuple) or not all(isinstance(c, str) for c in covariates):
+        raise SpecError(f"{where}: covariates must be a list of column names")
+    return LatentSpec(dynamics, tuple(covariates))
+
+
+def _sampler(table: dict, where: str) -> SamplerSpec:
+    spec = _section(SamplerSpec, table, where)
+    if spec.backend not in BACKENDS:
+        raise SpecError(
+            f"{where}: backend must be one of {', '.join(BACKENDS)}, got {spec.backend!r}"
+        )
+    for key in ("draws", "tune", "chains"):
+        if getattr(spec, key) < (1 if key != "tune" else 0):
+            raise SpecError(f"{where}: {key} must be positive, got {getattr(spec, key)}")
+    if not 0 < spec.target_accept < 1:
+        raise SpecError(f"{where}: target_accept must lie in (0, 1)")
+    return spec
+
+
+def valid_prior_names(signals: dict[str, SignalSpec]) -> list[str]:
+    """Every parameter whose prior the spec may override."""
+    aux = {a for s in signals.values() for a in FAMILIES[s.family].aux}
+    return sorted(set(DEFAULT_PRIORS) | aux)
+
+
+def _priors(table: dict, signals: dict[str, SignalSpec], where: str) -> dict[str, dict]:
+    _reject_unknown(table, tuple(valid_prior_names(signals)), where)
+    out = {}
+    for name, prior in table.items():
+        here = f"{where}.{name}"
+        if not isinstance(prior, dict) or "dist" not in prior:
+            raise SpecError(f'{here}: expected a table like {{ dist = "Normal", sigma = 1 }}')
+        dist = prior["dist"]
+        if dist not in PRIOR_DISTS:
+            raise SpecError(
+                f"{here}: unknown dist {dist!r}; valid: {', '.join(PRIOR_DISTS)}"
+            )
+        _reject_unknown(prior, ("dist", *PRIOR_DISTS[dist]), here)
+        for key, value in prior.items():
+            if key != "dist" and (not isinstance(value, int | float) or isinstance(value, bool)):
+                raise SpecError(f"{here}: parameter {key!r} must be a number, got {value!r}")
+        out[name] = dict(prior)
+    return out
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def spec_to_toml(spec: ModelSpec, data_paths: dict[str, str] | None = None) -> str:
+    """The spec as TOML text (the format :func:`load_spec` reads)."""
+    d = spec.to_dict()
+    if data_paths is not None:
+        d["data"] = data_paths
+    lines = [f"name = {_toml_value(d['name'])}"]
+    if d["description"]:
+        lines.append(f"description = {_toml_value(d['description'])}")
+    data = {k: v for k, v in d["data"].items() if v is not None}
+    tables = [("data", data)]
+    tables += [(f"signals.{k}", v) for k, v in d["signals"].items()]
+    tables += [(key, d[key]) for key in ("latent", "reputation", "sampler")]
+    if d["priors"]:
+        tables.append(("priors", d["priors"]))
+    for header, table in tables:
+        lines += ["", f"[{header}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if v != ""]
+    return "\n".join(lines) + "\n"
