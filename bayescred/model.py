@@ -274,8 +274,9 @@ def group_data(panel: Panel, spec: ModelSpec, scales, signals: list[str]) -> dic
         values[here] = transformed_values(obs.value.to_numpy()[here], family, scales[name])
     real_valued = FAMILIES[family].transform != "none" or family == "beta"
     data = {
-        "unit": obs.unit_idx.to_numpy(int),
-        "year": obs.year_idx.to_numpy(int),
+        # flat (unit, year) cell: one integer index is far cheaper than two (and its
+        # gradient is a plain scatter-add) in every PyTensor backend
+        "cell": obs.unit_idx.to_numpy(int) * len(panel.years) + obs.year_idx.to_numpy(int),
         "signal": obs.signal_idx.to_numpy(int),
         "local": pd.Categorical(obs.signal, categories=signals).codes.astype(int),
         "y": values if real_valued else np.round(values).astype(int),
@@ -297,7 +298,7 @@ def _measurement(panel: Panel, spec: ModelSpec, scales, theta: _Standardised) ->
         d = {k: pm.Data(f"{group}_{k}", v) for k, v in arrays.items()}
         s = d["signal"]
         slope = pt.as_tensor(direction)[s] * loading[s]
-        cred = theta.value[d["unit"], d["year"]]
+        cred = theta.value.ravel()[d["cell"]]
         if fam.name == "ordinal":
             eta = slope * cred
             group_aux = {"cutpoints": aux[f"cutpoints_{signals[0]}"][None, :]}
@@ -346,11 +347,11 @@ def _followthrough(panel: Panel, spec: ModelSpec, theta: _Standardised) -> None:
     crises = panel.crises
     if crises.empty:
         return
-    unit = pm.Data("crisis_unit", crises.unit_idx.to_numpy(int))
-    year = pm.Data("crisis_year", crises.year_idx.to_numpy(int))
+    cell = crises.unit_idx.to_numpy(int) * len(panel.years) + crises.year_idx.to_numpy(int)
+    cell = pm.Data("crisis_cell", cell)
     codes = outcome_codes(crises.outcome)
     loading = prior(spec, "loading_followthrough")
-    cred = theta.value[unit, year]
+    cred = theta.value.ravel()[cell]
     if (codes == 1).any():  # partial outcomes: ordered violated < partial < honored
         outcome = pm.Data("crisis_outcome", codes)
         cut = _cutpoints(spec, "cutpoints_followthrough", "cutpoints_followthrough", 2)

@@ -1,0 +1,35 @@
+"""bayescred: Bayesian measurement of alliance credibility.
+
+Credibility is a latent variable inferred from signals (deployments, spending, votes,
+exercises) and crisis follow-through, in a hierarchical dynamic model fitted with PyMC.
+"""
+
+from .api import fit
+from .errors import BayescredError, DataError, ResultError, SpecError
+from .panel import Panel, load_panel, read_panel
+from .results import DEFAULT_PROB, CredibilityResult
+from .simulate import default_spec, simulate
+from .spec import ModelSpec, load_spec, spec_from_dict
+
+__version__ = "0.1.0"
+
+load = CredibilityResult.load
+
+__all__ = [
+    "BayescredError",
+    "CredibilityResult",
+    "DEFAULT_PROB",
+    "DataError",
+    "ModelSpec",
+    "Panel",
+    "ResultError",
+    "SpecError",
+    "default_spec",
+    "fit",
+    "load",
+    "load_panel",
+    "load_spec",
+    "read_panel",
+    "simulate",
+    "spec_from_dict",
+]

@@ -1,0 +1,74 @@
+"""The Python entry points: spec + data -> fitted result.
+
+>>> import bayescred as bc
+>>> spec = bc.load_spec("models/us_alliances.toml")      # doctest: +SKIP
+>>> result = bc.fit(spec, draws=500)                      # doctest: +SKIP
+>>> result.credibility().head()                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .fit import sample
+from .model import build_model, signal_scales
+from .panel import Panel, read_panel
+from .results import CredibilityResult
+from .spec import ModelSpec, load_spec
+
+
+def fit(
+    spec: ModelSpec | str | Path,
+    panel: Panel | None = None,
+    *,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    seed: int | None = None,
+    sampler: str | None = None,
+    progress: bool | None = None,
+) -> CredibilityResult:
+    """Fit a credibility model.
+
+    Parameters
+    ----------
+    spec : ModelSpec or path
+        The model spec (a TOML path is read with :func:`load_spec`).
+    panel : Panel, optional
+        The data; read from the files in the spec's [data] table when omitted.
+    draws, tune, chains, seed, sampler : optional
+        Override the spec's [sampler] settings (``sampler`` names the backend:
+        ``"nutpie"``, ``"pymc"`` or ``"numpyro"``).
+    progress : bool, optional
+        Show a progress bar; by default only on an interactive terminal.
+
+    Returns
+    -------
+    CredibilityResult
+    """
+    if not isinstance(spec, ModelSpec):
+        spec = load_spec(spec)
+    spec = spec.with_sampler(draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler)
+    panel = panel if panel is not None else read_panel(spec)
+    scales = signal_scales(panel, spec)
+    model = build_model(panel, spec, scales)
+    idata, timing = sample(model, spec.sampler, progress=progress)
+    idata = label_units(idata, panel)
+    return CredibilityResult(idata, spec, panel, scales, timing)
+
+
+def label_units(idata, panel: Panel):
+    """Attach ``member``/``alliance`` coordinates to the ``unit`` dimension, and make the
+    ``year`` coordinate integer, in every group that has those dimensions."""
+    for group in idata.groups():
+        ds = idata[group]
+        if "unit" in ds.dims:
+            ds = ds.assign_coords(
+                unit=panel.unit_labels,
+                member=("unit", panel.units.member.to_numpy(str)),
+                alliance=("unit", panel.units.alliance.to_numpy(str)),
+            )
+        if "year" in ds.dims:
+            ds = ds.assign_coords(year=panel.years.astype(int))
+        setattr(idata, group, ds)
+    return idata

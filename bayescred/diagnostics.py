@@ -1,0 +1,45 @@
+"""ArviZ convergence checks."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+
+from .results import CredibilityResult
+
+# Sampler-internal coordinates (non-centred innovations) are left out of the checks:
+# what matters is the quantities users report.
+INTERNAL = ("z_innovation", "z_alliance", "z_reputation", "level")
+
+
+def reported_variables(result: CredibilityResult) -> list[str]:
+    """Posterior variables users report: credibility and every structural parameter."""
+    post = result.idata.posterior
+    return [v for v in post.data_vars if v not in INTERNAL and not v.endswith("_raw")]
+
+
+def convergence(result: CredibilityResult) -> dict[str, float]:
+    """Max R-hat, min bulk/tail ESS over reported variables, and the divergence count."""
+    idata = result.idata
+    names = reported_variables(result)
+    rhat = az.rhat(idata, var_names=names)
+    bulk = az.ess(idata, var_names=names, method="bulk")
+    tail = az.ess(idata, var_names=names, method="tail")
+    div = idata.sample_stats.get("diverging")
+    return {
+        "max_rhat": float(max(np.nanmax(rhat[v].values) for v in names)),
+        "min_ess_bulk": float(min(np.nanmin(bulk[v].values) for v in names)),
+        "min_ess_tail": float(min(np.nanmin(tail[v].values) for v in names)),
+        "divergences": int(div.sum()) if div is not None else 0,
+    }
+
+
+def quick_check(result: CredibilityResult) -> str:
+    """One line for the terminal: the headline convergence figures."""
+    if result.idata.posterior.sizes["chain"] < 2:
+        return "convergence: one chain, R-hat not available"
+    c = convergence(result)
+    return (
+        f"convergence: max R-hat {c['max_rhat']:.3f}, min bulk ESS {c['min_ess_bulk']:.0f}, "
+        f"min tail ESS {c['min_ess_tail']:.0f}, divergences {c['divergences']}"
+    )
