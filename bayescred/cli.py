@@ -136,24 +136,44 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
         "demo_output"
     ),
-    example: Annotated[str, typer.Option(help="Bundled example to fit.")] = "us_alliances",
+    example: Annotated[
+        str, typer.Option(help="'simulated' (default) or a bundled example, e.g. us_alliances.")
+    ] = "simulated",
     draws: Draws = None,
     tune: Tune = None,
     chains: Chains = None,
 ) -> None:
-    """Fit a bundled example end to end; write result.nc, credibility.csv, trajectories.png."""
+    """Fit an example end to end; write result.nc, credibility.csv, trajectories.png."""
     from . import plots
     from .api import fit as fit_model
-    from .datasets import load_example
 
-    panel, spec = load_example(example)
+    panel, spec = _demo_example(example, out)
     result = fit_model(spec, panel, draws=draws, tune=tune, chains=chains)
     out.mkdir(parents=True, exist_ok=True)
     result.save(out / "result.nc")
     result.credibility().to_csv(out / "credibility.csv", index=False)
-    plots.trajectories(result, max_units=16).savefig(out / "trajectories.png", dpi=120)
+    plots.trajectories(result, max_units=12).savefig(out / "trajectories.png", dpi=120)
     _summary(result)
     _say(f"wrote {out}/result.nc, {out}/credibility.csv, {out}/trajectories.png")
+
+
+def _demo_example(example: str, out: Path):
+    """The demo's panel and spec: a simulated panel (kept in OUT/data) or a bundled one."""
+    if example != "simulated":
+        from .datasets import load_example
+
+        return load_example(example)
+    from .panel import read_panel
+    from .simulate import default_spec
+    from .simulate import simulate as draw
+
+    spec = default_spec(draws=500, tune=500, chains=2, seed=2026)
+    sim = draw(spec, n_units=12, n_members=9, n_years=30, n_crises=40, missing=0.1, seed=2026)
+    spec_path = sim.write(out / "data")
+    from .spec import load_spec
+
+    spec = load_spec(spec_path)
+    return read_panel(spec), spec
 
 
 def main() -> None:  # pragma: no cover - console entry point

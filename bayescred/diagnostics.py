@@ -18,10 +18,11 @@ def reported_variables(result: CredibilityResult) -> list[str]:
     return [v for v in post.data_vars if v not in INTERNAL and not v.endswith("_raw")]
 
 
-def convergence(result: CredibilityResult) -> dict[str, float]:
-    """Max R-hat, min bulk/tail ESS over reported variables, and the divergence count."""
+def convergence(result: CredibilityResult, var_names: list[str] | None = None) -> dict:
+    """Max R-hat, min bulk/tail ESS over ``var_names`` (default: every reported variable),
+    and the divergence count."""
     idata = result.idata
-    names = reported_variables(result)
+    names = var_names or reported_variables(result)
     rhat = az.rhat(idata, var_names=names)
     bulk = az.ess(idata, var_names=names, method="bulk")
     tail = az.ess(idata, var_names=names, method="tail")

@@ -72,7 +72,7 @@ def _compiled_nutpie(model: pm.Model):
     """nutpie model for ``model``, from the in-process cache when the structure matches."""
     key = structure_key(model)
     data = {name: var.get_value() for name, var in _data(model).items()}
-    coords = {name: list(values) for name, values in model.coords.items()}
+    coords = _native_coords(model.coords)
     if key in _COMPILED:
         return _COMPILED[key].with_data(data, coords), True
     compiled = _NutpieModel.compile(model)
@@ -87,70 +87,77 @@ class _NutpieModel:
     """A PyMC model compiled for nutpie through PyTensor's NUMBA mode.
 
     nutpie's own numba path (one C callback, LLVM-optimised as a whole) took minutes to
-    compile these models and was slower per gradient than PyTensor's own NUMBA function
-    (measured: 200+ s and 1-3 ms against 30 s and 0.2 ms on a 20 x 40 panel), so the
-    log-density and its gradient are compiled by PyTensor and handed to nutpie as Python
-    callables.  Data live in the functions' shared variables; ``with_data`` swaps them.
+    compile these models and was slower per gradient than PyMC's own NUMBA-mode
+    ``logp_dlogp_function`` (measured: 200+ s and 1-3 ms against 25 s and 0.2 ms on a
+    20 x 40 panel), so the log-density, its gradient and the trace expansion are compiled
+    by PyTensor and handed to nutpie as Python callables.  Data live in the functions'
+    shared variables; ``with_data`` swaps them.
     """
 
     logp_fn: object
     expand_fn: object
-    initial_point_fn: object
-    shape_info: tuple
-    n_dim: int
+    value_vars: tuple
+    names: tuple
+    shapes: tuple
+    init_fn: object
     dims: dict
     coords: dict
     data: dict
 
     @classmethod
     def compile(cls, model: pm.Model) -> _NutpieModel:
-        from nutpie.compile_pymc import _make_functions, _prepare_dims_and_coords
+        import pytensor
         from pymc.initial_point import make_initial_point_fn
+        from pymc.pytensorf import join_nonshared_inputs
 
+        logp_fn = model.logp_dlogp_function(mode="NUMBA", ravel_inputs=True)
+        logp_fn.set_extra_values({})
+        value_vars = tuple(logp_fn._grad_vars)
+        point = model.initial_point(0)
+        stored = [*model.free_RVs, *model.deterministics]
+        as_values = model.replace_rvs_by_values(stored)  # constrained values, from value vars
+        outputs, joined = join_nonshared_inputs(point, as_values, list(value_vars))
+        expand_fn = pytensor.function([joined], outputs, mode="NUMBA", on_unused_input="ignore")
+        shapes = tuple(tuple(np.shape(v)) for v in expand_fn(_ravel(point, value_vars)))
         init = make_initial_point_fn(
             model=model, jitter_rvs=set(model.free_RVs), return_transformed=True
         )
-        n_dim, _, logp_fn, expand_fn, initial_point_fn, shape_info = _make_functions(
-            model,
-            mode="NUMBA",
-            compute_grad=True,
-            join_expanded=False,
-            pymc_initial_point_fn=init,
-        )
-        dims, coords = _prepare_dims_and_coords(model, shape_info)
+        names = tuple(v.name for v in stored)
+        dims = {n: tuple(model.named_vars_to_dims.get(n, ())) for n in names}
+        coords = _native_coords(model.coords)
         data = {name: var.get_value() for name, var in _data(model).items()}
-        return cls(logp_fn, expand_fn, initial_point_fn, shape_info, n_dim, dims, coords, data)
+        return cls(logp_fn, expand_fn, value_vars, names, shapes, init, dims, coords, data)
 
     def with_data(self, data: dict, coords: dict) -> _NutpieModel:
         return dataclasses.replace(self, data=data, coords={**self.coords, **coords})
 
-    def _load_data(self, fn) -> None:
-        for var in fn.get_shared():
-            if var.name in self.data:
-                var.set_value(self.data[var.name])
+    def _load_data(self) -> None:
+        shared = {v.name: v for v in self.logp_fn._pytensor_function.get_shared()}
+        shared |= {v.name: v for v in self.expand_fn.get_shared()}
+        for name, value in self.data.items():
+            if name in shared:
+                shared[name].set_value(value)
 
     def nutpie_model(self):
         from nutpie.compiled_pyfunc import from_pyfunc
 
-        self._load_data(self.logp_fn)
-        self._load_data(self.expand_fn)
-        names, _, shapes = self.shape_info
-        dtypes = [np.dtype("float64")] * len(names)
+        self._load_data()
+        names, shapes = self.names, self.shapes
 
         def make_logp_fn():
-            fn = self.logp_fn.copy(share_memory=False)  # own work buffers per chain
+            lock = _LOCK
 
             def logp(x, **_):
-                value, grad = fn(x)
-                return float(value), grad
+                with lock:  # one PyTensor function, several chain threads
+                    value, grad = self.logp_fn(x)
+                return float(value), np.asarray(grad, dtype="float64")
 
             return logp
 
         def make_expand_fn(seed1, seed2, chain):
-            fn = self.expand_fn.copy(share_memory=False)
-
             def expand(x, **_):
-                values = fn(x)
+                with _LOCK:
+                    values = self.expand_fn(x)
                 return {
                     n: np.asarray(v, dtype="float64", order="C").reshape(s)
                     for n, v, s in zip(names, values, shapes)
@@ -158,17 +165,39 @@ class _NutpieModel:
 
             return expand
 
+        def initial_point(seed):
+            with _LOCK:  # PyTensor functions are not thread-safe; chains start in threads
+                return _ravel(self.init_fn(seed), self.value_vars)
+
         return from_pyfunc(
-            ndim=self.n_dim,
+            ndim=int(sum(np.prod(s, dtype=int) for s in self._value_shapes())),
             make_logp_fn=make_logp_fn,
             make_expand_fn=make_expand_fn,
-            make_initial_point_fn=self.initial_point_fn,
-            expanded_dtypes=dtypes,
-            expanded_shapes=shapes,
-            expanded_names=names,
-            dims=self.dims,
+            make_initial_point_fn=initial_point,
+            expanded_dtypes=[np.dtype("float64")] * len(names),
+            expanded_shapes=list(shapes),
+            expanded_names=list(names),
+            dims={n: d for n, d in self.dims.items() if d},
             coords=self.coords,
         )
+
+    def _value_shapes(self):
+        point = self.init_fn(0)
+        return [np.shape(point[v.name]) for v in self.value_vars]
+
+
+_LOCK = __import__("threading").Lock()
+
+
+def _native_coords(coords: dict) -> dict:
+    """Coordinates as pandas indexes (the form nutpie accepts)."""
+    import pandas as pd
+
+    return {k: pd.Index(list(v)) for k, v in coords.items()}
+
+
+def _ravel(point: dict, value_vars) -> np.ndarray:
+    return np.concatenate([np.ravel(point[v.name]) for v in value_vars]).astype("float64")
 
 
 def _nutpie(model, sampler: SamplerSpec, progress: bool):

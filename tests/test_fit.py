@@ -1,0 +1,117 @@
+"""Real sampling, kept small: parameter recovery, interval coverage, seeds, save/load, CLI.
+
+All fits share one model structure, so the compiled model is reused across tests
+(the compile cache in bayescred.fit), which keeps this module within CI's budget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import bayescred as bc
+from bayescred.cli import app
+from bayescred.errors import ResultError
+from bayescred.simulate import TrueParameters
+
+pytestmark = pytest.mark.sampling
+
+SHAPE = {"n_units": 14, "n_members": 10, "n_years": 25, "n_crises": 50, "missing": 0.15}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    truth = TrueParameters(kappa_honor=0.4, kappa_violate=1.2)
+    return bc.simulate(bc.default_spec(), truth=truth, seed=11, **SHAPE)
+
+
+@pytest.fixture(scope="module")
+def result(sim):
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    return bc.fit(sim.spec, panel, draws=400, tune=400, chains=2, seed=3, progress=False)
+
+
+def aligned(result, sim):
+    """Posterior table joined to the truth (both on the standardised scale)."""
+    table = result.credibility(prob=0.9)
+    return table.merge(sim.truth, on=["member", "alliance", "year"])
+
+
+def test_credibility_layout(result):
+    cred = result.idata.posterior["credibility"]
+    assert cred.dims == ("chain", "draw", "unit", "year")
+    assert np.issubdtype(cred.year.dtype, np.integer)
+    assert {"member", "alliance"} <= set(cred.coords)
+    assert result.idata.posterior["loading"].dims[-1] == "signal"
+    for name in ("kappa_honor", "kappa_violate"):
+        assert name in result.idata.posterior
+
+
+def test_recovers_credibility(result, sim):
+    both = aligned(result, sim)
+    assert np.corrcoef(both["mean"], both["credibility"])[0, 1] >= 0.95
+
+
+def test_interval_coverage(result, sim):
+    both = aligned(result, sim)
+    # align the truth's location/scale to the posterior's before checking coverage
+    slope, intercept = np.polyfit(both["credibility"], both["mean"], 1)
+    truth = intercept + slope * both["credibility"]
+    covered = ((truth >= both.hdi_low) & (truth <= both.hdi_high)).mean()
+    assert 0.80 <= covered <= 0.97, covered
+
+
+def test_reneging_costlier_than_honouring(result):
+    assert result.prob_violation_costlier() > 0.9
+
+
+def test_converges(result):
+    from bayescred.diagnostics import convergence
+
+    c = convergence(result, ["credibility"])
+    assert c["max_rhat"] < 1.05, c  # 2 short chains: a loose bound; 4 x 1000 reaches 1.01
+
+
+def test_save_load_round_trip(result, tmp_path):
+    path = result.save(tmp_path / "r.nc")
+    again = bc.load(path)
+    pd.testing.assert_frame_equal(again.credibility(), result.credibility())
+    assert again.spec.to_dict() == result.spec.to_dict()
+    assert again.versions["bayescred"] == bc.__version__
+
+
+def test_load_refuses_other_files(tmp_path):
+    not_nc = tmp_path / "x.nc"
+    not_nc.write_text("hello")
+    with pytest.raises(ResultError, match="not a readable netCDF"):
+        bc.load(not_nc)
+    import xarray as xr
+
+    other = tmp_path / "other.nc"
+    xr.Dataset({"a": ("x", [1.0])}).to_netcdf(other, engine="h5netcdf")
+    with pytest.raises(ResultError):
+        bc.load(other)
+
+
+def test_same_seed_same_draws(sim):
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    a = bc.fit(sim.spec, panel, draws=20, tune=20, chains=2, seed=9, progress=False)
+    b = bc.fit(sim.spec, panel, draws=20, tune=20, chains=2, seed=9, progress=False)
+    assert b.timing.cached  # same structure: no recompilation
+    np.testing.assert_array_equal(
+        a.idata.posterior.credibility.values, b.idata.posterior.credibility.values
+    )
+
+
+def test_cli_fit_writes_result(sim, tmp_path):
+    spec_path = sim.write(tmp_path / "panel")
+    out = tmp_path / "result.nc"
+    res = CliRunner().invoke(
+        app, ["fit", str(spec_path), "--out", str(out), "--draws", "20", "--tune", "20",
+              "--chains", "2", "--seed", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    assert out.exists()
+    assert bc.load(out).credibility().shape[0] == SHAPE["n_units"] * SHAPE["n_years"]

@@ -1,0 +1,73 @@
+"""The spec: validation, defaults, overrides, TOML round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayescred.errors import SpecError
+from bayescred.simulate import default_spec
+from bayescred.spec import DEFAULT_PRIORS, load_spec, spec_from_dict, spec_to_toml
+
+BASE = {"signals": {"troops": {"family": "negbinomial"}}}
+
+
+def test_defaults_are_merged():
+    spec = spec_from_dict(BASE)
+    assert spec.latent.dynamics == "random_walk"
+    assert spec.sampler.backend == "nutpie"
+    assert spec.sampler.draws == 1000 and spec.sampler.chains == 4
+    assert spec.reputation.enabled
+    assert spec.prior("loading") == DEFAULT_PRIORS["loading"]
+
+
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        ({**BASE, "latnet": {}}, "'latnet'"),
+        ({**BASE, "latent": {"dynamic": "ar1"}}, "'dynamic'"),
+        ({"signals": {"t": {"family": "poison"}}}, "valid families"),
+        ({"signals": {"t": {"family": "poisson", "direction": 2}}}, "direction must be 1 or -1"),
+        ({**BASE, "latent": {"dynamics": "spline"}}, "static, random_walk, ar1"),
+        ({**BASE, "sampler": {"backend": "stan"}}, "nutpie, pymc, numpyro"),
+        ({**BASE, "sampler": {"draws": "many"}}, "'draws' must be int"),
+        ({**BASE, "priors": {"lodaing": {"dist": "Normal"}}}, "'lodaing'"),
+        ({**BASE, "priors": {"loading": {"dist": "Cauchy"}}}, "unknown dist"),
+        ({**BASE, "priors": {"loading": {"dist": "HalfNormal", "mu": 1}}}, "'mu'"),
+        ({"signals": {}}, "at least one signal"),
+    ],
+)
+def test_invalid_specs_name_the_key(raw, fragment):
+    with pytest.raises(SpecError, match=None) as err:
+        spec_from_dict(raw)
+    assert fragment in str(err.value)
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(SpecError) as err:
+        spec_from_dict({**BASE, "sampler": {"draw": 10}})
+    assert "valid keys are: backend, draws, tune, chains, seed, target_accept" in str(err.value)
+
+
+def test_prior_override_by_name():
+    spec = spec_from_dict(
+        {**BASE, "priors": {"kappa_violate_raw": {"dist": "Exponential", "lam": 2.0}}}
+    )
+    assert spec.prior("kappa_violate_raw") == {"dist": "Exponential", "lam": 2.0}
+    assert spec.prior("kappa_honor_raw") == DEFAULT_PRIORS["kappa_honor_raw"]
+    # family parameters are overridable too
+    spec_from_dict({**BASE, "priors": {"dispersion": {"dist": "HalfNormal", "sigma": 0.5}}})
+
+
+def test_toml_round_trip(tmp_path):
+    spec = default_spec(dynamics="ar1", draws=200, seed=5)
+    path = tmp_path / "spec.toml"
+    path.write_text(spec_to_toml(spec, {"observations": "obs.csv"}))
+    again = load_spec(path)
+    assert again.to_dict() == {**spec.to_dict(), "data": {**spec.to_dict()["data"],
+                                                          "observations": "obs.csv"}}
+    assert again.path("observations") == (tmp_path / "obs.csv").resolve()
+
+
+def test_sampler_overrides_ignore_none():
+    spec = default_spec().with_sampler(draws=50, chains=None)
+    assert spec.sampler.draws == 50 and spec.sampler.chains == 4
