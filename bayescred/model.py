@@ -320,7 +320,6 @@ def _aux_parameters(spec: ModelSpec, scales) -> dict:
     for name, sig in spec.signals.items():
         if sig.family == "ordinal":
             k = scales[name].categories - 1
-            init = np.linspace(-1.5, 1.5, k) if k > 1 else np.zeros(1)
             out[f"cutpoints_{name}"] = _cutpoints(spec, "cutpoints", f"cutpoints_{name}", k)
     return out
 

@@ -403,7 +403,8 @@ def _crises(crises, unit_key: pd.MultiIndex, years: np.ndarray, spec: ModelSpec)
     unit_idx = _lookup(unit_key, df.member, df.alliance)
     orphan = df.index[unit_idx < 0]
     if len(orphan):
-        names = sorted({f"{m}{UNIT_SEP}{a}" for m, a in zip(df.member[orphan], df.alliance[orphan])})
+        pairs = zip(df.member[orphan], df.alliance[orphan])
+        names = sorted({f"{m}{UNIT_SEP}{a}" for m, a in pairs})
         raise DataError(
             f"{src.label}: crisis on a unit with no observations ({src.rows(orphan)}: "
             f"{', '.join(names[:_SHOW])}); every crisis must name a (member, alliance) "

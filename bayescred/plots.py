@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .results import DEFAULT_PROB, CredibilityResult
 
-from .results import DEFAULT_PROB, CredibilityResult  # noqa: E402
-
-_MARKERS = {"honored": ("^", "tab:green"), "violated": ("v", "tab:red"), "partial": ("o", "tab:orange")}
+_MARKERS = {
+    "honored": ("^", "tab:green"),
+    "violated": ("v", "tab:red"),
+    "partial": ("o", "tab:orange"),
+}
 
 
 def trajectories(

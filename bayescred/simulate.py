@@ -241,7 +241,7 @@ def _signals(rng, spec, truth, units, years, raw, missing):
     theta = (raw - raw.mean()) / raw.std()
     n_units, n_years = theta.shape
     frames = []
-    for j, (name, sig) in enumerate(spec.signals.items()):
+    for name, sig in spec.signals.items():
         alpha = rng.normal(0, 0.3)
         loading = rng.uniform(0.6, 1.2)
         eta = alpha + sig.direction * loading * theta

@@ -193,6 +193,7 @@ def _section(cls, table: dict, where: str):
     valid = tuple(cls.__dataclass_fields__)
     _reject_unknown(table, valid, where)
     defaults = cls()
+    table = {k: v for k, v in table.items() if v is not None}  # None = not given
     for key, value in table.items():
         expected = type(getattr(defaults, key))
         if getattr(defaults, key) is None:
