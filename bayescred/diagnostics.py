@@ -36,11 +36,16 @@ def convergence(result: CredibilityResult, var_names: list[str] | None = None) -
 
 
 def quick_check(result: CredibilityResult) -> str:
-    """One line for the terminal: the headline convergence figures."""
+    """Headline convergence figures for the terminal: credibility, then the worst parameter."""
     if result.idata.posterior.sizes["chain"] < 2:
         return "convergence: one chain, R-hat not available"
-    c = convergence(result)
+    cred = convergence(result, ["credibility"])
+    others = [v for v in reported_variables(result) if v != "credibility"]
+    rhat = az.rhat(result.idata, var_names=others)
+    worst = max(others, key=lambda v: float(np.nanmax(rhat[v].values)))
     return (
-        f"convergence: max R-hat {c['max_rhat']:.3f}, min bulk ESS {c['min_ess_bulk']:.0f}, "
-        f"min tail ESS {c['min_ess_tail']:.0f}, divergences {c['divergences']}"
+        f"credibility: max R-hat {cred['max_rhat']:.3f}, min bulk ESS "
+        f"{cred['min_ess_bulk']:.0f}, min tail ESS {cred['min_ess_tail']:.0f}; "
+        f"worst parameter: {worst} (R-hat {float(np.nanmax(rhat[worst].values)):.3f}); "
+        f"divergences {cred['divergences']}"
     )
