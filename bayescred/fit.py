@@ -227,7 +227,7 @@ def _nutpie(model, sampler: SamplerSpec, progress: bool):
     return idata, Timing(compiled_at - start, done - compiled_at, cached)
 
 
-def _pymc(model, sampler: SamplerSpec, progress: bool):
+def _pymc(model, sampler: SamplerSpec, progress: bool, **engine):
     start = time.perf_counter()
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -240,8 +240,9 @@ def _pymc(model, sampler: SamplerSpec, progress: bool):
             target_accept=sampler.target_accept,
             progressbar=progress,
             compute_convergence_checks=False,
+            **engine,
         )
-    # PyMC compiles inside pm.sample; it does not report the split, so all counts as sampling
+    # PyMC compiles inside pm.sample and does not report the split: all counts as sampling
     return idata, Timing(0.0, time.perf_counter() - start)
 
 
@@ -255,23 +256,10 @@ def _numpyro(model, sampler: SamplerSpec, progress: bool):
             "sampler backend 'numpyro' needs JAX: pip install 'bayescred[jax]'"
         ) from None
     chain_method = "parallel" if jax.local_device_count() >= sampler.chains else "sequential"
-    start = time.perf_counter()
-    with model, warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        idata = pm.sample(
-            draws=sampler.draws,
-            tune=sampler.tune,
-            chains=sampler.chains,
-            random_seed=sampler.seed,
-            target_accept=sampler.target_accept,
-            progressbar=progress,
-            nuts_sampler="numpyro",
-            nuts_sampler_kwargs={"chain_method": chain_method},
-            compute_convergence_checks=False,
-        )
-    return idata, Timing(0.0, time.perf_counter() - start)
-
-
-def seeded_rng(seed: int) -> np.random.Generator:
-    """The package's one way to turn a seed into a generator."""
-    return np.random.default_rng(seed)
+    return _pymc(
+        model,
+        sampler,
+        progress,
+        nuts_sampler="numpyro",
+        nuts_sampler_kwargs={"chain_method": chain_method},
+    )
