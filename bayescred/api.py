@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 
 from .fit import sample
 from .model import build_model, signal_scales
+from .native import Unsupported, kernel_model
 from .panel import Panel, read_panel
 from .results import CredibilityResult
 from .spec import ModelSpec, load_spec
@@ -51,10 +54,25 @@ def fit(
     spec = spec.with_sampler(draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler)
     panel = panel if panel is not None else read_panel(spec)
     scales = signal_scales(panel, spec)
+    start = time.perf_counter()
     model = build_model(panel, spec, scales)
-    idata, timing = sample(model, spec.sampler, progress=progress)
+    kernel = native_kernel(model, panel, spec, scales)
+    built = time.perf_counter() - start
+    idata, timing = sample(model, spec.sampler, progress=progress, kernel=kernel)
+    timing = dataclasses.replace(timing, compile_s=timing.compile_s + built)
     idata = label_units(idata, panel)
     return CredibilityResult(idata, spec, panel, scales, timing)
+
+
+def native_kernel(model, panel: Panel, spec: ModelSpec, scales):
+    """The model described to the numba kernel, or None where it is not covered (then the
+    PyMC model is compiled by PyTensor instead)."""
+    if spec.sampler.backend != "nutpie":
+        return None
+    try:
+        return kernel_model(model, panel, spec, scales)
+    except Unsupported:
+        return None
 
 
 def label_units(idata, panel: Panel):

@@ -20,6 +20,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
+from .native import KernelModel
 from .spec import SamplerSpec
 
 _COMPILED: dict[str, object] = {}  # structure hash -> nutpie compiled model (a pure cache)
@@ -44,12 +45,49 @@ def interactive() -> bool:
 
 
 def sample(
-    model: pm.Model, sampler: SamplerSpec, progress: bool | None = None
+    model: pm.Model,
+    sampler: SamplerSpec,
+    progress: bool | None = None,
+    kernel: KernelModel | None = None,
 ) -> tuple[az.InferenceData, Timing]:
-    """Draw from the posterior of ``model`` with the engine named in ``sampler.backend``."""
+    """Draw from the posterior of ``model`` with the engine named in ``sampler.backend``.
+
+    With nutpie, ``kernel`` (the same model described to the numba kernel, see
+    :func:`bayescred.native.kernel_model`) is what gets sampled; without it, the PyMC
+    model is compiled by PyTensor (slower to compile and to run).
+    """
     progress = interactive() if progress is None else progress
+    if sampler.backend == "nutpie" and kernel is not None:
+        return _nutpie_native(kernel, sampler, progress)
     engines = {"nutpie": _nutpie, "pymc": _pymc, "numpyro": _numpyro}
     return engines[sampler.backend](model, sampler, progress)
+
+
+def _nutpie_native(kernel: KernelModel, sampler: SamplerSpec, progress: bool):
+    import nutpie
+
+    from .kernel import c_functions
+
+    start = time.perf_counter()
+    cached = c_functions.cache_info().currsize > 0
+    compiled = kernel.nutpie_model()
+    compiled_at = time.perf_counter()
+    idata = _nutpie_sample(nutpie, compiled, sampler, progress)
+    return idata, Timing(compiled_at - start, time.perf_counter() - compiled_at, cached)
+
+
+def _nutpie_sample(nutpie, compiled, sampler: SamplerSpec, progress: bool):
+    return nutpie.sample(
+        compiled,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=min(sampler.chains, os.cpu_count() or 1),
+        seed=sampler.seed,
+        target_accept=sampler.target_accept,
+        progress_bar=progress,
+        save_warmup=False,
+    )
 
 
 def structure_key(model: pm.Model) -> str:
@@ -212,17 +250,7 @@ def _nutpie(model, sampler: SamplerSpec, progress: bool):
     start = time.perf_counter()
     compiled, cached = _compiled_nutpie(model)
     compiled_at = time.perf_counter()
-    idata = nutpie.sample(
-        compiled.nutpie_model(),
-        draws=sampler.draws,
-        tune=sampler.tune,
-        chains=sampler.chains,
-        cores=min(sampler.chains, os.cpu_count() or 1),
-        seed=sampler.seed,
-        target_accept=sampler.target_accept,
-        progress_bar=progress,
-        save_warmup=False,
-    )
+    idata = _nutpie_sample(nutpie, compiled.nutpie_model(), sampler, progress)
     done = time.perf_counter()
     return idata, Timing(compiled_at - start, done - compiled_at, cached)
 

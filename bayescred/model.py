@@ -2,11 +2,12 @@
 
 Credibility of unit u (a member's commitment in an alliance) in year t is
 
-    theta_raw[u, t] = mu[a(u)] + d[u, t] + r[m(u), t] + x[u] . gamma
+    theta_raw[u, t] = d[u, t] + r[m(u), t] + x[u] . gamma
     credibility     = (theta_raw - mean) / sd       (over the units' active unit-years)
 
-* ``mu``: alliance baselines, partial pooling with scale ``tau``.
-* ``d``: unit dynamics, ``static`` | ``random_walk`` | ``ar1``, starting from ``level[u]``.
+* ``d``: unit dynamics, ``static`` | ``random_walk`` | ``ar1``, starting from
+  ``level[u] ~ Normal(mu[a(u)], 1)``; ``mu``: alliance baselines (summing to zero),
+  partial pooling with scale ``tau``.
 * ``r``: member reputation, moved by crises from the year after they happen:
   ``r[m, t] = phi_r r[m, t-1] + kappa_h honored[m, t-1] - kappa_v violated[m, t-1]``
   (+ ``sigma_r eps`` if ``reputation.noise``), shared by all of a member's commitments.
@@ -187,17 +188,20 @@ def _standardise(theta_raw, active: np.ndarray) -> _Standardised:
 
 def _latent(panel: Panel, spec: ModelSpec):
     n_units, n_years = len(panel.units), len(panel.years)
-    level = pm.Normal("level", 0.0, 1.0, dims="unit")
-    theta = _dynamics(spec, level, n_units, n_years)
+    # Each unit's level is centred on its alliance's baseline, and the baselines sum to
+    # zero.  The data pin down a unit's level itself, not its deviation from an alliance
+    # mean, and say nothing about the panel's overall location (credibility is
+    # standardised), so this form leaves no direction that only the priors, scaled by
+    # tau, determine -- the non-centred, free-location form mixed poorly (ESS ~30).
+    centre = 0.0
     if len(panel.alliances) > 1:
         tau = prior(spec, "tau")
-        z_alliance = pm.Normal("z_alliance", 0.0, 1.0, dims="alliance")
-        mu = pm.Deterministic("mu_alliance", tau * z_alliance, dims="alliance")
-        theta = theta + mu[panel.alliance_of_unit][:, None]
+        mu = pm.ZeroSumNormal("mu_alliance", sigma=tau, dims="alliance")
+        centre = mu[panel.alliance_of_unit]
+    level = pm.Normal("level", centre, 1.0, dims="unit")
+    theta = _dynamics(spec, level, n_units, n_years)
     if spec.latent.covariates:
-        x = panel.units[list(spec.latent.covariates)].to_numpy(float)
-        sd = x.std(axis=0)
-        x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        x = covariate_matrix(panel, spec)
         model = pm.modelcontext(None)
         model.add_coord("covariate", list(spec.latent.covariates))
         gamma = prior(spec, "gamma", dims="covariate")
@@ -207,6 +211,13 @@ def _latent(panel: Panel, spec: ModelSpec):
         r, kappa = _reputation(panel, spec, n_years)
         theta = theta + r[panel.member_of_unit]
     return theta, kappa
+
+
+def covariate_matrix(panel: Panel, spec: ModelSpec) -> np.ndarray:
+    """Unit covariates named in the spec, standardised (unit x covariate)."""
+    x = panel.units[list(spec.latent.covariates)].to_numpy(float)
+    sd = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
 def _dynamics(spec: ModelSpec, level, n_units: int, n_years: int):
@@ -304,8 +315,21 @@ def _measurement(panel: Panel, spec: ModelSpec, scales, theta: _Standardised) ->
             group_aux = {"cutpoints": aux[f"cutpoints_{signals[0]}"][None, :]}
         else:
             eta = pt.as_tensor(offset)[s] + alpha[s] + slope * cred
-            group_aux = {k: aux[k] for k in fam.aux}
+            # aux vectors run over every signal having that parameter (sigma: gaussian
+            # and lognormal ones), so map the group's local index to its aux position
+            group_aux = {k: aux[k][aux_positions(spec, k, signals)] for k in fam.aux}
         likelihood(fam, f"y_{group}", eta, d["y"], d["local"], group_aux, d.get("trials"))
+
+
+def aux_signals(spec: ModelSpec, aux_name: str) -> list[str]:
+    """Signals that have the family parameter ``aux_name`` (its coordinate, in order)."""
+    return [n for n, s in spec.signals.items() if aux_name in FAMILIES[s.family].aux]
+
+
+def aux_positions(spec: ModelSpec, aux_name: str, signals: list[str]) -> np.ndarray:
+    """Position of each of ``signals`` in the ``aux_name`` parameter vector."""
+    names = aux_signals(spec, aux_name)
+    return np.array([names.index(s) for s in signals], dtype=int)
 
 
 def _aux_parameters(spec: ModelSpec, scales) -> dict:
@@ -313,7 +337,7 @@ def _aux_parameters(spec: ModelSpec, scales) -> dict:
     model = pm.modelcontext(None)
     out = {}
     for aux_name in ("sigma", "dispersion", "precision"):
-        names = [n for n, s in spec.signals.items() if aux_name in FAMILIES[s.family].aux]
+        names = aux_signals(spec, aux_name)
         if names:
             model.add_coord(f"{aux_name}_signal", names)
             out[aux_name] = prior(spec, aux_name, dims=f"{aux_name}_signal")

@@ -150,6 +150,11 @@ def simulate(
 
 def _units(rng, spec, n_units: int, n_members: int, n_alliances: int) -> pd.DataFrame:
     n_members = min(n_members, n_units)
+    if n_units > n_members * n_alliances:
+        raise ValueError(
+            f"{n_units} units need at least {n_units} (member, alliance) pairs; "
+            f"{n_members} members x {n_alliances} alliances give {n_members * n_alliances}"
+        )
     members = [f"M{i:02d}" for i in range(n_members)]
     alliances = [f"A{i}" for i in range(n_alliances)]
     rows, seen = [], set()

@@ -1,0 +1,808 @@
+"""The model's log-density and gradient, hand-written in numba: what nutpie samples.
+
+This is the same density as the PyMC model in ``model.py`` (tests check value and gradient
+against PyMC's own ``logp``/``dlogp`` for every family, dynamics and prior), written as
+one compiled kernel with a reverse pass by hand.  It exists for speed: nutpie calls it
+through a C function pointer, with no Python and no GIL between gradient evaluations,
+and one compiled kernel serves every model structure and panel size (everything that
+varies is data), so numba compiles it once per machine (``cache=True``) and never again.
+
+Layout: ``x`` is the unconstrained parameter vector in PyMC's value-variable order.  It
+is cut into *blocks* (one per free variable); each block has a transform and a prior.
+Model *roles* (level, sigma_innovation, alpha, ...) are offsets into the constrained
+vector ``val`` (``-1`` when the model has no such variable).  All other inputs are data
+arrays described in :data:`ARRAYS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numba
+import numpy as np
+from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+# transforms (PyMC's, from unconstrained y to the constrained value v)
+T_NONE, T_LOG, T_LOGODDS, T_INTERVAL, T_LOWER, T_UPPER, T_ORDERED, T_ZEROSUM = range(8)
+# prior distributions (parameters in blk_par: see native.PRIOR_PARAMS)
+(
+    D_NORMAL,
+    D_HALFNORMAL,
+    D_LOGNORMAL,
+    D_EXPONENTIAL,
+    D_GAMMA,
+    D_BETA,
+    D_HALFCAUCHY,
+    D_HALFSTUDENTT,
+    D_STUDENTT,
+    D_UNIFORM,
+    D_TRUNCNORMAL,
+    D_FLAT,  # no prior term here: the level's prior is written out in _level_prior
+) = range(12)
+# likelihood families of measurement rows
+F_NORMAL, F_BINOMIAL, F_POISSON, F_NEGBIN, F_BETA, F_ORDINAL = range(6)
+# model roles: index into the ``roles`` array
+ROLES = (
+    "level",
+    "sigma_innovation",
+    "z_innovation",
+    "phi",
+    "tau",
+    "mu_alliance",  # zero-sum: its block holds the first n - 1 free coordinates
+    "gamma",
+    "kappa_honor_raw",
+    "kappa_violate_raw",
+    "phi_reputation",
+    "sigma_reputation",
+    "z_reputation",
+    "alpha",
+    "loading",
+    "loading_followthrough",
+    "alpha_followthrough",
+    "cutpoints_followthrough",
+)
+(
+    R_LEVEL,
+    R_SIGMA,
+    R_Z,
+    R_PHI,
+    R_TAU,
+    R_MU,
+    R_GAMMA,
+    R_KH,
+    R_KV,
+    R_PHIR,
+    R_SIGMAR,
+    R_ZREP,
+    R_ALPHA,
+    R_LOADING,
+    R_LOADFT,
+    R_ALPHAFT,
+    R_CUTFT,
+) = range(len(ROLES))
+# dims: index into the ``dims`` array
+DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough")
+DYN_STATIC, DYN_RW, DYN_AR1 = range(3)
+FT_NONE, FT_BINARY, FT_ORDINAL = range(3)
+
+# The data arrays, in the order the kernel takes them: (name, dtype, ndim).
+ARRAYS = (
+    ("dims", np.int64, 1),
+    ("roles", np.int64, 1),
+    ("blk_off", np.int64, 1),
+    ("blk_size", np.int64, 1),
+    ("blk_transform", np.int64, 1),
+    ("blk_dist", np.int64, 1),
+    ("blk_par", np.float64, 2),  # (block, 4) prior parameters
+    ("blk_bounds", np.float64, 2),  # (block, 2) interval transform bounds
+    ("alliance_of_unit", np.int64, 1),
+    ("member_of_unit", np.int64, 1),
+    ("active_weight", np.float64, 1),  # (unit * year,), sums to 1
+    ("covariates", np.float64, 2),  # (unit, covariate), standardised
+    ("rw_basis", np.float64, 2),  # (year, step)
+    ("honored", np.float64, 2),  # (member, year)
+    ("violated", np.float64, 2),  # (member, year)
+    ("obs_cell", np.int64, 1),
+    ("obs_signal", np.int64, 1),
+    ("obs_family", np.int64, 1),
+    ("obs_y", np.float64, 1),
+    ("obs_trials", np.float64, 1),
+    ("obs_c1", np.float64, 1),  # beta: log y
+    ("obs_c2", np.float64, 1),  # beta: log(1 - y)
+    ("sig_offset", np.float64, 1),
+    ("sig_direction", np.float64, 1),
+    ("sig_family", np.int64, 1),
+    ("sig_aux", np.int64, 1),  # offset in val of sigma / dispersion / precision / cutpoints
+    ("sig_ncut", np.int64, 1),
+    ("crisis_cell", np.int64, 1),
+    ("crisis_outcome", np.int64, 1),  # binary: 1 = honoured; ordinal: 0/1/2
+)
+
+
+# ----------------------------------------------------------------------------- scalars
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _softplus(x):
+    if x > 0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+@njit(cache=True)
+def _digamma(x):
+    r = 0.0
+    while x < 6.0:
+        r -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    series = f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+    return r + math.log(x) - 0.5 / x - series
+
+
+@njit(cache=True)
+def _lgamma_digamma(x):
+    """(lgamma(x), digamma(x)); Stirling series for x >= 10 shares one log."""
+    if x < 10.0:
+        return math.lgamma(x), _digamma(x)
+    lx = math.log(x)
+    f = 1.0 / (x * x)
+    lg = (x - 0.5) * lx - x + 0.91893853320467274178 + (
+        1 / 12 - f * (1 / 360 - f * (1 / 1260 - f / 1680))
+    ) / x
+    dg = lx - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+    return lg, dg
+
+
+# ----------------------------------------------------------------------------- priors
+
+
+@njit(cache=True)
+def _prior(dist, v, p):
+    """log prior density of constrained value v (up to a constant) and its derivative."""
+    if dist == D_NORMAL:
+        z = (v - p[0]) / p[1]
+        return -0.5 * z * z, -z / p[1]
+    if dist == D_HALFNORMAL:
+        z = v / p[0]
+        return -0.5 * z * z, -z / p[0]
+    if dist == D_LOGNORMAL:
+        lv = math.log(v)
+        z = (lv - p[0]) / p[1]
+        return -lv - 0.5 * z * z, (-1.0 - z / p[1]) / v
+    if dist == D_EXPONENTIAL:
+        return -p[0] * v, -p[0]
+    if dist == D_GAMMA:
+        return (p[0] - 1.0) * math.log(v) - p[1] * v, (p[0] - 1.0) / v - p[1]
+    if dist == D_BETA:
+        lp = (p[0] - 1.0) * math.log(v) + (p[1] - 1.0) * math.log1p(-v)
+        return lp, (p[0] - 1.0) / v - (p[1] - 1.0) / (1.0 - v)
+    if dist == D_HALFCAUCHY:
+        return -math.log1p((v / p[0]) ** 2), -2.0 * v / (p[0] * p[0] + v * v)
+    if dist == D_HALFSTUDENTT:  # p = (nu, sigma)
+        q = v * v / (p[1] * p[1] * p[0])
+        return -0.5 * (p[0] + 1.0) * math.log1p(q), -(p[0] + 1.0) * v / (
+            p[0] * p[1] * p[1] + v * v
+        )
+    if dist == D_STUDENTT:  # p = (nu, mu, sigma)
+        d = v - p[1]
+        q = d * d / (p[2] * p[2] * p[0])
+        return -0.5 * (p[0] + 1.0) * math.log1p(q), -(p[0] + 1.0) * d / (
+            p[0] * p[2] * p[2] + d * d
+        )
+    if dist == D_UNIFORM or dist == D_FLAT:
+        return 0.0, 0.0
+    # D_TRUNCNORMAL: p = (mu, sigma, lower, upper); the truncation is a constant
+    z = (v - p[0]) / p[1]
+    return -0.5 * z * z, -z / p[1]
+
+
+@njit(cache=True)
+def _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds):
+    """val = constrained x; dval = dval/dx (ordered: d step); returns the log-Jacobian and
+    writes its gradient into ``dval``'s companion (returned array)."""
+    gjac = np.zeros_like(x)
+    logjac = 0.0
+    for b in range(blk_off.shape[0]):
+        o, n, tr = blk_off[b], blk_size[b], blk_transform[b]
+        lo, hi = blk_bounds[b, 0], blk_bounds[b, 1]
+        acc = 0.0
+        for k in range(o, o + n):
+            y = x[k]
+            if tr == T_NONE or tr == T_ZEROSUM:  # zero-sum: expanded in _level_prior
+                val[k], dval[k] = y, 1.0
+            elif tr == T_LOG:
+                e = math.exp(y)
+                val[k], dval[k] = e, e
+                logjac += y
+                gjac[k] += 1.0
+            elif tr == T_LOGODDS or tr == T_INTERVAL:
+                s = _sigmoid(y)
+                width = hi - lo
+                val[k], dval[k] = lo + width * s, width * s * (1.0 - s)
+                logjac += math.log(width) - _softplus(-y) - _softplus(y)
+                gjac[k] += 1.0 - 2.0 * s
+            elif tr == T_LOWER:
+                e = math.exp(y)
+                val[k], dval[k] = lo + e, e
+                logjac += y
+                gjac[k] += 1.0
+            elif tr == T_UPPER:
+                e = math.exp(y)
+                val[k], dval[k] = hi - e, e
+                logjac += y
+                gjac[k] += 1.0
+            else:  # T_ORDERED: v0 = y0, v_k = v_{k-1} + exp(y_k)
+                if k == o:
+                    acc, dval[k] = y, 1.0
+                else:
+                    e = math.exp(y)
+                    acc += e
+                    dval[k] = e
+                    logjac += y
+                    gjac[k] += 1.0
+                val[k] = acc
+    return logjac, gjac
+
+
+@njit(cache=True)
+def _priors(val, gval, blk_off, blk_size, blk_dist, blk_par):
+    lp = 0.0
+    for b in range(blk_off.shape[0]):
+        p = blk_par[b]
+        for k in range(blk_off[b], blk_off[b] + blk_size[b]):
+            v, d = _prior(blk_dist[b], val[k], p)
+            lp += v
+            gval[k] += d
+    return lp
+
+
+@njit(cache=True)
+def _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, grad):
+    """Chain rule from constrained to unconstrained gradients."""
+    for b in range(blk_off.shape[0]):
+        o, n = blk_off[b], blk_size[b]
+        if blk_transform[b] == T_ORDERED:
+            tail = 0.0
+            for k in range(o + n - 1, o - 1, -1):
+                tail += gval[k]
+                grad[k] = tail * dval[k] + gjac[k]
+        else:
+            for k in range(o, o + n):
+                grad[k] = gval[k] * dval[k] + gjac[k]
+
+
+# ----------------------------------------------------------------------------- latent
+
+
+# Explicit loops rather than np.dot: BLAS threads oversubscribe when nutpie runs one chain
+# per core, and at these sizes (tens of units x tens of years) loops vectorise as well.
+@njit(cache=True, fastmath=True)
+def _times_basis(z, basis, out):
+    """out[u, t] = sum_s z[u, s] basis[t, s]."""
+    for u in range(z.shape[0]):
+        for t in range(basis.shape[0]):
+            acc = 0.0
+            for s in range(basis.shape[1]):
+                acc += z[u, s] * basis[t, s]
+            out[u, t] = acc
+
+
+@njit(cache=True, fastmath=True)
+def _times_basis_transpose(g, basis, out):
+    """out[u, s] += sum_t g[u, t] basis[t, s]."""
+    for u in range(g.shape[0]):
+        for t in range(basis.shape[0]):
+            w = g[u, t]
+            for s in range(basis.shape[1]):
+                out[u, s] += w * basis[t, s]
+
+
+@njit(cache=True)
+def _recursion(phi, shocks, out):
+    """out[:, t] = phi * out[:, t-1] + shocks[:, t] (out[:, 0] = shocks[:, 0])."""
+    for i in range(shocks.shape[0]):
+        prev = 0.0
+        for t in range(shocks.shape[1]):
+            prev = phi * prev + shocks[i, t]
+            out[i, t] = prev
+
+
+@njit(cache=True)
+def _adjoint(phi, g_out, out, lam):
+    """Reverse of :func:`_recursion`: lam = dL/dshocks; returns dL/dphi."""
+    g_phi = 0.0
+    n_t = g_out.shape[1]
+    for i in range(g_out.shape[0]):
+        nxt = 0.0
+        for t in range(n_t - 1, -1, -1):
+            nxt = g_out[i, t] + phi * nxt
+            lam[i, t] = nxt
+            if t > 0:
+                g_phi += nxt * out[i, t - 1]
+    return g_phi
+
+
+@njit(cache=True)
+def _latent(val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_basis, hon, vio):
+    """Raw credibility path (unit, year) and the intermediates the reverse pass needs."""
+    n_u, n_t, n_m = dims[0], dims[1], dims[2]
+    dyn = dims[5]
+    raw = np.empty((n_u, n_t))
+    level = val[roles[R_LEVEL] : roles[R_LEVEL] + n_u]
+    path = np.empty((n_u, n_t))  # unit dynamics alone (rw: B z; ar1: the AR path)
+    if dyn == DYN_STATIC:
+        path[:] = 0.0
+        for u in range(n_u):
+            raw[u, :] = level[u]
+    else:
+        sigma = val[roles[R_SIGMA]]
+        z = val[roles[R_Z] : roles[R_Z] + n_u * (n_t - 1)].reshape((n_u, n_t - 1))
+        if dyn == DYN_RW:
+            _times_basis(z, rw_basis, path)
+            for u in range(n_u):
+                for t in range(n_t):
+                    raw[u, t] = level[u] + sigma * path[u, t]
+        else:
+            shocks = np.empty((n_u, n_t))
+            shocks[:, 0] = level
+            shocks[:, 1:] = sigma * z
+            _recursion(val[roles[R_PHI]], shocks, path)
+            raw[:] = path
+    if roles[R_GAMMA] >= 0:
+        n_k = dims[4]
+        for u in range(n_u):
+            s = 0.0
+            for k in range(n_k):
+                s += covariates[u, k] * val[roles[R_GAMMA] + k]
+            raw[u, :] += s
+    rep = np.zeros((n_m, n_t))
+    if roles[R_KH] >= 0:
+        kh, kv = val[roles[R_KH]], val[roles[R_KV]]
+        shocks = np.zeros((n_m, n_t))
+        for m in range(n_m):
+            for t in range(1, n_t):
+                shocks[m, t] = kh * hon[m, t - 1] - kv * vio[m, t - 1]
+                if roles[R_ZREP] >= 0:
+                    shocks[m, t] += val[roles[R_SIGMAR]] * val[roles[R_ZREP] + m * (n_t - 1) + t - 1]
+        _recursion(val[roles[R_PHIR]], shocks, rep)
+        for u in range(n_u):
+            raw[u, :] += rep[member_of_unit[u]]
+    return raw, path, rep
+
+
+@njit(cache=True)
+def _latent_grad(
+    g_raw, path, rep, val, gval, roles, dims, alliance_of_unit, member_of_unit, covariates,
+    rw_basis, hon, vio,
+):
+    n_u, n_t, n_m = dims[0], dims[1], dims[2]
+    dyn = dims[5]
+    lv = roles[R_LEVEL]
+    if dyn == DYN_STATIC:
+        for u in range(n_u):
+            gval[lv + u] += g_raw[u].sum()
+    elif dyn == DYN_RW:
+        sigma = val[roles[R_SIGMA]]
+        g_sigma = 0.0
+        for u in range(n_u):
+            gval[lv + u] += g_raw[u].sum()
+            for t in range(n_t):
+                g_sigma += g_raw[u, t] * path[u, t]
+        gval[roles[R_SIGMA]] += g_sigma
+        gz = np.zeros((n_u, n_t - 1))
+        _times_basis_transpose(g_raw, rw_basis, gz)
+        oz = roles[R_Z]
+        for u in range(n_u):
+            for s in range(n_t - 1):
+                gval[oz + u * (n_t - 1) + s] += sigma * gz[u, s]
+    else:
+        sigma = val[roles[R_SIGMA]]
+        lam = np.empty((n_u, n_t))
+        gval[roles[R_PHI]] += _adjoint(val[roles[R_PHI]], g_raw, path, lam)
+        oz = roles[R_Z]
+        g_sigma = 0.0
+        for u in range(n_u):
+            gval[lv + u] += lam[u, 0]
+            for s in range(n_t - 1):
+                zi = oz + u * (n_t - 1) + s
+                g_sigma += lam[u, s + 1] * val[zi]
+                gval[zi] += sigma * lam[u, s + 1]
+        gval[roles[R_SIGMA]] += g_sigma
+    if roles[R_GAMMA] >= 0:
+        for u in range(n_u):
+            s = g_raw[u].sum()
+            for k in range(dims[4]):
+                gval[roles[R_GAMMA] + k] += s * covariates[u, k]
+    if roles[R_KH] >= 0:
+        g_rep = np.zeros((n_m, n_t))
+        for u in range(n_u):
+            g_rep[member_of_unit[u]] += g_raw[u]
+        lam = np.empty((n_m, n_t))
+        gval[roles[R_PHIR]] += _adjoint(val[roles[R_PHIR]], g_rep, rep, lam)
+        g_kh, g_kv, g_sr = 0.0, 0.0, 0.0
+        for m in range(n_m):
+            for t in range(1, n_t):
+                g_kh += lam[m, t] * hon[m, t - 1]
+                g_kv -= lam[m, t] * vio[m, t - 1]
+                if roles[R_ZREP] >= 0:
+                    zi = roles[R_ZREP] + m * (n_t - 1) + t - 1
+                    g_sr += lam[m, t] * val[zi]
+                    gval[zi] += val[roles[R_SIGMAR]] * lam[m, t]
+        gval[roles[R_KH]] += g_kh
+        gval[roles[R_KV]] += g_kv
+        if roles[R_ZREP] >= 0:
+            gval[roles[R_SIGMAR]] += g_sr
+
+
+@njit(cache=True, inline="always")
+def _zero_sum(z, out):
+    """PyMC's ZeroSumTransform backward: n - 1 free coordinates -> n values summing to 0."""
+    n = z.shape[0] + 1
+    total = z.sum()
+    norm = total / (math.sqrt(n) + n)
+    for i in range(n - 1):
+        out[i] = z[i] - norm
+    out[n - 1] = -total / math.sqrt(n)
+
+
+@njit(cache=True, inline="always")
+def _zero_sum_grad(g_out, g_z):
+    n = g_out.shape[0]
+    shared = g_out[: n - 1].sum() / (math.sqrt(n) + n) + g_out[n - 1] / math.sqrt(n)
+    for i in range(n - 1):
+        g_z[i] += g_out[i] - shared
+
+
+@njit(cache=True)
+def _level_prior(val, gval, roles, dims, alliance_of_unit):
+    """level[u] ~ Normal(mu[a(u)], 1), mu ~ ZeroSumNormal(tau) (one alliance: mu = 0)."""
+    lv, tau_at, om = roles[R_LEVEL], roles[R_TAU], roles[R_MU]
+    n_a = dims[3]
+    mu = np.zeros(n_a)
+    if tau_at >= 0:
+        _zero_sum(val[om : om + n_a - 1], mu)
+    lp = 0.0
+    g_mu = np.zeros(n_a)
+    for u in range(dims[0]):
+        a = alliance_of_unit[u]
+        d = val[lv + u] - mu[a]
+        lp -= 0.5 * d * d
+        gval[lv + u] -= d
+        g_mu[a] += d
+    if tau_at >= 0:
+        tau = val[tau_at]
+        ss = 0.0
+        for a in range(n_a):
+            ss += mu[a] * mu[a]
+            g_mu[a] -= mu[a] / (tau * tau)
+        lp += -0.5 * ss / (tau * tau) - (n_a - 1) * math.log(tau)
+        gval[tau_at] += ss / (tau * tau * tau) - (n_a - 1) / tau
+        _zero_sum_grad(g_mu, gval[om : om + n_a - 1])
+    return lp
+
+
+@njit(cache=True)
+def _standardise(raw_flat, weight):
+    mean = 0.0
+    for c in range(raw_flat.shape[0]):
+        mean += weight[c] * raw_flat[c]
+    var = 0.0
+    for c in range(raw_flat.shape[0]):
+        d = raw_flat[c] - mean
+        var += weight[c] * d * d
+    sd = math.sqrt(var + 1e-12)
+    return (raw_flat - mean) / sd, sd
+
+
+@njit(cache=True)
+def _standardise_grad(g_cred, cred, sd, weight):
+    """dL/draw from dL/dcred for cred = (raw - mean_w(raw)) / sd_w(raw)."""
+    total, inner = g_cred.sum(), 0.0
+    for c in range(cred.shape[0]):
+        inner += g_cred[c] * cred[c]
+    return (g_cred - weight * (total + cred * inner)) / sd
+
+
+# ----------------------------------------------------------------------------- likelihood
+
+
+@njit(cache=True)
+def _ordinal(eta, k, cut, o, n_cut, gval):
+    """log P(y = k) under a cumulative logit with cutpoints val[o : o + n_cut]; adds the
+    cutpoint gradients to gval and returns (logp, dlogp/deta)."""
+    if k == 0:
+        b = eta - cut[o]
+        s = _sigmoid(b)
+        gval[o] += s
+        return -_softplus(b), -s
+    if k == n_cut:
+        a = eta - cut[o + n_cut - 1]
+        s = _sigmoid(a)
+        gval[o + n_cut - 1] -= 1.0 - s
+        return -_softplus(-a), 1.0 - s
+    a, b = eta - cut[o + k - 1], eta - cut[o + k]
+    sa, sb = _sigmoid(a), _sigmoid(b)
+    p = sa - sb
+    da, db = sa * (1.0 - sa), sb * (1.0 - sb)
+    gval[o + k - 1] -= da / p
+    gval[o + k] += db / p
+    return math.log(p), (da - db) / p
+
+
+@njit(cache=True)
+def _measurement(cred, val, gval, g_cred, roles, obs_cell, obs_signal, obs_family, obs_y,
+                 obs_trials, obs_c1, obs_c2, sig_offset, sig_direction, sig_family, sig_aux,
+                 sig_ncut):
+    """Log-likelihood of the signal rows; per-signal constants (log sigma, lgamma of the
+    dispersion ...) are computed once per signal, not once per row."""
+    n_s = sig_offset.shape[0]
+    oa, ol = roles[R_ALPHA], roles[R_LOADING]
+    intercept, slope = np.empty(n_s), np.empty(n_s)
+    aux, c_log, c_lg, c_dg = np.zeros(n_s), np.zeros(n_s), np.zeros(n_s), np.zeros(n_s)
+    g_aux = np.zeros(n_s)
+    for s in range(n_s):
+        intercept[s] = sig_offset[s] + (val[oa + s] if oa >= 0 else 0.0)
+        slope[s] = sig_direction[s] * val[ol + s]
+        if sig_aux[s] >= 0:
+            aux[s] = val[sig_aux[s]]
+    lp = 0.0
+    for s in range(n_s):  # per-signal constants of the families with a parameter
+        if sig_family[s] == F_NORMAL:
+            c_log[s] = math.log(aux[s])
+        elif sig_family[s] == F_NEGBIN:  # of alpha = 1 / dispersion
+            c_log[s] = -math.log(aux[s])
+            c_lg[s], c_dg[s] = _lgamma_digamma(1.0 / aux[s])
+        elif sig_family[s] == F_BETA:
+            c_lg[s], c_dg[s] = _lgamma_digamma(aux[s])
+    for i in range(obs_cell.shape[0]):
+        c, s, fam = obs_cell[i], obs_signal[i], obs_family[i]
+        th = cred[c]
+        y = obs_y[i]
+        if fam == F_ORDINAL:
+            eta = slope[s] * th
+            ll, d_eta = _ordinal(eta, int(y), val, sig_aux[s], sig_ncut[s], gval)
+        else:
+            eta = intercept[s] + slope[s] * th
+            if fam == F_NORMAL:  # aux = sigma
+                r = (y - eta) / aux[s]
+                ll = -c_log[s] - 0.5 * r * r
+                d_eta = r / aux[s]
+                g_aux[s] += (r * r - 1.0) / aux[s]
+            elif fam == F_BINOMIAL:
+                e = math.exp(-abs(eta))
+                soft = max(eta, 0.0) + math.log1p(e)
+                sig = 1.0 / (1.0 + e) if eta >= 0 else e / (1.0 + e)
+                ll = y * eta - obs_trials[i] * soft
+                d_eta = y - obs_trials[i] * sig
+            elif fam == F_POISSON:
+                mu = math.exp(eta)
+                ll = y * eta - mu
+                d_eta = y - mu
+            elif fam == F_NEGBIN:  # aux = dispersion = 1 / alpha
+                a = 1.0 / aux[s]
+                mu = math.exp(eta)
+                lg_ya, dg_ya = _lgamma_digamma(y + a)
+                log_am = math.log(a + mu)
+                ll = lg_ya - c_lg[s] + a * c_log[s] - (a + y) * log_am + y * eta
+                d_eta = y - (a + y) * mu / (a + mu)
+                d_a = dg_ya - c_dg[s] + c_log[s] + 1.0 - log_am - (a + y) / (a + mu)
+                g_aux[s] -= d_a * a * a
+            else:  # F_BETA, mean-precision; aux = precision
+                nu = aux[s]
+                mu = _sigmoid(eta)
+                pa, pb = mu * nu, (1.0 - mu) * nu
+                lg_a, dg_a = _lgamma_digamma(pa)
+                lg_b, dg_b = _lgamma_digamma(pb)
+                ll = (pa - 1.0) * obs_c1[i] + (pb - 1.0) * obs_c2[i] - lg_a - lg_b + c_lg[s]
+                d_mu = nu * (obs_c1[i] - obs_c2[i] - dg_a + dg_b)
+                d_eta = d_mu * mu * (1.0 - mu)
+                g_aux[s] += mu * (obs_c1[i] - dg_a) + (1.0 - mu) * (obs_c2[i] - dg_b) + c_dg[s]
+            if oa >= 0:
+                gval[oa + s] += d_eta
+        lp += ll
+        gval[ol + s] += d_eta * sig_direction[s] * th
+        g_cred[c] += d_eta * slope[s]
+    for s in range(n_s):
+        if sig_aux[s] >= 0 and sig_ncut[s] == 0:
+            gval[sig_aux[s]] += g_aux[s]
+    return lp
+
+
+@njit(cache=True)
+def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome):
+    mode = dims[6]
+    if mode == FT_NONE:
+        return 0.0
+    lp = 0.0
+    load = val[roles[R_LOADFT]]
+    for i in range(crisis_cell.shape[0]):
+        c = crisis_cell[i]
+        th = cred[c]
+        if mode == FT_BINARY:
+            eta = val[roles[R_ALPHAFT]] + load * th
+            y = crisis_outcome[i]
+            lp += y * eta - _softplus(eta)
+            d_eta = y - _sigmoid(eta)
+            gval[roles[R_ALPHAFT]] += d_eta
+        else:
+            ll, d_eta = _ordinal(load * th, crisis_outcome[i], val, roles[R_CUTFT], 2, gval)
+            lp += ll
+        gval[roles[R_LOADFT]] += d_eta * th
+        g_cred[c] += d_eta * load
+    return lp
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+@njit(cache=True)
+def logp_grad(
+    x, grad, dims, roles, blk_off, blk_size, blk_transform, blk_dist, blk_par, blk_bounds,
+    alliance_of_unit, member_of_unit, active_weight, covariates, rw_basis, honored, violated,
+    obs_cell, obs_signal, obs_family, obs_y, obs_trials, obs_c1, obs_c2, sig_offset,
+    sig_direction, sig_family, sig_aux, sig_ncut, crisis_cell, crisis_outcome,
+):
+    """Log-density at unconstrained ``x``; writes its gradient into ``grad``."""
+    val = np.empty_like(x)
+    dval = np.empty_like(x)
+    gval = np.zeros_like(x)
+    lp, gjac = _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds)
+    lp += _priors(val, gval, blk_off, blk_size, blk_dist, blk_par)
+    lp += _level_prior(val, gval, roles, dims, alliance_of_unit)
+    raw, path, rep = _latent(
+        val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_basis, honored,
+        violated,
+    )
+    cred, sd = _standardise(raw.ravel(), active_weight)
+    g_cred = np.zeros_like(cred)
+    lp += _measurement(
+        cred, val, gval, g_cred, roles, obs_cell, obs_signal, obs_family, obs_y, obs_trials,
+        obs_c1, obs_c2, sig_offset, sig_direction, sig_family, sig_aux, sig_ncut,
+    )
+    lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome)
+    g_raw = _standardise_grad(g_cred, cred, sd, active_weight).reshape(raw.shape)
+    _latent_grad(
+        g_raw, path, rep, val, gval, roles, dims, alliance_of_unit, member_of_unit, covariates,
+        rw_basis, honored, violated,
+    )
+    _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, grad)
+    return lp
+
+
+@njit(cache=True)
+def expand(
+    x, out, dims, roles, blk_off, blk_size, blk_transform, blk_dist, blk_par, blk_bounds,
+    alliance_of_unit, member_of_unit, active_weight, covariates, rw_basis, honored, violated,
+    obs_cell, obs_signal, obs_family, obs_y, obs_trials, obs_c1, obs_c2, sig_offset,
+    sig_direction, sig_family, sig_aux, sig_ncut, crisis_cell, crisis_outcome,
+):
+    """What a draw stores: constrained parameters (block order; zero-sum blocks expanded),
+    then credibility (unit x year), then kappa_honor and kappa_violate (if reputation)."""
+    val = np.empty_like(x)
+    dval = np.empty_like(x)
+    _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds)
+    raw, _, _ = _latent(
+        val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_basis, honored,
+        violated,
+    )
+    cred, sd = _standardise(raw.ravel(), active_weight)
+    k = 0
+    for b in range(blk_off.shape[0]):
+        o, n = blk_off[b], blk_size[b]
+        if blk_transform[b] == T_ZEROSUM:
+            _zero_sum(val[o : o + n], out[k : k + n + 1])
+            k += n + 1
+        else:
+            out[k : k + n] = val[o : o + n]
+            k += n
+    out[k : k + cred.shape[0]] = cred
+    k += cred.shape[0]
+    if roles[R_KH] >= 0:
+        out[k] = val[roles[R_KH]] / sd
+        out[k + 1] = val[roles[R_KV]] / sd
+
+
+# ----------------------------------------------------------------------------- C entry points
+# nutpie calls these through function pointers.  ``user_data`` points at an int64 table
+# with one row (address, rows, columns) per entry of ARRAYS.
+
+
+@intrinsic
+def _void_pointer(typingctx, address):
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), codegen
+
+
+@njit(inline="always")
+def _i1(table, i):
+    return numba.carray(_void_pointer(table[i, 0]), (table[i, 1],), np.int64)
+
+
+@njit(inline="always")
+def _f1(table, i):
+    return numba.carray(_void_pointer(table[i, 0]), (table[i, 1],), np.float64)
+
+
+@njit(inline="always")
+def _f2(table, i):
+    return numba.carray(_void_pointer(table[i, 0]), (table[i, 1], table[i, 2]), np.float64)
+
+
+@njit(inline="always")
+def _call(fn, x, out, t):
+    # argument order = ARRAYS
+    return fn(
+        x, out, _i1(t, 0), _i1(t, 1), _i1(t, 2), _i1(t, 3), _i1(t, 4), _i1(t, 5), _f2(t, 6),
+        _f2(t, 7), _i1(t, 8), _i1(t, 9), _f1(t, 10), _f2(t, 11), _f2(t, 12), _f2(t, 13),
+        _f2(t, 14), _i1(t, 15), _i1(t, 16), _i1(t, 17), _f1(t, 18), _f1(t, 19), _f1(t, 20),
+        _f1(t, 21), _f1(t, 22), _f1(t, 23), _i1(t, 24), _i1(t, 25), _i1(t, 26), _i1(t, 27),
+        _i1(t, 28),
+    )
+
+
+N_ARRAYS = len(ARRAYS)
+
+
+def _logp_c(n, x_, grad_, logp_, user_data):
+    table = numba.carray(user_data, (N_ARRAYS, 3), np.int64)
+    x = numba.carray(x_, (n,))
+    grad = numba.carray(grad_, (n,))
+    value = _call(logp_grad, x, grad, table)
+    logp_[0] = value
+    if not np.isfinite(value):
+        return 4
+    for i in range(n):
+        if not np.isfinite(grad[i]):
+            return 3
+    return 0
+
+
+def _expand_c(n, n_out, x_, out_, user_data):
+    table = numba.carray(user_data, (N_ARRAYS, 3), np.int64)
+    x = numba.carray(x_, (n,))
+    out = numba.carray(out_, (n_out,))
+    _call(expand, x, out, table)
+    return 0
+
+
+@functools.lru_cache(maxsize=1)
+def c_functions():
+    """The compiled C entry points: compiled on first use, then loaded from numba's cache."""
+    sig_logp = types.int64(
+        types.uint64, types.CPointer(types.double), types.CPointer(types.double),
+        types.CPointer(types.double), types.voidptr,
+    )
+    sig_expand = types.int64(
+        types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double),
+        types.voidptr,
+    )
+    return (
+        numba.cfunc(sig_logp, cache=True)(_logp_c),
+        numba.cfunc(sig_expand, cache=True)(_expand_c),
+    )
+
+
+def pointer_table(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The int64 (address, rows, columns) table the C entry points read.  The arrays must
+    stay alive (and unmoved) as long as the table is used."""
+    table = np.zeros((N_ARRAYS, 3), dtype=np.int64)
+    for i, (name, dtype, ndim) in enumerate(ARRAYS):
+        a = arrays[name]
+        if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
+            raise TypeError(f"kernel array {name}: expected C-contiguous {dtype} of rank {ndim}")
+        table[i] = (a.ctypes.data, a.shape[0], a.shape[1] if ndim == 2 else 1)
+    return table

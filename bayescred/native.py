@@ -1,0 +1,364 @@
+"""A PyMC model of ``model.py`` -> the arrays of the numba kernel -> a nutpie model.
+
+The PyMC model stays the definition: blocks follow its value variables (names, order,
+transforms), data come from its ``pm.Data`` containers, and priors from the spec it was
+built from.  :func:`supports` says whether the kernel covers a model (everything
+``model.py`` builds today); other models take the PyMC-compiled path in ``fit.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+from pymc.distributions import transforms as tr
+
+from . import kernel as k
+from .model import aux_positions, covariate_matrix, measurement_groups, random_walk_basis
+from .panel import Panel
+from .signals import FAMILIES
+from .spec import ModelSpec
+
+# Prior parameters in kernel order, with PyMC's defaults (None: required by PyMC).
+PRIOR_PARAMS: dict[str, tuple[tuple[str, float | None], ...]] = {
+    "Normal": (("mu", 0.0), ("sigma", 1.0)),
+    "HalfNormal": (("sigma", 1.0),),
+    "LogNormal": (("mu", 0.0), ("sigma", 1.0)),
+    "Exponential": (("lam", None),),
+    "Gamma": (("alpha", None), ("beta", None)),
+    "Beta": (("alpha", None), ("beta", None)),
+    "HalfCauchy": (("beta", None),),
+    "HalfStudentT": (("nu", None), ("sigma", 1.0)),
+    "StudentT": (("nu", None), ("mu", 0.0), ("sigma", 1.0)),
+    "Uniform": (("lower", 0.0), ("upper", 1.0)),
+    "TruncatedNormal": (("mu", 0.0), ("sigma", 1.0), ("lower", -np.inf), ("upper", np.inf)),
+}
+DIST_CODES = {name: i for i, name in enumerate(PRIOR_PARAMS)}
+FAMILY_CODES = {
+    "gaussian": k.F_NORMAL,
+    "lognormal": k.F_NORMAL,
+    "binomial": k.F_BINOMIAL,
+    "bernoulli": k.F_BINOMIAL,
+    "poisson": k.F_POISSON,
+    "negbinomial": k.F_NEGBIN,
+    "beta": k.F_BETA,
+    "ordinal": k.F_ORDINAL,
+}
+STANDARD_NORMAL = {"dist": "Normal", "mu": 0.0, "sigma": 1.0}
+# Unit-scale latent coordinates: fixed N(0, 1), not spec priors.
+LATENT_COORDINATES = ("level", "z_innovation", "z_reputation")
+
+
+class Unsupported(Exception):
+    """The kernel does not cover this model (fit.py then compiles it with PyTensor)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    name: str  # the PyMC free variable (constrained name)
+    offset: int
+    shape: tuple[int, ...]  # constrained
+    transform: int
+    bounds: tuple[float, float]
+    dist: int
+    params: tuple[float, ...]
+
+    @property
+    def size(self) -> int:
+        """Unconstrained size (a zero-sum vector has one free coordinate less)."""
+        n = int(np.prod(self.shape, dtype=int))
+        return n - 1 if self.transform == k.T_ZEROSUM else n
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelModel:
+    """Everything nutpie needs: blocks, the data arrays and the names of what draws store."""
+
+    blocks: tuple[Block, ...]
+    arrays: dict[str, np.ndarray]
+    stored: tuple[tuple[str, tuple[int, ...]], ...]  # (name, shape) in expand order
+    dims: dict[str, tuple[str, ...]]
+    coords: dict
+
+    @property
+    def n_dim(self) -> int:
+        return sum(b.size for b in self.blocks)
+
+    def logp_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The kernel from Python (tests, benchmarks)."""
+        grad = np.empty_like(x)
+        value = k.logp_grad(np.ascontiguousarray(x, float), grad, *self._args())
+        return float(value), grad
+
+    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        out = np.empty(sum(int(np.prod(s, dtype=int)) for _, s in self.stored))
+        k.expand(np.ascontiguousarray(x, float), out, *self._args())
+        return dict(zip([n for n, _ in self.stored], _split(out, self.stored)))
+
+    def _args(self):
+        return [self.arrays[name] for name, _, _ in k.ARRAYS]
+
+    def initial_point(self, seed) -> np.ndarray:
+        """Uniform(-1, 1) in unconstrained space (PyMC's jitter around a neutral point)."""
+        return np.random.default_rng(seed).uniform(-1.0, 1.0, self.n_dim)
+
+    def nutpie_model(self):
+        """A nutpie compiled model calling the kernel through C function pointers."""
+        from nutpie.compile_pymc import CompiledPyMCModel
+
+        logp_c, expand_c = k.c_functions()
+        names = [n for n, _ in self.stored]
+        shapes = [tuple(s) for _, s in self.stored]
+        sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        table = k.pointer_table(self.arrays)
+        return CompiledPyMCModel(
+            _n_dim=self.n_dim,
+            dims={n: d for n, d in self.dims.items() if n in names and d},
+            _coords=self.coords,
+            _shapes=dict(zip(names, shapes)),
+            compiled_logp_func=logp_c,
+            compiled_expand_func=expand_c,
+            initial_point_func=self.initial_point,
+            shared_data=dict(self.arrays),  # keeps the arrays behind ``table`` alive
+            user_data=table,
+            n_expanded=int(starts[-1]),
+            shape_info=(names, slices, shapes),
+            logp_func=None,
+            expand_func=None,
+        )
+
+
+def _split(flat: np.ndarray, stored) -> list[np.ndarray]:
+    out, i = [], 0
+    for _, shape in stored:
+        n = int(np.prod(shape, dtype=int))
+        out.append(flat[i : i + n].reshape(shape))
+        i += n
+    return out
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def kernel_model(model: pm.Model, panel: Panel, spec: ModelSpec, scales) -> KernelModel:
+    """Describe ``model`` (built by ``model.build_model(panel, spec, scales)``) to the kernel.
+
+    Raises
+    ------
+    Unsupported
+        When the model uses something the kernel does not implement.
+    """
+    blocks = _blocks(model, spec)
+    offset = {b.name: b.offset for b in blocks}
+    n_units, n_years = len(panel.units), len(panel.years)
+    arrays = {
+        "dims": np.array(
+            [
+                n_units,
+                n_years,
+                len(panel.members),
+                len(panel.alliances),
+                len(spec.latent.covariates),
+                _dynamics(model, spec),
+                _followthrough_mode(model),
+            ],
+            dtype=np.int64,
+        ),
+        "roles": np.array([offset.get(role, -1) for role in k.ROLES], dtype=np.int64),
+        "blk_off": np.array([b.offset for b in blocks], dtype=np.int64),
+        "blk_size": np.array([b.size for b in blocks], dtype=np.int64),
+        "blk_transform": np.array([b.transform for b in blocks], dtype=np.int64),
+        "blk_dist": np.array([b.dist for b in blocks], dtype=np.int64),
+        "blk_par": np.array([_pad(b.params, 4) for b in blocks], dtype=np.float64),
+        "blk_bounds": np.array([b.bounds for b in blocks], dtype=np.float64),
+        "alliance_of_unit": panel.alliance_of_unit.astype(np.int64),
+        "member_of_unit": panel.member_of_unit.astype(np.int64),
+        "active_weight": _active_weight(panel),
+        "covariates": _covariates(panel, spec),
+        "rw_basis": np.ascontiguousarray(random_walk_basis(n_years)),
+        **_reputation_counts(model, panel),
+        **_observations(model, spec),
+        **_signals(panel, spec, scales, offset),
+        **_crises(model),
+    }
+    arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt, _ in k.ARRAYS}
+    stored = _stored(model, blocks)
+    dims = {name: tuple(model.named_vars_to_dims.get(name, ())) for name, _ in stored}
+    coords = {name: pd.Index(list(values)) for name, values in model.coords.items()}
+    return KernelModel(tuple(blocks), arrays, tuple(stored), dims, coords)
+
+
+def _pad(values, n):
+    return tuple(values) + (0.0,) * (n - len(values))
+
+
+def _blocks(model: pm.Model, spec: ModelSpec) -> list[Block]:
+    blocks, offset = [], 0
+    for value_var in model.value_vars:
+        rv = model.values_to_rvs[value_var]
+        transform, bounds = _transform(model.rvs_to_transforms.get(rv), rv)
+        dist, params = _prior(rv.name, spec)
+        shape = _shape(model, rv)
+        blocks.append(Block(rv.name, offset, shape, transform, bounds, dist, params))
+        offset += blocks[-1].size
+    return blocks
+
+
+def _shape(model, rv) -> tuple[int, ...]:
+    dims = model.named_vars_to_dims.get(rv.name)
+    if dims:
+        return tuple(len(model.coords[d]) for d in dims)
+    if all(isinstance(n, int) for n in rv.type.shape):
+        return tuple(rv.type.shape)
+    return tuple(int(n) for n in rv.shape.eval())
+
+
+def _transform(transform, rv) -> tuple[int, tuple[float, float]]:
+    if transform is None:
+        return k.T_NONE, (0.0, 0.0)
+    if isinstance(transform, tr.LogTransform):
+        return k.T_LOG, (0.0, 0.0)
+    if isinstance(transform, tr.LogOddsTransform):
+        return k.T_LOGODDS, (0.0, 1.0)
+    if isinstance(transform, tr.Ordered):
+        return k.T_ORDERED, (0.0, 0.0)
+    if isinstance(transform, tr.ZeroSumTransform) and rv.name == "mu_alliance":
+        return k.T_ZEROSUM, (0.0, 0.0)
+    if isinstance(transform, tr.Interval):
+        a, b, has_a, has_b = transform.get_a_and_b(rv.owner.inputs)
+        lo = _scalar_bound(a, rv) if has_a else -np.inf
+        hi = _scalar_bound(b, rv) if has_b else np.inf
+        if has_a and has_b:
+            return k.T_INTERVAL, (lo, hi)
+        if has_a:
+            return k.T_LOWER, (lo, hi)
+        if has_b:
+            return k.T_UPPER, (lo, hi)
+        return k.T_NONE, (lo, hi)
+    raise Unsupported(f"transform {type(transform).__name__} of {rv.name}")
+
+
+def _scalar_bound(bound, rv) -> float:
+    values = np.unique(np.asarray(bound.eval(), dtype=float))
+    if values.size != 1:
+        raise Unsupported(f"{rv.name}: bounds differ between elements")
+    return float(values[0])
+
+
+def _prior(name: str, spec: ModelSpec) -> tuple[int, tuple[float, ...]]:
+    if name in ("level", "mu_alliance"):  # hierarchical: written out in the kernel
+        return k.D_FLAT, ()
+    if name in LATENT_COORDINATES:
+        p = STANDARD_NORMAL
+    elif name.startswith("cutpoints_") and name != "cutpoints_followthrough":
+        p = spec.prior("cutpoints")
+    else:
+        p = spec.prior(name)
+    params = []
+    for key, default in PRIOR_PARAMS[p["dist"]]:
+        value = p.get(key, default)
+        if value is None:
+            raise Unsupported(f"prior of {name}: {p['dist']} needs {key}")
+        params.append(float(value))
+    return DIST_CODES[p["dist"]], tuple(params)
+
+
+def _dynamics(model, spec) -> int:
+    if "z_innovation" not in model.named_vars:
+        return k.DYN_STATIC
+    return k.DYN_RW if spec.latent.dynamics == "random_walk" else k.DYN_AR1
+
+
+def _followthrough_mode(model) -> int:
+    if "followthrough" not in model.named_vars:
+        return k.FT_NONE
+    return k.FT_ORDINAL if "cutpoints_followthrough" in model.named_vars else k.FT_BINARY
+
+
+def _active_weight(panel: Panel) -> np.ndarray:
+    active = panel.active_mask().astype(float).ravel()
+    return active / active.sum()
+
+
+def _covariates(panel: Panel, spec: ModelSpec) -> np.ndarray:
+    if not spec.latent.covariates:
+        return np.zeros((len(panel.units), 1))
+    return covariate_matrix(panel, spec)
+
+
+def _data(model, name):
+    return np.asarray(model[name].get_value())
+
+
+def _reputation_counts(model, panel: Panel) -> dict:
+    shape = (len(panel.members), len(panel.years))
+    if "honored_count" not in model.named_vars:
+        return {"honored": np.zeros(shape), "violated": np.zeros(shape)}
+    return {"honored": _data(model, "honored_count"), "violated": _data(model, "violated_count")}
+
+
+def _observations(model, spec: ModelSpec) -> dict:
+    parts: dict[str, list] = {key: [] for key in ("cell", "signal", "family", "y", "trials")}
+    for group, signals in measurement_groups(spec).items():
+        family = spec.signals[signals[0]].family
+        y = _data(model, f"{group}_y").astype(float)
+        trials = (
+            _data(model, f"{group}_trials").astype(float)
+            if FAMILIES[family].needs_trials
+            else np.ones(len(y))
+        )
+        parts["cell"].append(_data(model, f"{group}_cell"))
+        parts["signal"].append(_data(model, f"{group}_signal"))
+        parts["family"].append(np.full(len(y), FAMILY_CODES[family]))
+        parts["y"].append(y)
+        parts["trials"].append(trials)
+    out = {f"obs_{key}": np.concatenate(v) if v else np.zeros(0) for key, v in parts.items()}
+    is_beta = out["obs_family"] == k.F_BETA
+    y = np.where(is_beta, out["obs_y"], 0.5)
+    out["obs_c1"] = np.where(is_beta, np.log(y), 0.0)
+    out["obs_c2"] = np.where(is_beta, np.log1p(-y), 0.0)
+    return out
+
+
+def _signals(panel: Panel, spec: ModelSpec, scales, offset: dict) -> dict:
+    names = list(panel.signals)  # the model's ``signal`` coordinate
+    families = [spec.signals[s].family for s in names]
+    return {
+        "sig_offset": np.array([scales[s].offset for s in names]),
+        "sig_direction": np.array([spec.signals[s].direction for s in names], float),
+        "sig_family": np.array([FAMILY_CODES[f] for f in families]),
+        "sig_aux": np.array([_aux_offset(spec, s, offset) for s in names]),
+        "sig_ncut": np.array([max(scales[s].categories - 1, 0) for s in names]),
+    }
+
+
+def _aux_offset(spec: ModelSpec, signal: str, offset: dict) -> int:
+    """Where the signal's own parameter sits in the constrained vector (-1: none)."""
+    aux = FAMILIES[spec.signals[signal].family].aux
+    if not aux:
+        return -1
+    if aux[0] == "cutpoints":
+        return offset[f"cutpoints_{signal}"]
+    return offset[aux[0]] + int(aux_positions(spec, aux[0], [signal])[0])
+
+
+def _crises(model) -> dict:
+    if "followthrough" not in model.named_vars:
+        return {"crisis_cell": np.zeros(0), "crisis_outcome": np.zeros(0)}
+    return {
+        "crisis_cell": _data(model, "crisis_cell"),
+        "crisis_outcome": _data(model, "crisis_outcome"),
+    }
+
+
+def _stored(model, blocks) -> list[tuple[str, tuple[int, ...]]]:
+    stored = [(b.name, b.shape) for b in blocks]
+    for det in ("credibility", "kappa_honor", "kappa_violate"):
+        if det in model.named_vars:
+            dims = model.named_vars_to_dims.get(det) or ()
+            stored.append((det, tuple(len(model.coords[d]) for d in dims)))
+    return stored

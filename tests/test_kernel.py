@@ -1,0 +1,171 @@
+"""The numba kernel is the PyMC model: same log-density (up to a constant) and gradient.
+
+Each case builds a model with ``model.build_model`` and compares the kernel with PyMC's
+own compiled ``logp``/``dlogp`` at random unconstrained points; the expansion (what a
+draw stores) is compared with PyMC's deterministics.  Together the cases cover every
+family, dynamics, prior distribution and transform the kernel implements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor
+import pytest
+
+import bayescred as bc
+from bayescred.model import build_model, signal_scales
+from bayescred.native import kernel_model
+from bayescred.panel import load_panel
+
+ALL_FAMILIES = {
+    "score": {"family": "gaussian"},
+    "spending": {"family": "lognormal", "direction": -1},
+    "votes": {"family": "binomial"},
+    "treaty": {"family": "bernoulli"},
+    "exercises": {"family": "poisson"},
+    "troops": {"family": "negbinomial"},
+    "alignment": {"family": "beta"},
+    "rating": {"family": "ordinal"},
+}
+
+CASES = {
+    "random_walk, reputation, four alliances": dict(
+        spec=dict(), sim=dict(n_units=9, n_members=6, n_alliances=4, n_years=12, n_crises=15)
+    ),
+    "ar1, every family, reputation noise, covariates, partial crises": dict(
+        spec=dict(
+            dynamics="ar1",
+            signals=ALL_FAMILIES,
+            covariates=("clarity",),
+            reputation_noise=True,
+        ),
+        sim=dict(n_units=7, n_members=7, n_alliances=1, n_years=10, n_crises=12),
+        partial=True,
+    ),
+    "static, no crises, unusual priors": dict(
+        spec=dict(
+            dynamics="static",
+            priors={
+                "tau": {"dist": "HalfCauchy", "beta": 1.0},
+                "alpha": {"dist": "StudentT", "nu": 4.0, "sigma": 2.0},
+                "loading": {"dist": "Gamma", "alpha": 2.0, "beta": 2.0},
+                "dispersion": {"dist": "HalfStudentT", "nu": 3.0},
+                "sigma": {"dist": "TruncatedNormal", "mu": 1.0, "sigma": 1.0, "lower": 0.0},
+                "precision": {"dist": "Uniform", "lower": 1.0, "upper": 200.0},
+            },
+            signals={k: ALL_FAMILIES[k] for k in ("spending", "troops", "alignment", "score")},
+        ),
+        sim=dict(n_units=6, n_members=6, n_alliances=2, n_years=8, n_crises=0),
+    ),
+    "random_walk with an exponential and a bounded prior": dict(
+        spec=dict(
+            priors={
+                "sigma_innovation": {"dist": "Exponential", "lam": 3.0},
+                "kappa_honor_raw": {"dist": "TruncatedNormal", "sigma": 1.0, "lower": 0.0,
+                                    "upper": 3.0},
+                "phi_reputation": {"dist": "Uniform", "lower": 0.0, "upper": 1.0},
+            },
+        ),
+        sim=dict(n_units=8, n_members=5, n_alliances=3, n_years=9, n_crises=10),
+    ),
+}
+
+
+def _spec(dynamics="random_walk", signals=None, covariates=(), reputation_noise=False,
+          priors=None):
+    spec = bc.default_spec(dynamics=dynamics, signals=signals, covariates=covariates)
+    raw = {
+        "name": "kernel-test",
+        "signals": {k: {"family": v.family, "direction": v.direction}
+                    for k, v in spec.signals.items()},
+        "latent": {"dynamics": dynamics, "covariates": list(covariates)},
+        "reputation": {"enabled": True, "noise": reputation_noise},
+        "priors": priors or {},
+    }
+    return bc.spec_from_dict(raw)
+
+
+def _case(name):
+    case = CASES[name]
+    spec = _spec(**case["spec"])
+    sim = bc.simulate(spec, missing=0.2, seed=11, **case["sim"])
+    units = sim.units
+    if spec.latent.covariates:
+        units = units.assign(clarity=np.linspace(0.0, 1.0, len(units)))
+    crises = sim.crises
+    if case.get("partial") and len(crises):
+        crises = crises.assign(outcome=crises.outcome.where(crises.index % 3 != 0, "partial"))
+    panel = load_panel(sim.observations, crises, units, spec=spec)
+    scales = signal_scales(panel, spec)
+    model = build_model(panel, spec, scales)
+    return model, kernel_model(model, panel, spec, scales)
+
+
+def _point(model: pm.Model, kernel, x: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for _, block in zip(model.value_vars, kernel.blocks, strict=True):
+        values = x[block.offset : block.offset + block.size]
+        free_shape = (block.size,) if block.size != np.prod(block.shape) else block.shape
+        out.append(values.reshape(free_shape))
+    return out
+
+
+def _reference(model: pm.Model):
+    """PyMC's log-density, its gradient and what a draw stores, as one function (Python
+    linker, no rewrites: nothing to compile, so the test stays quick)."""
+    # a chain of binary adds, not rewritten: PyMC's one many-input add exceeds numpy's
+    # 32-operand ufunc limit in the Python implementation
+    logp = 0.0
+    for term in model.logp(sum=False):
+        logp = logp + term.sum()
+    grads = pytensor.grad(logp, model.value_vars)
+    stored = [*model.free_RVs, *model.deterministics]
+    outputs = [logp, *grads, *model.replace_rvs_by_values(stored)]
+    mode = pytensor.compile.mode.Mode(linker="py", optimizer=None)
+    fn = pytensor.function(model.value_vars, outputs, mode=mode, on_unused_input="ignore")
+    return fn, [v.name for v in stored]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_kernel_is_the_pymc_model(name):
+    model, kernel = _case(name)
+    fn, stored_names = _reference(model)
+    n_vars = len(model.value_vars)
+    rng = np.random.default_rng(5)
+    offsets = []
+    for _ in range(4):
+        x = rng.uniform(-1.5, 1.5, kernel.n_dim)
+        value, grad = kernel.logp_and_grad(x)
+        ref = fn(*_point(model, kernel, x))
+        offsets.append(value - float(ref[0]))
+        ref_grad = np.concatenate([np.ravel(g) for g in ref[1 : 1 + n_vars]])
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-7, atol=1e-7)
+        stored = kernel.expand(x)
+        assert set(stored) == set(stored_names)
+        for var_name, expected in zip(stored_names, ref[1 + n_vars :], strict=True):
+            np.testing.assert_allclose(stored[var_name], expected, rtol=1e-9, atol=1e-9,
+                                       err_msg=var_name)
+    # the kernel drops only parameter-free constants: the offset is the same everywhere
+    assert np.ptp(offsets) < 1e-6 * max(1.0, abs(offsets[0]))
+
+
+def test_kernel_reads_new_data_without_rebuilding():
+    """Same structure, new panel: the arrays change, the compiled functions do not."""
+    from bayescred import kernel as k
+
+    spec = _spec()
+    fits = []
+    for seed in (1, 2):
+        sim = bc.simulate(spec, n_units=6, n_members=4, n_alliances=2, n_years=7, n_crises=5,
+                          seed=seed)
+        panel = load_panel(sim.observations, sim.crises, sim.units, spec=spec)
+        scales = signal_scales(panel, spec)
+        fits.append(kernel_model(build_model(panel, spec, scales), panel, spec, scales))
+    before = k.c_functions()
+    fits[0].nutpie_model(), fits[1].nutpie_model()
+    assert k.c_functions() is before
+    x = np.zeros(fits[0].n_dim)
+    assert fits[0].logp_and_grad(x)[0] != fits[1].logp_and_grad(x)[0]
+    assert isinstance(fits[0].coords["year"], pd.Index)
