@@ -5,7 +5,9 @@ exercises) and crisis follow-through, in a hierarchical dynamic model fitted wit
 """
 
 from .api import fit
+from .diagnostics import DiagnosticReport, Thresholds, diagnose
 from .errors import BayescredError, DataError, ResultError, SpecError
+from .loo import compare
 from .panel import Panel, load_panel, read_panel
 from .results import DEFAULT_PROB, CredibilityResult
 from .simulate import default_spec, simulate
@@ -20,11 +22,15 @@ __all__ = [
     "CredibilityResult",
     "DEFAULT_PROB",
     "DataError",
+    "DiagnosticReport",
     "ModelSpec",
     "Panel",
     "ResultError",
     "SpecError",
+    "Thresholds",
+    "compare",
     "default_spec",
+    "diagnose",
     "fit",
     "load",
     "load_panel",

@@ -157,6 +157,53 @@ def demo(
     _say(f"wrote {out}/result.nc, {out}/credibility.csv, {out}/trajectories.png")
 
 
+@app.command()
+@_guard
+def report(
+    result: Annotated[Path, typer.Argument(help="Result file written by `bayescred fit`.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the report into.")],
+    year: Annotated[int | None, typer.Option(help="Year of the forest plot (default: last).")]
+    = None,
+    prob: Annotated[
+        float | None, typer.Option(help="Interval probability (default 0.9).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit with status 1 when the verdict is 'fail'.")
+    ] = False,
+) -> None:
+    """Diagnose RESULT; write diagnostics.json, credibility.csv, plots and report.md to OUT."""
+    from .report import write_report
+    from .results import DEFAULT_PROB, CredibilityResult
+
+    prob = DEFAULT_PROB if prob is None else prob
+    if not 0 < prob < 1:
+        _fail(f"--prob must lie in (0, 1), got {prob}")
+    if out.exists() and not out.is_dir():
+        _fail(f"{out}: exists and is not a folder; --out needs a folder")
+    fitted = CredibilityResult.load(result)
+    files = write_report(fitted, out, prob=prob, year=year, source=str(result))
+    _report_summary(files.report)
+    _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
+    if strict and files.report.verdict == "fail":
+        raise typer.Exit(1)
+
+
+def _report_summary(report) -> None:
+    """The verdict and one line per kind of check, then what to do (terminal)."""
+    table = report.summary()
+    _say(f"verdict: {report.verdict.upper()}")
+    width = max(len(str(c)) for c in table.check)
+    who = max(len(str(w)) for w in table.worst)
+    for row in table.itertuples(index=False):
+        value = "n/a" if row.value is None or row.value != row.value else f"{row.value:.4g}"
+        _say(
+            f"  {row.check:<{width}}  {row.status:<4}  worst {row.worst:<{who}}  "
+            f"{value:>9}  (pass {row.threshold})"
+        )
+    for line in report.text().splitlines()[1:]:
+        _say(line)
+
+
 def _demo_example(example: str, out: Path):
     """The demo's panel and spec: a simulated panel (kept in OUT/data) or a bundled one."""
     if example != "simulated":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .results import DEFAULT_PROB, CredibilityResult
 
@@ -53,7 +54,183 @@ def trajectories(
         ax.set_title(label, fontsize=9)
     for ax in list(axes.flat)[len(labels):]:
         ax.set_visible(False)
+    handles = {}
+    for ax in axes.flat:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            if len(handle.get_offsets()):
+                handles.setdefault(name, handle)
+    if handles:
+        fig.legend(handles.values(), [f"crisis {k}" for k in handles], loc="upper right",
+                   ncol=len(handles), fontsize=8, frameon=False)
     fig.supylabel(f"credibility (standardised; {int(prob * 100)}% HDI)")
     fig.suptitle(result.spec.name)
+    fig.tight_layout()
+    return fig
+
+
+def forest(
+    result: CredibilityResult,
+    year: int | None = None,
+    prob: float = DEFAULT_PROB,
+    max_units: int = 60,
+):
+    """Credibility of every unit in one year (default: the last), sorted, with intervals.
+
+    Only units with evidence around that year (active) are shown; colours mark alliances.
+    """
+    table = result.credibility(prob)
+    years = sorted(table.year.unique())
+    year = int(years[-1] if year is None else year)
+    if year not in years:
+        from .errors import DataError
+
+        raise DataError(f"year {year} has no active unit; years run {years[0]}-{years[-1]}")
+    rows = table[table.year == year].sort_values("mean").tail(max_units)
+    labels = (rows.member + "/" + rows.alliance).to_list()
+    alliances = sorted(rows.alliance.unique())
+    colours = {a: plt.cm.tab10(i % 10) for i, a in enumerate(alliances)}
+    fig, ax = plt.subplots(figsize=(6, 1.0 + 0.25 * len(rows)))
+    y = np.arange(len(rows))
+    for alliance in alliances:
+        here = (rows.alliance == alliance).to_numpy()
+        ax.hlines(y[here], rows.hdi_low[here], rows.hdi_high[here], color=colours[alliance],
+                  lw=2, label=alliance)
+        ax.plot(rows["mean"][here], y[here], "o", color=colours[alliance], ms=4)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_xlabel(f"credibility in {year} (standardised; {int(prob * 100)}% HDI)")
+    ax.legend(title="alliance", fontsize=8, loc="lower right")
+    ax.set_title(f"{result.spec.name}: units in {year}")
+    fig.tight_layout()
+    return fig
+
+
+def loadings(result: CredibilityResult, prob: float = DEFAULT_PROB):
+    """Signal loadings (with HDI) and informativeness: the Fisher information about
+    credibility in one observation, and each signal's share of all the information."""
+    from .information import signal_information
+
+    info = signal_information(result, prob)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.8 + 0.5 * len(info)), sharey=True)
+    y = np.arange(len(info))
+    left.hlines(y, info.loading_low, info.loading_high, lw=2)
+    left.plot(info.loading, y, "o")
+    left.set_yticks(y, [f"{s} ({f})" for s, f in zip(info.index, info.family)])
+    left.set_xlabel(f"loading ({int(prob * 100)}% HDI)")
+    left.axvline(0, color="grey", lw=0.5)
+    right.barh(y, info.information, color="tab:purple", alpha=0.7)
+    for yi, (val, sd, share) in enumerate(zip(info.information, info.sd_one_obs, info.share)):
+        right.text(val, yi, f"  ±{sd:.2f} sd, {share:.1%} of total", va="center", fontsize=8)
+    right.set_xlabel("information per observation (1 / sd²)")
+    right.set_xlim(0, info.information.max() * 1.8)
+    left.invert_yaxis()
+    fig.suptitle(f"{result.spec.name}: what each signal says about credibility")
+    fig.tight_layout()
+    return fig
+
+
+def ppc(source, signals: list[str] | None = None, n_draws: int = 40, ncols: int = 3,
+        seed: int = 0):
+    """Posterior predictive check per signal: the observed values' empirical CDF against
+    those of ``n_draws`` replicated data sets (follow-through: the share honoured).
+
+    ``source`` is a :class:`~bayescred.diagnostics.DiagnosticReport` (reuses its draws) or
+    a :class:`CredibilityResult` (draws them).
+    """
+    from .diagnostics import DiagnosticReport, families, ppc_summary
+    from .predictive import posterior_predictive
+
+    if isinstance(source, DiagnosticReport) and source.predictive is not None:
+        result, pred, table = source.result, source.predictive, source.ppc
+    else:
+        result = source.result if isinstance(source, DiagnosticReport) else source
+        pred = posterior_predictive(result, seed=seed)
+        table = ppc_summary(pred, families(result))
+    labels = [s for s in dict.fromkeys(pred.signal.values) if not signals or s in signals]
+    draws = pred.stack(sample=("chain", "draw")).transpose("sample", "obs").values
+    pick = np.random.default_rng(seed).choice(len(draws), min(n_draws, len(draws)), False)
+    nrows = int(np.ceil(len(labels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3 * nrows), squeeze=False)
+    for ax, label in zip(axes.flat, labels):
+        here = pred.signal.values == label
+        y, rep = pred["value"].values[here], draws[:, here]
+        row = table.loc[label]
+        if label in result.spec.signals:
+            for r in rep[pick]:
+                ax.ecdf(r, color="tab:blue", alpha=0.15, lw=0.8)
+            ax.ecdf(y, color="black", lw=1.8, label="observed")
+            if row.family in ("lognormal", "negbinomial", "poisson") and y.min() >= 0:
+                ax.set_xscale("symlog" if y.min() == 0 else "log")
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            title = f"{label} ({row.family})\np(mean)={row.ppp_mean:.2f}"
+            if np.isfinite(row.ppp_sd):
+                title += f", p(sd)={row.ppp_sd:.2f}, cover={row.coverage:.0%}"
+        else:
+            ax.hist(rep.mean(axis=1), bins=20, color="tab:blue", alpha=0.5,
+                    label="replicated")
+            ax.axvline(y.mean(), color="black", lw=1.8, label="observed")
+            ax.set_xlabel("share honoured" if y.max() <= 1 else "mean outcome code")
+            title = f"follow-through ({int(here.sum())} crises)\np(mean)={row.ppp_mean:.2f}"
+        ax.set_title(title, fontsize=9)
+    for ax in list(axes.flat)[len(labels):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle("posterior predictive checks (black: observed; blue: replicated)")
+    fig.tight_layout()
+    return fig
+
+
+def rank_trace(result: CredibilityResult, n: int = 4):
+    """Trace and rank plots of the ``n`` worst-mixing quantities (highest R-hat among
+    credibility and the structural parameters).  Well-mixed chains give flat, overlapping
+    rank histograms."""
+    from scipy.stats import rankdata
+
+    from .diagnostics import worst_mixing
+
+    worst = worst_mixing(result, n)
+    post = result.idata.posterior
+    fig, axes = plt.subplots(len(worst), 2, figsize=(10, 2.2 * len(worst)), squeeze=False)
+    for (name, sel), (trace_ax, rank_ax) in zip(worst, axes):
+        da = post[name]
+        for dim, key in sel.items():
+            da = da.sel({dim: key}) if dim in da.coords else da.isel({dim: key})
+        values = np.asarray(da.transpose("chain", "draw").values)
+        ranks = rankdata(values.ravel()).reshape(values.shape)
+        bins = np.linspace(0, values.size, 21)
+        for chain in range(values.shape[0]):
+            trace_ax.plot(values[chain], lw=0.6, alpha=0.8)
+            counts, _ = np.histogram(ranks[chain], bins=bins)
+            rank_ax.stairs(counts, bins, baseline=None, lw=1.2)
+        label = name + ("[" + ", ".join(str(v) for v in sel.values()) + "]" if sel else "")
+        trace_ax.set_title(f"{label}: trace", fontsize=9)
+        rank_ax.set_title(f"{label}: ranks per chain", fontsize=9)
+        rank_ax.axhline(values.size / 20 / values.shape[0], color="grey", ls="--", lw=0.8)
+        rank_ax.set_yticks([])
+    fig.suptitle("worst-mixing quantities (one colour per chain)")
+    fig.tight_layout()
+    return fig
+
+
+def energy(result: CredibilityResult):
+    """Marginal energy against energy transitions per chain, with E-BFMI.  When the
+    transition distribution is much narrower than the marginal, NUTS explores slowly."""
+    from .diagnostics import e_bfmi
+
+    stats = result.idata.sample_stats
+    e = np.asarray(stats["energy"].transpose("chain", "draw").values, float)
+    bfmi = e_bfmi(stats["energy"])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    centred = e - e.mean(axis=1, keepdims=True)
+    transitions = np.diff(e, axis=1)
+    bins = np.linspace(min(centred.min(), transitions.min()),
+                       max(centred.max(), transitions.max()), 40)
+    ax.hist(centred.ravel(), bins=bins, alpha=0.5, density=True, label="marginal energy")
+    ax.hist(transitions.ravel(), bins=bins, alpha=0.5, density=True,
+            label="energy transition")
+    text = ", ".join(f"{b:.2f}" for b in bfmi)
+    ax.set_title(f"energy; E-BFMI per chain: {text}", fontsize=10)
+    ax.set_yticks([])
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig

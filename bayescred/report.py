@@ -1,0 +1,283 @@
+"""Write a fit's report to a folder: diagnostics.json, credibility.csv, plots, report.md.
+
+>>> from bayescred.report import write_report
+>>> files = write_report(result, "report/")                       # doctest: +SKIP
+>>> files.report.verdict                                          # doctest: +SKIP
+'pass'
+
+What ``write_report`` writes into ``out``:
+
+* ``diagnostics.json``: ``verdict``, the thresholds, every check (value, threshold, rule,
+  status, message, next step), convergence per variable, sampler figures, posterior
+  predictive checks and LOO per signal;
+* ``credibility.csv``: ``member, alliance, year, mean, sd, hdi_low, hdi_high``;
+* ``signals.csv``: loadings and informativeness per signal;
+* PNG plots: ``trajectories``, ``forest``, ``loadings``, ``ppc``, ``rank_trace``,
+  ``energy`` (those the result has the data for);
+* ``report.md``: all of the above tied together, for reading or converting to HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from . import plots
+from .diagnostics import DiagnosticReport, Thresholds, diagnose
+from .errors import ResultError
+from .information import signal_information
+from .results import DEFAULT_PROB, CredibilityResult
+
+PLOT_TITLES = {
+    "trajectories": "Credibility over time (▲ honoured, ▼ violated crises)",
+    "forest": "Units in one year",
+    "loadings": "Signal loadings and informativeness",
+    "ppc": "Posterior predictive checks per signal",
+    "rank_trace": "Trace and rank plots of the worst-mixing quantities",
+    "energy": "Energy (E-BFMI)",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class ReportFiles:
+    """What :func:`write_report` wrote, and the report it is built on."""
+
+    directory: Path
+    diagnostics: Path
+    credibility: Path
+    signals: Path
+    markdown: Path
+    plots: dict[str, Path] = field(default_factory=dict)
+    report: DiagnosticReport | None = field(default=None, repr=False)
+
+    def all(self) -> list[Path]:
+        return [self.diagnostics, self.credibility, self.signals, *self.plots.values(),
+                self.markdown]
+
+
+def write_report(
+    result: CredibilityResult,
+    out: str | Path,
+    *,
+    report: DiagnosticReport | None = None,
+    thresholds: Thresholds | dict | None = None,
+    prob: float = DEFAULT_PROB,
+    year: int | None = None,
+    source: str | None = None,
+) -> ReportFiles:
+    """Diagnose ``result`` (unless ``report`` is given) and write the report into ``out``.
+
+    Parameters
+    ----------
+    result : CredibilityResult
+    out : path
+        Folder to write into (created if needed; existing report files are replaced).
+    report : DiagnosticReport, optional
+        A report already computed by :func:`~bayescred.diagnostics.diagnose`.
+    thresholds : Thresholds or dict, optional
+        Passed to :func:`~bayescred.diagnostics.diagnose`.
+    prob : float
+        Interval probability of the credibility table and plots.
+    year : int, optional
+        Year of the forest plot (default: the last).
+    source : str, optional
+        Where the result came from (a file name), recorded in the report.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ResultError(f"{out}: exists and is not a folder; --out needs a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    report = report or diagnose(result, thresholds)
+    info = signal_information(result, prob)
+    credibility = out / "credibility.csv"
+    result.credibility(prob).to_csv(credibility, index=False, lineterminator="\n")
+    signals = out / "signals.csv"
+    info.reset_index().to_csv(signals, index=False, lineterminator="\n")
+    written = _plots(result, report, out, prob, year)
+    diagnostics = out / "diagnostics.json"
+    payload = {**_about(result, source), **report.to_dict()}
+    diagnostics.write_text(json.dumps(_clean(payload), indent=2, allow_nan=False) + "\n")
+    markdown = out / "report.md"
+    markdown.write_text(_markdown(result, report, info, written, prob, source))
+    return ReportFiles(out, diagnostics, credibility, signals, markdown, written, report)
+
+
+def _plots(result, report, out: Path, prob: float, year: int | None) -> dict[str, Path]:
+    makers = {
+        "trajectories": lambda: plots.trajectories(result, prob=prob, max_units=12),
+        "forest": lambda: plots.forest(result, year=year, prob=prob),
+        "loadings": lambda: plots.loadings(result, prob),
+        "ppc": (lambda: plots.ppc(report)) if report.predictive is not None else None,
+        "rank_trace": lambda: plots.rank_trace(result),
+        "energy": (lambda: plots.energy(result)) if _has_energy(result) else None,
+    }
+    written = {}
+    for name, make in makers.items():
+        if make is None:
+            continue
+        fig = make()
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written[name] = path
+    return written
+
+
+def _has_energy(result: CredibilityResult) -> bool:
+    idata = result.idata
+    return "sample_stats" in idata.groups() and "energy" in idata.sample_stats
+
+
+def _about(result: CredibilityResult, source: str | None) -> dict:
+    panel, sampler = result.panel, result.spec.sampler
+    return {
+        "model": result.spec.name,
+        "result_file": source,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data": {
+            "units": len(panel.units),
+            "years": [int(panel.years[0]), int(panel.years[-1])],
+            "signals": list(panel.signals),
+            "observations": len(panel.observations),
+            "crises": len(panel.crises),
+        },
+        "spec": {
+            "dynamics": result.spec.latent.dynamics,
+            "reputation": result.spec.reputation.enabled,
+            "families": {k: v.family for k, v in result.spec.signals.items()},
+        },
+        "fit": {
+            "backend": sampler.backend,
+            "chains": result.idata.posterior.sizes["chain"],
+            "draws": result.idata.posterior.sizes["draw"],
+            "compile_s": result.timing.compile_s,
+            "sample_s": result.timing.sample_s,
+        },
+        "versions": result.versions,
+    }
+
+
+def _clean(obj):
+    """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, str):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+# ---------------------------------------------------------------------------- markdown
+
+
+def markdown_table(df: pd.DataFrame, digits: int = 4) -> str:
+    """A DataFrame as a GitHub-flavoured markdown table (index included if named)."""
+    if df.index.name is not None:
+        df = df.reset_index()
+
+    def cell(v) -> str:
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                return ""
+            return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.{digits}g}"
+        return str(v).replace("|", "\\|")
+
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(False)]
+    return "\n".join([head, rule, *body])
+
+
+_VERDICT = {
+    "pass": "every check passed: the estimates can be reported.",
+    "warn": "usable with care: read the warnings below before reporting.",
+    "fail": "do not report these estimates yet: follow the next steps below and refit.",
+}
+
+
+def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> str:
+    panel, post = result.panel, result.idata.posterior
+    lines = [
+        f"# bayescred report: {result.spec.name}",
+        "",
+        f"**Verdict: {report.verdict.upper()}** — {_VERDICT[report.verdict]}",
+        "",
+        f"- result: `{source or 'in memory'}`; dynamics `{result.spec.latent.dynamics}`, "
+        f"reputation {'on' if result.spec.reputation.enabled else 'off'}",
+        f"- data: {len(panel.units)} units × {len(panel.years)} years "
+        f"({panel.years[0]}–{panel.years[-1]}), {len(panel.observations)} observations of "
+        f"{len(panel.signals)} signals, {len(panel.crises)} crises",
+        f"- sampler: {result.spec.sampler.backend}, {post.sizes['chain']} chains × "
+        f"{post.sizes['draw']} draws; compile {result.timing.compile_s:.1f} s, sampling "
+        f"{result.timing.sample_s:.1f} s",
+        "",
+        "## Checks",
+        "",
+        markdown_table(report.summary().set_index("check")),
+        "",
+    ]
+    problems = report.text().splitlines()[1:]
+    if problems:
+        lines += ["### What to do", "", *[f"- {p.strip()}" for p in problems], ""]
+    lines += [
+        "Thresholds (pass / fail; warn in between): "
+        + ", ".join(f"`{k}` = {v:g}" for k, v in vars(report.thresholds).items())
+        + ". R-hat and ESS are checked on credibility (active unit-years) and the "
+        "structural parameters; internal variables are listed for information only.",
+        "",
+        "## Convergence per variable",
+        "",
+        markdown_table(report.convergence),
+        "",
+    ]
+    if report.ppc is not None:
+        lines += [
+            "## Posterior predictive checks",
+            "",
+            "p-values P(T(y_rep) ≥ T(y)) of the mean and sd; coverage = share of observed "
+            f"values inside their central {report.thresholds.coverage_prob:.0%} predictive "
+            "interval (data scale).",
+            "",
+            markdown_table(report.ppc),
+            "",
+        ]
+    if report.loo is not None:
+        lines += [
+            "## LOO (PSIS) per signal",
+            "",
+            "Pareto k: good ≤ 0.5 < ok ≤ "
+            f"{report.thresholds.pareto_k:g} < bad ≤ 1 < very bad.",
+            "",
+            markdown_table(report.loo),
+            "",
+        ]
+    lines += [
+        "## Signals: loadings and informativeness",
+        "",
+        "`information`: Fisher information about credibility in one observation; "
+        "`sd_one_obs` = 1/√information; `share`: of all the information (`signals.csv`).",
+        "",
+        markdown_table(info),
+        "",
+        "## Credibility",
+        "",
+        f"`credibility.csv`: one row per unit-year (active years), posterior mean, sd and "
+        f"{prob:.0%} HDI. First rows:",
+        "",
+        markdown_table(result.credibility(prob).head(8)),
+        "",
+        "## Figures",
+        "",
+    ]
+    for name, path in written.items():
+        lines += [f"### {PLOT_TITLES[name]}", "", f"![{name}]({path.name})", ""]
+    return "\n".join(lines)

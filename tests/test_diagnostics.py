@@ -1,0 +1,303 @@
+"""Diagnostics on real fits: the verdict, the log-likelihood, LOO, PPC, and the report.
+
+Small fits share the module, in two model structures (each compiled once):
+
+* a panel simulated with a random walk, fitted with a random walk (2 x 300 draws), the
+  same under-sampled (2 x 25 draws), and with static dynamics: for LOO and the fail verdict;
+* a panel simulated with static dynamics, fitted well (static, 2 x 1000 draws): for the
+  pass verdict, the predictive checks and the report.  (With a random walk, the innovation
+  scale needs several thousand draws to reach bulk ESS 400 on a panel this small.)  It has
+  another shape (12 units x 10 years), so it is a model of its own: a fit of the same
+  model on other data of the same shape is never cached across panels here.
+
+Reputation is switched off to keep the fits quick; the checks do not depend on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+import bayescred as bc
+from bayescred.cli import app
+from bayescred.errors import ResultError
+from bayescred.model import signal_scales
+from bayescred.predictive import graph_key, log_likelihood, observation_rows, rebuild
+from bayescred.simulate import TrueParameters
+
+pytestmark = pytest.mark.sampling
+
+SHAPE = {"n_units": 6, "n_members": 6, "n_alliances": 1, "n_years": 16, "n_crises": 12,
+         "missing": 0.1}
+WALK = bc.default_spec(dynamics="random_walk", reputation=False)
+STATIC = bc.default_spec(dynamics="static", reputation=False)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    truth = TrueParameters(sigma_innovation=0.4)
+    return bc.simulate(WALK, truth=truth, seed=21, **SHAPE)
+
+
+@pytest.fixture(scope="module")
+def panel(sim):
+    return bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+
+
+@pytest.fixture(scope="module")
+def walk(panel):
+    return bc.fit(WALK, panel, draws=300, tune=300, chains=2, seed=5, progress=False)
+
+
+@pytest.fixture(scope="module")
+def short(panel):
+    return bc.fit(WALK, panel, draws=25, tune=25, chains=2, seed=5, progress=False)
+
+
+@pytest.fixture(scope="module")
+def static(panel):
+    return bc.fit(STATIC, panel, draws=300, tune=300, chains=2, seed=5, progress=False)
+
+
+@pytest.fixture(scope="module")
+def good():
+    """Static data, static model, 2 x 1000 draws: a fit that should pass every check."""
+    shape = {**SHAPE, "n_units": 12, "n_members": 12, "n_years": 10}
+    static_sim = bc.simulate(STATIC, seed=22, **shape)
+    panel = bc.load_panel(
+        static_sim.observations, static_sim.crises, static_sim.units, spec=STATIC
+    )
+    return bc.fit(STATIC, panel, draws=1000, tune=300, chains=2, seed=5, progress=False)
+
+
+@pytest.fixture(scope="module")
+def good_report(good):
+    return bc.diagnose(good)
+
+
+# ---------------------------------------------------------------------------- verdict
+
+
+def test_under_sampled_fit_fails_naming_rhat_or_ess(short):
+    report = bc.diagnose(short, ppc=False, loo=False)
+    assert report.verdict == "fail"
+    failing = {c.check for c in report.failures}
+    assert failing & {"rhat", "ess_bulk", "ess_tail"}, failing
+    named = [c for c in report.failures if c.check in ("rhat", "ess_bulk", "ess_tail")]
+    # every failing check names its variable and says what to do
+    assert all(c.variables and c.next_step for c in named)
+    assert "credibility" in {v for c in named for v in c.variables}
+    text = report.text()
+    assert text.startswith("verdict: FAIL")
+    assert "ESS" in text or "R-hat" in text
+    assert "more draws" in text
+
+
+def test_well_sampled_fit_passes(good_report):
+    report = good_report
+    assert report.verdict == "pass", report.text()
+    conv = report.convergence[report.convergence.role == "reported"]
+    assert conv.max_rhat.max() <= 1.01
+    assert conv.min_ess_bulk.min() >= 400
+    assert report.sampler["divergences"] == 0
+    assert min(report.sampler["bfmi"]) >= 0.3
+    # every check carries its value and threshold
+    table = report.table()
+    assert table.value.notna().all() and table.threshold.notna().all()
+
+
+def test_diagnose_leaves_the_result_alone(good, good_report):
+    groups = set(good.idata.groups())
+    assert not groups & {"log_likelihood", "posterior_predictive"}
+    assert good_report.result is good
+
+
+def test_thresholds_change_the_verdict(good):
+    demanding = bc.diagnose(good, {"ess_bulk": 1e6}, ppc=False, loo=False)
+    assert demanding.verdict == "warn"  # below the pass level, above the fail level
+    assert {c.check for c in demanding.warnings} == {"ess_bulk"}
+    assert demanding.thresholds.ess_bulk == 1e6
+    strict = bc.diagnose(good, {"ess_bulk": 1e6, "ess_fail": 1e5}, ppc=False, loo=False)
+    assert strict.verdict == "fail"
+    assert {c.check for c in strict.failures} == {"ess_bulk"}  # tail ESS still passes 400
+
+
+# ---------------------------------------------------------------------------- log-likelihood
+
+
+def _cells(result, rows):
+    """Posterior credibility at each row's unit-year, (chain, draw, row)."""
+    cred = result.idata.posterior["credibility"]
+    units = list(cred.unit.values)
+    years = list(cred.year.values)
+    u = [units.index(f"{m}/{a}") for m, a in zip(rows.member, rows.alliance)]
+    t = [years.index(y) for y in rows.year]
+    return cred.values[:, :, u, t]
+
+
+def test_log_likelihood_matches_an_explicit_computation(good, good_report):
+    """Poisson, binomial and lognormal rows against scipy, from the posterior draws."""
+    ll = good_report.log_likelihood
+    rows = observation_rows(good).table
+    post = good.idata.posterior
+    obs = good.panel.observations
+    for signal in ("exercises", "votes", "spending"):
+        here = (rows.signal == signal).to_numpy()
+        sub = rows[here]
+        theta = _cells(good, sub)
+        alpha = post.alpha.sel(signal=signal).values[..., None]
+        loading = post.loading.sel(signal=signal).values[..., None]
+        scale = good.scales[signal]
+        eta = scale.offset + alpha + loading * theta
+        y = sub.value.to_numpy()
+        if signal == "exercises":
+            expected = stats.poisson.logpmf(y, np.exp(eta))
+        elif signal == "votes":
+            key = obs[obs.signal == signal].set_index(["member", "alliance", "year"]).trials
+            trials = key.loc[list(zip(sub.member, sub.alliance, sub.year))].to_numpy(float)
+            expected = stats.binom.logpmf(y, trials, 1 / (1 + np.exp(-eta)))
+        else:  # lognormal: the density of the value as given (Jacobian included)
+            sigma = post.sigma.sel(sigma_signal=signal).values[..., None]
+            expected = stats.lognorm.logpdf(
+                y, s=sigma * scale.scale, scale=np.exp(scale.center + scale.scale * eta)
+            )
+        np.testing.assert_allclose(ll.values[:, :, here], expected, rtol=1e-8, atol=1e-8)
+
+
+def test_compiled_functions_are_reused_only_for_the_same_graph(walk):
+    """Same model, other data: the compiled log-likelihood is reused with the new data
+    swapped in; data-derived constants (a signal's offset) make it another graph."""
+    tables = walk.panel.tables()
+    obs = tables["observations"]
+    rows = obs.index[obs.signal == "exercises"]
+    swapped = obs.copy()  # the same counts in other cells: same mean, so same offset
+    swapped.loc[rows, "value"] = obs.loc[rows[::-1], "value"].to_numpy()
+    panel = bc.load_panel(swapped, tables["crises"], tables["units"], spec=walk.spec)
+    other = dataclasses.replace(walk, panel=panel, scales=signal_scales(panel, walk.spec))
+    assert other.scales == walk.scales
+    assert graph_key(rebuild(other).observed_RVs) == graph_key(rebuild(walk).observed_RVs)
+    ll = log_likelihood(other, max_draws=60)
+    sub = observation_rows(other).table
+    here = (sub.signal == "exercises").to_numpy()
+    sub = sub[here]
+    post = other.idata.posterior.isel(draw=slice(None, None, 10))
+    eta = (other.scales["exercises"].offset
+           + post.alpha.sel(signal="exercises").values[..., None]
+           + post.loading.sel(signal="exercises").values[..., None] * _cells(other, sub)[:, ::10])
+    expected = stats.poisson.logpmf(sub.value.to_numpy(), np.exp(eta))
+    np.testing.assert_allclose(ll.values[:, :, here], expected, rtol=1e-8, atol=1e-8)
+
+    shifted = obs.copy()
+    shifted.loc[rows, "value"] = obs.loc[rows, "value"] + 3
+    panel = bc.load_panel(shifted, tables["crises"], tables["units"], spec=walk.spec)
+    moved = dataclasses.replace(walk, panel=panel, scales=signal_scales(panel, walk.spec))
+    assert graph_key(rebuild(moved).observed_RVs) != graph_key(rebuild(walk).observed_RVs)
+
+
+def test_log_likelihood_rows_are_every_observation_once(good):
+    ll = log_likelihood(good, max_draws=50)
+    n = len(good.panel.observations) + len(good.panel.crises)
+    assert ll.sizes["obs"] == n
+    assert ll.sizes["chain"] * ll.sizes["draw"] <= 50
+    counts = pd.Series(ll.signal.values).value_counts()
+    assert counts["followthrough"] == len(good.panel.crises)
+    assert np.isfinite(ll.values).all()
+
+
+# ---------------------------------------------------------------------------- PPC and LOO
+
+
+def test_posterior_predictive_checks_are_calibrated(good_report):
+    ppc = good_report.ppc
+    assert set(ppc.index) == {"troops", "spending", "votes", "exercises", "followthrough"}
+    signals = ppc.drop(index="followthrough")
+    # the right family: observed mean and spread are typical of replicated data, and at
+    # least ~90% of observed values fall in their 90% predictive intervals
+    assert signals.ppp_mean.between(0.05, 0.95).all(), signals
+    assert signals.ppp_sd.between(0.05, 0.95).all(), signals
+    assert (signals.coverage >= 0.85).all(), signals
+    # predictive means track the observed ones
+    np.testing.assert_allclose(signals.pred_mean, signals["mean"], rtol=0.1)
+
+
+def test_loo_table_per_signal(good_report):
+    loo = good_report.loo
+    assert list(loo.index[-1:]) == ["all"]
+    per_signal = loo.drop(index="all")
+    assert per_signal.n.sum() == loo.loc["all", "n"]
+    assert np.isclose(per_signal.elpd_loo.sum(), loo.loc["all", "elpd_loo"])
+    counts = per_signal[["k_good", "k_ok", "k_bad", "k_very_bad"]].sum(axis=1)
+    assert (counts == per_signal.n).all()
+
+
+def test_loo_prefers_random_walk_on_random_walk_data(walk, static):
+    table = bc.compare({"static": static, "random_walk": walk})
+    assert table.index[0] == "random_walk"
+    assert table.loc["random_walk", "elpd_diff"] == 0
+    diff, dse = table.loc["static", ["elpd_diff", "dse"]]
+    assert diff > 4 * dse > 0, table  # a clear preference, not noise
+    assert table.loc["static", "dynamics"] == "static"
+
+
+def test_compare_refuses_results_of_other_data(walk, sim):
+    obs = sim.observations.copy()
+    obs.loc[0, "value"] = obs.loc[0, "value"] + 1
+    other_panel = bc.load_panel(obs, sim.crises, sim.units, spec=sim.spec)
+    other = bc.fit(WALK, other_panel, draws=10, tune=10, chains=1, seed=1, progress=False)
+    with pytest.raises(ResultError, match="different data"):
+        bc.compare({"a": walk, "b": other})
+    with pytest.raises(ResultError, match="at least two"):
+        bc.compare({"a": walk})
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def test_report_cli_writes_complete_files(good, tmp_path):
+    path = good.save(tmp_path / "good.nc")
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["report", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "verdict: PASS" in res.output
+
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert diag["verdict"] == "pass"
+    kinds = {c["check"] for c in diag["checks"]}
+    assert {"rhat", "ess_bulk", "ess_tail", "divergences", "bfmi", "treedepth", "ppc_mean",
+            "ppc_sd", "ppc_coverage", "pareto_k"} <= kinds
+    for check in diag["checks"]:
+        assert {"value", "threshold", "status", "rule"} <= set(check)
+    assert diag["thresholds"]["rhat"] == 1.01 and diag["thresholds"]["ess_bulk"] == 400
+
+    cred = pd.read_csv(out / "credibility.csv")
+    assert list(cred.columns) == ["member", "alliance", "year", "mean", "sd", "hdi_low",
+                                  "hdi_high"]
+    pd.testing.assert_frame_equal(cred, good.credibility(), check_dtype=False)
+
+    pngs = sorted(p.stem for p in out.glob("*.png"))
+    assert pngs == ["energy", "forest", "loadings", "ppc", "rank_trace", "trajectories"]
+    assert all((out / f"{p}.png").stat().st_size > 5_000 for p in pngs)
+    md = (out / "report.md").read_text()
+    assert "Verdict: PASS" in md
+    assert all(f"({p}.png)" in md for p in pngs)
+
+
+def test_report_cli_of_under_sampled_fit_says_fail(short, tmp_path):
+    path = short.save(tmp_path / "short.nc")
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["report", str(path), "--out", str(out), "--strict"])
+    assert res.exit_code == 1, res.output  # --strict: a failing verdict is exit status 1
+    assert "verdict: FAIL" in res.output
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert diag["verdict"] == "fail"
+    failing = [c for c in diag["checks"] if c["status"] == "fail"]
+    assert any(c["check"] in ("rhat", "ess_bulk", "ess_tail") for c in failing)
+    assert all(c["message"] and c["next_step"] for c in failing)
+    assert (out / "credibility.csv").exists()
+    assert len(list(out.glob("*.png"))) >= 3
