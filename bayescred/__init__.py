@@ -10,8 +10,10 @@ from .errors import BayescredError, DataError, ResultError, SpecError
 from .loo import compare
 from .panel import Panel, load_panel, read_panel
 from .results import DEFAULT_PROB, CredibilityResult
+from .scenario import Scenario, load_scenario
 from .simulate import default_spec, simulate
 from .spec import ModelSpec, load_spec, spec_from_dict
+from .whatif import WhatIfResult, forecast, whatif
 
 __version__ = "0.1.0"
 
@@ -26,16 +28,21 @@ __all__ = [
     "ModelSpec",
     "Panel",
     "ResultError",
+    "Scenario",
     "SpecError",
     "Thresholds",
+    "WhatIfResult",
     "compare",
     "default_spec",
     "diagnose",
     "fit",
+    "forecast",
     "load",
     "load_panel",
+    "load_scenario",
     "load_spec",
     "read_panel",
     "simulate",
     "spec_from_dict",
+    "whatif",
 ]

@@ -223,6 +223,52 @@ def _demo_example(example: str, out: Path):
     return read_panel(spec), spec
 
 
+@app.command()
+@_guard
+def whatif(
+    result: Annotated[Path, typer.Argument(help="Result file (netCDF) written by `fit`.")],
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario (TOML). Omit it, with --horizon, for a forecast."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for contrast.csv, whatif.json, whatif.png.")
+    ] = Path("whatif_output"),
+    engine: Annotated[
+        str, typer.Option(help="auto (fast when its Pareto k <= 0.7, else exact), fast, exact.")
+    ] = "auto",
+    horizon: Annotated[
+        int | None, typer.Option(help="Years beyond the data (overrides the scenario's).")
+    ] = None,
+    seed: Seed = None,
+) -> None:
+    """Compare credibility under SCENARIO with the fitted RESULT; write OUT/contrast.csv,
+    OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
+    from .fit import interactive
+    from .results import CredibilityResult
+    from .scenario import Scenario, load_scenario
+    from .whatif import whatif as run_whatif
+
+    if scenario is None and horizon is None:
+        _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
+    plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
+    fitted = CredibilityResult.load(result)
+    answer = run_whatif(
+        fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
+    )
+    answer.write(out)
+    t = answer.timings
+    timing = f"{t['total_s']:.2f} s"
+    if "sample_s" in t:
+        cached = " (cached)" if t.get("compile_cached") else ""
+        timing += (
+            f"; re-fit: compile {t['compile_s']:.1f} s{cached}, sampling {t['sample_s']:.1f} s"
+        )
+    _say(answer.summary())
+    _say(f"engine: {answer.engine} — {answer.reason}; {timing}")
+    _say(f"wrote {out}/contrast.csv, trajectories.csv, whatif.json, whatif.png")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
