@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -64,6 +63,7 @@ import pandas as pd
 from .errors import DataError, SpecError
 from .panel import UNIT_SEP, Panel
 from .signals import FAMILIES
+from .spec import read_toml
 
 SCENARIO_KEYS = ("name", "description", "horizon", "set", "shift", "crisis")
 SET_KEYS = ("member", "alliance", "signal", "years", "value", "trials")
@@ -265,17 +265,7 @@ def load_scenario(path: str | Path) -> Scenario:
     >>> sc = load_scenario("scenarios/example.toml")          # doctest: +SKIP
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: scenario file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read the scenario as UTF-8 text ({exc})") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc})") from None
-    return Scenario.from_dict(raw, source=str(path))
+    return Scenario.from_dict(read_toml(path, "scenario"), source=str(path))
 
 
 # ---------------------------------------------------------------------------- parsing

@@ -134,19 +134,25 @@ class ModelSpec:
 # ---------------------------------------------------------------------------- parsing
 
 
-def load_spec(path: str | Path) -> ModelSpec:
-    """Read and validate a TOML spec; data paths are taken relative to its folder."""
-    path = Path(path)
+def read_toml(path: Path, what: str) -> dict:
+    """The TOML table in ``path``; a missing, unreadable or invalid file is a SpecError
+    naming the file (``what``: "spec", "scenario", ... for the message)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{path}: spec file not found") from None
+        raise SpecError(f"{path}: {what} file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read the spec as UTF-8 text ({exc})") from None
+        raise SpecError(f"{path}: cannot read the {what} as UTF-8 text ({exc})") from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read and validate a TOML spec; data paths are taken relative to its folder."""
+    path = Path(path)
+    raw = read_toml(path, "spec")
     return spec_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
 
 
