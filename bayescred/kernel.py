@@ -51,7 +51,7 @@ ROLES = (
     "z_innovation",
     "phi",
     "tau",
-    "mu_alliance",  # zero-sum: its block holds the first n - 1 free coordinates
+    "z_alliance",  # zero-sum: its block holds the first n - 1 free coordinates
     "gamma",
     "kappa_honor_raw",
     "kappa_violate_raw",
@@ -63,6 +63,8 @@ ROLES = (
     "loading_followthrough",
     "alpha_followthrough",
     "cutpoints_followthrough",
+    "z_walk",  # random walk: coordinates of the path relative to its level (unit, step)
+    "sigma_level_raw",  # random walk: spread of the walk's starting levels
 )
 (
     R_LEVEL,
@@ -82,6 +84,8 @@ ROLES = (
     R_LOADFT,
     R_ALPHAFT,
     R_CUTFT,
+    R_WALK,
+    R_SLEVEL,
 ) = range(len(ROLES))
 # dims: index into the ``dims`` array
 DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough")
@@ -102,7 +106,6 @@ ARRAYS = (
     ("member_of_unit", np.int64, 1),
     ("active_weight", np.float64, 1),  # (unit * year,), sums to 1
     ("covariates", np.float64, 2),  # (unit, covariate), standardised
-    ("rw_basis", np.float64, 2),  # (year, step)
     ("honored", np.float64, 2),  # (member, year)
     ("violated", np.float64, 2),  # (member, year)
     ("obs_cell", np.int64, 1),
@@ -119,6 +122,7 @@ ARRAYS = (
     ("sig_ncut", np.int64, 1),
     ("crisis_cell", np.int64, 1),
     ("crisis_outcome", np.int64, 1),  # binary: 1 = honoured; ordinal: 0/1/2
+    ("walk_centred", np.float64, 2),  # (unit, step): 1 = centred coordinate, 0 = non-centred
 )
 
 
@@ -158,9 +162,12 @@ def _lgamma_digamma(x):
         return math.lgamma(x), _digamma(x)
     lx = math.log(x)
     f = 1.0 / (x * x)
-    lg = (x - 0.5) * lx - x + 0.91893853320467274178 + (
-        1 / 12 - f * (1 / 360 - f * (1 / 1260 - f / 1680))
-    ) / x
+    lg = (
+        (x - 0.5) * lx
+        - x
+        + 0.91893853320467274178
+        + (1 / 12 - f * (1 / 360 - f * (1 / 1260 - f / 1680))) / x
+    )
     dg = lx - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
     return lg, dg
 
@@ -192,15 +199,11 @@ def _prior(dist, v, p):
         return -math.log1p((v / p[0]) ** 2), -2.0 * v / (p[0] * p[0] + v * v)
     if dist == D_HALFSTUDENTT:  # p = (nu, sigma)
         q = v * v / (p[1] * p[1] * p[0])
-        return -0.5 * (p[0] + 1.0) * math.log1p(q), -(p[0] + 1.0) * v / (
-            p[0] * p[1] * p[1] + v * v
-        )
+        return -0.5 * (p[0] + 1.0) * math.log1p(q), -(p[0] + 1.0) * v / (p[0] * p[1] * p[1] + v * v)
     if dist == D_STUDENTT:  # p = (nu, mu, sigma)
         d = v - p[1]
         q = d * d / (p[2] * p[2] * p[0])
-        return -0.5 * (p[0] + 1.0) * math.log1p(q), -(p[0] + 1.0) * d / (
-            p[0] * p[2] * p[2] + d * d
-        )
+        return -0.5 * (p[0] + 1.0) * math.log1p(q), -(p[0] + 1.0) * d / (p[0] * p[2] * p[2] + d * d)
     if dist == D_UNIFORM or dist == D_FLAT:
         return 0.0, 0.0
     # D_TRUNCNORMAL: p = (mu, sigma, lower, upper); the truncation is a constant
@@ -286,29 +289,6 @@ def _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, gra
 # ----------------------------------------------------------------------------- latent
 
 
-# Explicit loops rather than np.dot: BLAS threads oversubscribe when nutpie runs one chain
-# per core, and at these sizes (tens of units x tens of years) loops vectorise as well.
-@njit(cache=True, fastmath=True)
-def _times_basis(z, basis, out):
-    """out[u, t] = sum_s z[u, s] basis[t, s]."""
-    for u in range(z.shape[0]):
-        for t in range(basis.shape[0]):
-            acc = 0.0
-            for s in range(basis.shape[1]):
-                acc += z[u, s] * basis[t, s]
-            out[u, t] = acc
-
-
-@njit(cache=True, fastmath=True)
-def _times_basis_transpose(g, basis, out):
-    """out[u, s] += sum_t g[u, t] basis[t, s]."""
-    for u in range(g.shape[0]):
-        for t in range(basis.shape[0]):
-            w = g[u, t]
-            for s in range(basis.shape[1]):
-                out[u, s] += w * basis[t, s]
-
-
 @njit(cache=True)
 def _recursion(phi, shocks, out):
     """out[:, t] = phi * out[:, t-1] + shocks[:, t] (out[:, 0] = shocks[:, 0])."""
@@ -335,29 +315,34 @@ def _adjoint(phi, g_out, out, lam):
 
 
 @njit(cache=True)
-def _latent(val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_basis, hon, vio):
+def _latent(
+    val, roles, dims, alliance_of_unit, member_of_unit, covariates, hon, vio, centred, step
+):
     """Raw credibility path (unit, year) and the intermediates the reverse pass needs."""
     n_u, n_t, n_m = dims[0], dims[1], dims[2]
     dyn = dims[5]
     raw = np.empty((n_u, n_t))
+    path = np.zeros((n_u, n_t))  # rw: the walk; ar1: the AR path (the reverse pass needs it)
     level = val[roles[R_LEVEL] : roles[R_LEVEL] + n_u]
-    path = np.empty((n_u, n_t))  # unit dynamics alone (rw: B z; ar1: the AR path)
-    if dyn == DYN_STATIC:
-        path[:] = 0.0
+    if dyn == DYN_RW:  # path = the walk from 0 (see design.walk_path)
+        ow = roles[R_WALK]
         for u in range(n_u):
-            raw[u, :] = level[u]
+            prev = 0.0
+            for t in range(1, n_t):
+                z = val[ow + u * (n_t - 1) + t - 1]
+                prev = z if centred[u, t - 1] > 0.5 else prev + step * z
+                path[u, t] = prev
+            for t in range(n_t):
+                raw[u, t] = level[u] + path[u, t]
     else:
-        sigma = val[roles[R_SIGMA]]
-        z = val[roles[R_Z] : roles[R_Z] + n_u * (n_t - 1)].reshape((n_u, n_t - 1))
-        if dyn == DYN_RW:
-            _times_basis(z, rw_basis, path)
+        if dyn == DYN_STATIC:
             for u in range(n_u):
-                for t in range(n_t):
-                    raw[u, t] = level[u] + sigma * path[u, t]
+                raw[u, :] = level[u]
         else:
+            z = val[roles[R_Z] : roles[R_Z] + n_u * (n_t - 1)].reshape((n_u, n_t - 1))
             shocks = np.empty((n_u, n_t))
             shocks[:, 0] = level
-            shocks[:, 1:] = sigma * z
+            shocks[:, 1:] = val[roles[R_SIGMA]] * z
             _recursion(val[roles[R_PHI]], shocks, path)
             raw[:] = path
     if roles[R_GAMMA] >= 0:
@@ -375,7 +360,9 @@ def _latent(val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_b
             for t in range(1, n_t):
                 shocks[m, t] = kh * hon[m, t - 1] - kv * vio[m, t - 1]
                 if roles[R_ZREP] >= 0:
-                    shocks[m, t] += val[roles[R_SIGMAR]] * val[roles[R_ZREP] + m * (n_t - 1) + t - 1]
+                    shocks[m, t] += (
+                        val[roles[R_SIGMAR]] * val[roles[R_ZREP] + m * (n_t - 1) + t - 1]
+                    )
         _recursion(val[roles[R_PHIR]], shocks, rep)
         for u in range(n_u):
             raw[u, :] += rep[member_of_unit[u]]
@@ -384,8 +371,20 @@ def _latent(val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_b
 
 @njit(cache=True)
 def _latent_grad(
-    g_raw, path, rep, val, gval, roles, dims, alliance_of_unit, member_of_unit, covariates,
-    rw_basis, hon, vio,
+    g_raw,
+    path,
+    rep,
+    val,
+    gval,
+    roles,
+    dims,
+    alliance_of_unit,
+    member_of_unit,
+    covariates,
+    hon,
+    vio,
+    centred,
+    step,
 ):
     n_u, n_t, n_m = dims[0], dims[1], dims[2]
     dyn = dims[5]
@@ -394,19 +393,7 @@ def _latent_grad(
         for u in range(n_u):
             gval[lv + u] += g_raw[u].sum()
     elif dyn == DYN_RW:
-        sigma = val[roles[R_SIGMA]]
-        g_sigma = 0.0
-        for u in range(n_u):
-            gval[lv + u] += g_raw[u].sum()
-            for t in range(n_t):
-                g_sigma += g_raw[u, t] * path[u, t]
-        gval[roles[R_SIGMA]] += g_sigma
-        gz = np.zeros((n_u, n_t - 1))
-        _times_basis_transpose(g_raw, rw_basis, gz)
-        oz = roles[R_Z]
-        for u in range(n_u):
-            for s in range(n_t - 1):
-                gval[oz + u * (n_t - 1) + s] += sigma * gz[u, s]
+        _walk_grad(g_raw, path, gval, lv, roles[R_WALK], centred, step)
     else:
         sigma = val[roles[R_SIGMA]]
         lam = np.empty((n_u, n_t))
@@ -467,30 +454,94 @@ def _zero_sum_grad(g_out, g_z):
 
 @njit(cache=True)
 def _level_prior(val, gval, roles, dims, alliance_of_unit):
-    """level[u] ~ Normal(mu[a(u)], 1), mu ~ ZeroSumNormal(tau) (one alliance: mu = 0)."""
-    lv, tau_at, om = roles[R_LEVEL], roles[R_TAU], roles[R_MU]
-    n_a = dims[3]
-    mu = np.zeros(n_a)
-    if tau_at >= 0:
-        _zero_sum(val[om : om + n_a - 1], mu)
+    """The units' levels around their alliance baselines mu = tau * z_alliance, z_alliance ~
+    ZeroSumNormal(1) (one alliance: mu = 0).  Static / AR(1): level[u] ~ Normal(mu[a(u)],
+    1), random walk: Normal(mu[a(u)], sigma_level_raw) (its steps: _walk_prior)."""
+    tau_at, om = roles[R_TAU], roles[R_MU]
+    n_u, n_a = dims[0], dims[3]
+    mu = _alliance_baselines(val, roles, n_a)
     lp = 0.0
     g_mu = np.zeros(n_a)
-    for u in range(dims[0]):
+    lv = roles[R_LEVEL]
+    spread = val[roles[R_SLEVEL]] if dims[5] == DYN_RW else 1.0
+    prec = 1.0 / (spread * spread)
+    ss = 0.0
+    for u in range(n_u):
         a = alliance_of_unit[u]
         d = val[lv + u] - mu[a]
-        lp -= 0.5 * d * d
-        gval[lv + u] -= d
-        g_mu[a] += d
-    if tau_at >= 0:
+        ss += d * d
+        gval[lv + u] -= d * prec
+        g_mu[a] += d * prec
+    lp -= 0.5 * ss * prec
+    if dims[5] == DYN_RW:
+        lp -= n_u * math.log(spread)
+        gval[roles[R_SLEVEL]] += ss * prec / spread - n_u / spread
+    if tau_at >= 0:  # non-centred: few alliances inform tau, so centred mu makes a funnel
         tau = val[tau_at]
-        ss = 0.0
+        g_z = np.empty(n_a)
+        g_tau = 0.0
         for a in range(n_a):
-            ss += mu[a] * mu[a]
-            g_mu[a] -= mu[a] / (tau * tau)
-        lp += -0.5 * ss / (tau * tau) - (n_a - 1) * math.log(tau)
-        gval[tau_at] += ss / (tau * tau * tau) - (n_a - 1) / tau
-        _zero_sum_grad(g_mu, gval[om : om + n_a - 1])
+            z = mu[a] / tau
+            lp -= 0.5 * z * z
+            g_tau += z * g_mu[a]
+            g_z[a] = tau * g_mu[a] - z
+        gval[tau_at] += g_tau
+        _zero_sum_grad(g_z, gval[om : om + n_a - 1])
     return lp
+
+
+@njit(cache=True)
+def _alliance_baselines(val, roles, n_a):
+    """mu = tau * z_alliance (zeros when the model has a single alliance)."""
+    mu = np.zeros(n_a)
+    if roles[R_TAU] >= 0:
+        _zero_sum(val[roles[R_MU] : roles[R_MU] + n_a - 1], mu)
+        mu *= val[roles[R_TAU]]
+    return mu
+
+
+@njit(cache=True)
+def _walk_prior(path, step):
+    """log density of the random walk's steps, Normal(path[u, t - 1], step), constants
+    dropped.  The same in centred and non-centred coordinates (the Jacobian is constant)."""
+    lp = 0.0
+    for u in range(path.shape[0]):
+        for t in range(1, path.shape[1]):
+            d = (path[u, t] - path[u, t - 1]) / step
+            lp -= 0.5 * d * d
+    return lp
+
+
+@njit(cache=True)
+def _walk_grad(g_raw, path, gval, lv, ow, centred, step):
+    """Reverse pass of the walk: dL/dpath (likelihood + _walk_prior) back through the
+    recurrence path[t] = z (centred) or path[t - 1] + step z (non-centred)."""
+    n_u, n_t = path.shape
+    prec = 1.0 / (step * step)
+    g = np.empty(n_t)
+    for u in range(n_u):
+        gval[lv + u] += g_raw[u].sum()
+        for t in range(1, n_t):
+            g[t] = g_raw[u, t] - (path[u, t] - path[u, t - 1]) * prec
+            if t + 1 < n_t:
+                g[t] += (path[u, t + 1] - path[u, t]) * prec
+        for t in range(n_t - 1, 0, -1):
+            zi = ow + u * (n_t - 1) + t - 1
+            if centred[u, t - 1] > 0.5:
+                gval[zi] += g[t]
+            else:
+                gval[zi] += step * g[t]
+                if t > 1:
+                    g[t - 1] += g[t]
+
+
+@njit(cache=True)
+def _walk_step(roles, blk_off, blk_par):
+    """The walk's fixed step: the first prior parameter of its block (0: no walk)."""
+    for b in range(blk_off.shape[0]):
+        if blk_off[b] == roles[R_WALK]:
+            return blk_par[b, 0]
+    return 0.0
 
 
 @njit(cache=True)
@@ -542,9 +593,25 @@ def _ordinal(eta, k, cut, o, n_cut, gval):
 
 
 @njit(cache=True)
-def _measurement(cred, val, gval, g_cred, roles, obs_cell, obs_signal, obs_family, obs_y,
-                 obs_trials, obs_c1, obs_c2, sig_offset, sig_direction, sig_family, sig_aux,
-                 sig_ncut):
+def _measurement(
+    cred,
+    val,
+    gval,
+    g_cred,
+    roles,
+    obs_cell,
+    obs_signal,
+    obs_family,
+    obs_y,
+    obs_trials,
+    obs_c1,
+    obs_c2,
+    sig_offset,
+    sig_direction,
+    sig_family,
+    sig_aux,
+    sig_ncut,
+):
     """Log-likelihood of the signal rows; per-signal constants (log sigma, lgamma of the
     dispersion ...) are computed once per signal, not once per row."""
     n_s = sig_offset.shape[0]
@@ -649,10 +716,37 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
 
 @njit(cache=True)
 def logp_grad(
-    x, grad, dims, roles, blk_off, blk_size, blk_transform, blk_dist, blk_par, blk_bounds,
-    alliance_of_unit, member_of_unit, active_weight, covariates, rw_basis, honored, violated,
-    obs_cell, obs_signal, obs_family, obs_y, obs_trials, obs_c1, obs_c2, sig_offset,
-    sig_direction, sig_family, sig_aux, sig_ncut, crisis_cell, crisis_outcome,
+    x,
+    grad,
+    dims,
+    roles,
+    blk_off,
+    blk_size,
+    blk_transform,
+    blk_dist,
+    blk_par,
+    blk_bounds,
+    alliance_of_unit,
+    member_of_unit,
+    active_weight,
+    covariates,
+    honored,
+    violated,
+    obs_cell,
+    obs_signal,
+    obs_family,
+    obs_y,
+    obs_trials,
+    obs_c1,
+    obs_c2,
+    sig_offset,
+    sig_direction,
+    sig_family,
+    sig_aux,
+    sig_ncut,
+    crisis_cell,
+    crisis_outcome,
+    walk_centred,
 ):
     """Log-density at unconstrained ``x``; writes its gradient into ``grad``."""
     val = np.empty_like(x)
@@ -660,22 +754,60 @@ def logp_grad(
     gval = np.zeros_like(x)
     lp, gjac = _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds)
     lp += _priors(val, gval, blk_off, blk_size, blk_dist, blk_par)
+    step = _walk_step(roles, blk_off, blk_par)
     lp += _level_prior(val, gval, roles, dims, alliance_of_unit)
     raw, path, rep = _latent(
-        val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_basis, honored,
+        val,
+        roles,
+        dims,
+        alliance_of_unit,
+        member_of_unit,
+        covariates,
+        honored,
         violated,
+        walk_centred,
+        step,
     )
+    if dims[5] == DYN_RW:
+        lp += _walk_prior(path, step)
     cred, sd = _standardise(raw.ravel(), active_weight)
     g_cred = np.zeros_like(cred)
     lp += _measurement(
-        cred, val, gval, g_cred, roles, obs_cell, obs_signal, obs_family, obs_y, obs_trials,
-        obs_c1, obs_c2, sig_offset, sig_direction, sig_family, sig_aux, sig_ncut,
+        cred,
+        val,
+        gval,
+        g_cred,
+        roles,
+        obs_cell,
+        obs_signal,
+        obs_family,
+        obs_y,
+        obs_trials,
+        obs_c1,
+        obs_c2,
+        sig_offset,
+        sig_direction,
+        sig_family,
+        sig_aux,
+        sig_ncut,
     )
     lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome)
     g_raw = _standardise_grad(g_cred, cred, sd, active_weight).reshape(raw.shape)
     _latent_grad(
-        g_raw, path, rep, val, gval, roles, dims, alliance_of_unit, member_of_unit, covariates,
-        rw_basis, honored, violated,
+        g_raw,
+        path,
+        rep,
+        val,
+        gval,
+        roles,
+        dims,
+        alliance_of_unit,
+        member_of_unit,
+        covariates,
+        honored,
+        violated,
+        walk_centred,
+        step,
     )
     _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, grad)
     return lp
@@ -683,19 +815,57 @@ def logp_grad(
 
 @njit(cache=True)
 def expand(
-    x, out, dims, roles, blk_off, blk_size, blk_transform, blk_dist, blk_par, blk_bounds,
-    alliance_of_unit, member_of_unit, active_weight, covariates, rw_basis, honored, violated,
-    obs_cell, obs_signal, obs_family, obs_y, obs_trials, obs_c1, obs_c2, sig_offset,
-    sig_direction, sig_family, sig_aux, sig_ncut, crisis_cell, crisis_outcome,
+    x,
+    out,
+    dims,
+    roles,
+    blk_off,
+    blk_size,
+    blk_transform,
+    blk_dist,
+    blk_par,
+    blk_bounds,
+    alliance_of_unit,
+    member_of_unit,
+    active_weight,
+    covariates,
+    honored,
+    violated,
+    obs_cell,
+    obs_signal,
+    obs_family,
+    obs_y,
+    obs_trials,
+    obs_c1,
+    obs_c2,
+    sig_offset,
+    sig_direction,
+    sig_family,
+    sig_aux,
+    sig_ncut,
+    crisis_cell,
+    crisis_outcome,
+    walk_centred,
 ):
     """What a draw stores: constrained parameters (block order; zero-sum blocks expanded),
-    then credibility (unit x year), then kappa_honor and kappa_violate (if reputation)."""
+    then mu_alliance (if several alliances), credibility (unit x year), then on
+    credibility's scale sigma_innovation and sigma_level (if random walk) and kappa_honor
+    and kappa_violate (if reputation)."""
     val = np.empty_like(x)
     dval = np.empty_like(x)
     _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds)
+    step = _walk_step(roles, blk_off, blk_par)
     raw, _, _ = _latent(
-        val, roles, dims, alliance_of_unit, member_of_unit, covariates, rw_basis, honored,
+        val,
+        roles,
+        dims,
+        alliance_of_unit,
+        member_of_unit,
+        covariates,
+        honored,
         violated,
+        walk_centred,
+        step,
     )
     cred, sd = _standardise(raw.ravel(), active_weight)
     k = 0
@@ -707,8 +877,16 @@ def expand(
         else:
             out[k : k + n] = val[o : o + n]
             k += n
+    if roles[R_TAU] >= 0:
+        n_a = dims[3]
+        out[k : k + n_a] = _alliance_baselines(val, roles, n_a)
+        k += n_a
     out[k : k + cred.shape[0]] = cred
     k += cred.shape[0]
+    if dims[5] == DYN_RW:
+        out[k] = step / sd
+        out[k + 1] = val[roles[R_SLEVEL]] / sd
+        k += 2
     if roles[R_KH] >= 0:
         out[k] = val[roles[R_KH]] / sd
         out[k + 1] = val[roles[R_KV]] / sd
@@ -746,11 +924,37 @@ def _f2(table, i):
 def _call(fn, x, out, t):
     # argument order = ARRAYS
     return fn(
-        x, out, _i1(t, 0), _i1(t, 1), _i1(t, 2), _i1(t, 3), _i1(t, 4), _i1(t, 5), _f2(t, 6),
-        _f2(t, 7), _i1(t, 8), _i1(t, 9), _f1(t, 10), _f2(t, 11), _f2(t, 12), _f2(t, 13),
-        _f2(t, 14), _i1(t, 15), _i1(t, 16), _i1(t, 17), _f1(t, 18), _f1(t, 19), _f1(t, 20),
-        _f1(t, 21), _f1(t, 22), _f1(t, 23), _i1(t, 24), _i1(t, 25), _i1(t, 26), _i1(t, 27),
-        _i1(t, 28),
+        x,
+        out,
+        _i1(t, 0),
+        _i1(t, 1),
+        _i1(t, 2),
+        _i1(t, 3),
+        _i1(t, 4),
+        _i1(t, 5),
+        _f2(t, 6),
+        _f2(t, 7),
+        _i1(t, 8),
+        _i1(t, 9),
+        _f1(t, 10),
+        _f2(t, 11),
+        _f2(t, 12),
+        _f2(t, 13),
+        _i1(t, 14),
+        _i1(t, 15),
+        _i1(t, 16),
+        _f1(t, 17),
+        _f1(t, 18),
+        _f1(t, 19),
+        _f1(t, 20),
+        _f1(t, 21),
+        _f1(t, 22),
+        _i1(t, 23),
+        _i1(t, 24),
+        _i1(t, 25),
+        _i1(t, 26),
+        _i1(t, 27),
+        _f2(t, 28),
     )
 
 
@@ -783,11 +987,17 @@ def _expand_c(n, n_out, x_, out_, user_data):
 def c_functions():
     """The compiled C entry points: compiled on first use, then loaded from numba's cache."""
     sig_logp = types.int64(
-        types.uint64, types.CPointer(types.double), types.CPointer(types.double),
-        types.CPointer(types.double), types.voidptr,
+        types.uint64,
+        types.CPointer(types.double),
+        types.CPointer(types.double),
+        types.CPointer(types.double),
+        types.voidptr,
     )
     sig_expand = types.int64(
-        types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double),
+        types.uint64,
+        types.uint64,
+        types.CPointer(types.double),
+        types.CPointer(types.double),
         types.voidptr,
     )
     return (

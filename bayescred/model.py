@@ -5,9 +5,11 @@ Credibility of unit u (a member's commitment in an alliance) in year t is
     theta_raw[u, t] = d[u, t] + r[m(u), t] + x[u] . gamma
     credibility     = (theta_raw - mean) / sd       (over the units' active unit-years)
 
-* ``d``: unit dynamics, ``static`` | ``random_walk`` | ``ar1``, starting from
-  ``level[u] ~ Normal(mu[a(u)], 1)``; ``mu``: alliance baselines (summing to zero),
-  partial pooling with scale ``tau``.
+* ``d``: unit dynamics, ``static`` | ``random_walk`` | ``ar1``.  A random walk is
+  ``d[u, t] = level[u] + walk[u, t]``, ``level[u] ~ Normal(mu[a(u)], sigma_level_raw)``,
+  ``walk[u, 0] = 0``, ``walk[u, t] ~ Normal(walk[u, t-1], WALK_STEP)``; static
+  and AR(1) paths start from ``level[u] ~ Normal(mu[a(u)], 1)``.  ``mu``: alliance
+  baselines (summing to zero), partial pooling with scale ``tau``.
 * ``r``: member reputation, moved by crises from the year after they happen:
   ``r[m, t] = phi_r r[m, t-1] + kappa_h honored[m, t-1] - kappa_v violated[m, t-1]``
   (+ ``sigma_r eps`` if ``reputation.noise``), shared by all of a member's commitments.
@@ -17,82 +19,45 @@ Credibility of unit u (a member's commitment in an alliance) in year t is
 
 Identification is structural.  The likelihood sees credibility only through the
 standardised path, so its location and scale cannot trade against ``alpha`` and
-``loading``; and the raw path's own scale is pinned by fixing the unit-level spread
-(``level ~ Normal(0, 1)``), which loses nothing because any raw scale standardises to the
-same credibility.  Signs come from ``loading > 0`` and each signal's ``direction``.
+``loading``; and the raw path's own scale is pinned by one fixed number -- the random
+walk's yearly step, or (static, AR(1)) the unit-level spread -- which loses nothing
+because any raw scale standardises to the same credibility.  Scale parameters are
+reported on credibility's scale (``sigma_innovation``, ``sigma_level``, ``kappa_*``).
+Signs come from ``loading > 0`` and each signal's ``direction``.
 
-Geometry: the random walk is written in its Karhunen-Loeve basis (the eigenvectors of the
-walk's prior covariance), in which the posterior of evenly observed units is close to
-diagonal, so NUTS with a diagonal mass matrix does not crawl along long random-walk
-chains.  Everything a scenario may change is a ``pm.Data`` container, so re-conditioning
-on new data never rebuilds the graph.
+Geometry: the random walk's step is fixed, so there is no funnel between a scale and
+hundreds of innovations; it is centred (the sampler moves the path) in observed
+unit-years and non-centred (it moves the steps) in unobserved ones, which keeps the
+posterior well conditioned in both.  Everything a
+scenario may change is a ``pm.Data`` container, so re-conditioning on new data never
+rebuilds the graph.
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+# the model's NumPy-only constants live in design.py (no PyMC there); re-exported here
+from .design import (  # noqa: F401
+    HONOR_WEIGHT,
+    VIOLATE_WEIGHT,
+    WALK_STEP,
+    SignalScale,
+    covariate_matrix,
+    crisis_counts,
+    scales_from_dict,
+    scales_to_dict,
+    signal_scales,
+    transformed_values,
+    walk_centring,
+    walk_matrix,
+)
 from .panel import OUTCOMES, Panel
-from .signals import FAMILIES, data_offset, likelihood
+from .signals import FAMILIES, likelihood
 from .spec import PRIOR_DISTS, ModelSpec
-
-# Reputation counts per crisis outcome: a partial outcome moves reputation half-way.
-HONOR_WEIGHT = {"honored": 1.0, "partial": 0.5, "violated": 0.0}
-VIOLATE_WEIGHT = {"honored": 0.0, "partial": 0.5, "violated": 1.0}
-
-
-@dataclass(frozen=True)
-class SignalScale:
-    """Fixed per-signal constants, computed once from the fitted data and then reused
-    (scenarios must be measured on the same scale as the baseline)."""
-
-    center: float = 0.0  # subtracted from (log) y for gaussian / lognormal families
-    scale: float = 1.0  # divides (log) y for gaussian / lognormal families
-    offset: float = 0.0  # data-implied centre of eta for count / rate families
-    categories: int = 0  # number of categories of an ordinal signal
-
-
-def signal_scales(panel: Panel, spec: ModelSpec) -> dict[str, SignalScale]:
-    """Compute each signal's transform constants from the observed data."""
-    out = {}
-    for name, sig in spec.signals.items():
-        fam = FAMILIES[sig.family]
-        rows = panel.observations[panel.observations.signal == name]
-        y = rows.value.to_numpy()
-        trials = rows.trials.to_numpy() if fam.needs_trials else None
-        if fam.transform in ("standardise", "log_standardise"):
-            z = np.log(y) if fam.transform == "log_standardise" else y
-            sd = float(np.std(z)) if len(z) > 1 and np.std(z) > 0 else 1.0
-            out[name] = SignalScale(center=float(np.mean(z)), scale=sd)
-        elif fam.name == "ordinal":
-            out[name] = SignalScale(categories=int(y.max()) + 1)
-        else:
-            out[name] = SignalScale(offset=data_offset(fam, y, trials))
-    return out
-
-
-def scales_to_dict(scales: dict[str, SignalScale]) -> dict:
-    return {k: asdict(v) for k, v in scales.items()}
-
-
-def scales_from_dict(d: dict) -> dict[str, SignalScale]:
-    return {k: SignalScale(**v) for k, v in d.items()}
-
-
-def transformed_values(values: np.ndarray, family: str, scale: SignalScale) -> np.ndarray:
-    """Observed values on the scale the likelihood sees."""
-    fam = FAMILIES[family]
-    if fam.transform == "log_standardise":
-        return (np.log(values) - scale.center) / scale.scale
-    if fam.transform == "standardise":
-        return (values - scale.center) / scale.scale
-    return values
-
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -103,20 +68,6 @@ def prior(spec: ModelSpec, name: str, **kwargs):
     dist = getattr(pm, p["dist"])
     params = {k: v for k, v in p.items() if k in PRIOR_DISTS[p["dist"]]}
     return dist(name, **params, **kwargs)
-
-
-def random_walk_basis(n_years: int) -> np.ndarray:
-    """Matrix B (years x steps) with B @ z ~ random walk from 0 when z ~ N(0, I).
-
-    Columns are the Karhunen-Loeve eigenvectors of the walk's covariance min(s, t),
-    scaled by the square roots of its eigenvalues; the first row (the start) is zero.
-    """
-    steps = n_years - 1
-    t = np.arange(1, steps + 1)
-    cov = np.minimum.outer(t, t).astype(float)
-    eigval, eigvec = np.linalg.eigh(cov)
-    basis = eigvec * np.sqrt(eigval)
-    return np.vstack([np.zeros((1, steps)), basis])
 
 
 def decay_matrix(phi, n_years: int):
@@ -161,9 +112,10 @@ def build_model(
         "signal": panel.signals,
     }
     with pm.Model(coords=coords) as model:
-        theta_raw, kappa_raw = _latent(panel, spec)
+        theta_raw, raw_scale = _latent(panel, spec)
         theta = _standardise(theta_raw, panel.active_mask())
-        for name, value in kappa_raw.items():
+        # scale parameters reported on credibility's scale (the raw scale is arbitrary)
+        for name, value in raw_scale.items():
             pm.Deterministic(name.removesuffix("_raw"), value / theta.sd_raw)
         _measurement(panel, spec, scales, theta)
         _followthrough(panel, spec, theta)
@@ -171,7 +123,7 @@ def build_model(
 
 
 class _Standardised:
-    """Credibility and the raw path's scale (needed to report kappa on credibility's scale)."""
+    """Credibility and the raw path's scale (to report scale parameters on credibility's)."""
 
     def __init__(self, value, sd_raw):
         self.value, self.sd_raw = value, sd_raw
@@ -187,61 +139,77 @@ def _standardise(theta_raw, active: np.ndarray) -> _Standardised:
 
 
 def _latent(panel: Panel, spec: ModelSpec):
+    """The raw path (unit, year) and the scale parameters to report on credibility's scale."""
     n_units, n_years = len(panel.units), len(panel.years)
     # Each unit's level is centred on its alliance's baseline, and the baselines sum to
     # zero.  The data pin down a unit's level itself, not its deviation from an alliance
     # mean, and say nothing about the panel's overall location (credibility is
     # standardised), so this form leaves no direction that only the priors, scaled by
-    # tau, determine -- the non-centred, free-location form mixed poorly (ESS ~30).
+    # tau, determine -- the non-centred, free-location form mixed poorly (ESS ~30).  The
+    # baselines themselves are non-centred: a handful of alliances hardly inform tau, and
+    # centred baselines made a funnel (tau ESS 12, 325 divergences in 2 x 1000 draws).
     centre = 0.0
     if len(panel.alliances) > 1:
         tau = prior(spec, "tau")
-        mu = pm.ZeroSumNormal("mu_alliance", sigma=tau, dims="alliance")
+        z = pm.ZeroSumNormal("z_alliance", sigma=1.0, dims="alliance")
+        mu = pm.Deterministic("mu_alliance", tau * z, dims="alliance")
         centre = mu[panel.alliance_of_unit]
-    level = pm.Normal("level", centre, 1.0, dims="unit")
-    theta = _dynamics(spec, level, n_units, n_years)
+    if spec.latent.dynamics == "random_walk" and n_years > 1:
+        theta, raw_scale = _random_walk(panel, spec, centre, n_units, n_years)
+    else:
+        level = pm.Normal("level", centre, 1.0, dims="unit")
+        theta, raw_scale = _dynamics(spec, level, n_years), {}
     if spec.latent.covariates:
         x = covariate_matrix(panel, spec)
         model = pm.modelcontext(None)
         model.add_coord("covariate", list(spec.latent.covariates))
         gamma = prior(spec, "gamma", dims="covariate")
         theta = theta + pt.dot(x, gamma)[:, None]
-    kappa = {}
     if spec.reputation.enabled and len(panel.crises):
         r, kappa = _reputation(panel, spec, n_years)
         theta = theta + r[panel.member_of_unit]
-    return theta, kappa
+        raw_scale.update(kappa)
+    return theta, raw_scale
 
 
-def covariate_matrix(panel: Panel, spec: ModelSpec) -> np.ndarray:
-    """Unit covariates named in the spec, standardised (unit x covariate)."""
-    x = panel.units[list(spec.latent.covariates)].to_numpy(float)
-    sd = x.std(axis=0)
-    return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+def _random_walk(panel: Panel, spec: ModelSpec, centre, n_units: int, n_years: int):
+    """Level plus a walk from zero: level[u] ~ Normal(centre, sigma_level_raw),
+    walk[u, 0] = 0, walk[u, t] ~ Normal(walk[u, t - 1], WALK_STEP).
+
+    The raw scale is pinned by the fixed step, not by the levels' spread: only the ratio
+    of the two reaches the (standardised) likelihood, and hundreds of unit-year steps
+    pin a scale far more tightly than a few dozen levels.  With the step fixed there is
+    no hierarchical scale on the steps, hence no funnel.  The sampler's coordinates
+    ``z_walk`` are the path itself where a unit-year is observed (centred: well
+    conditioned under data) and the step where it is not (non-centred: a long unobserved
+    stretch, e.g. before a member joined, is then independent standard normals); see
+    design.walk_centring.  The non-centred form throughout crawled along
+    sigma_innovation (bulk ESS 13-190).  The walk starts from the level rather than
+    containing it, so moving a unit (or an alliance with one member) as a whole moves one
+    number, not a whole path.
+    """
+    sigma_level = prior(spec, "sigma_level_raw")
+    level = pm.Normal("level", centre, sigma_level, dims="unit")
+    centred = walk_centring(panel)
+    c = pm.Data("walk_centred", centred, dims=("unit", "step"))
+    m = pm.Data("walk_matrix", walk_matrix(centred))
+    z = pm.Flat("z_walk", dims=("unit", "step"))
+    walk = (m * ((c + (1.0 - c) * WALK_STEP) * z)[:, None, :]).sum(axis=2)
+    path = pt.concatenate([pt.zeros((n_units, 1)), walk], axis=1)
+    pm.Potential("walk_prior", -0.5 * pt.sum(pt.sqr(pt.diff(path, axis=1) / WALK_STEP)))
+    theta = level[:, None] + path
+    return theta, {"sigma_innovation_raw": pt.constant(WALK_STEP), "sigma_level_raw": sigma_level}
 
 
-def _dynamics(spec: ModelSpec, level, n_units: int, n_years: int):
-    dynamics = spec.latent.dynamics
-    if dynamics == "static" or n_years == 1:
+def _dynamics(spec: ModelSpec, level, n_years: int):
+    """Static and AR(1) paths from the units' levels (non-centred AR(1) innovations)."""
+    if spec.latent.dynamics == "static" or n_years == 1:
         return pt.repeat(level[:, None], n_years, axis=1)
     sigma = prior(spec, "sigma_innovation")
     z = pm.Normal("z_innovation", 0.0, 1.0, dims=("unit", "step"))
-    if dynamics == "random_walk":
-        basis = random_walk_basis(n_years)
-        return level[:, None] + sigma * pt.dot(z, basis.T)
     phi = prior(spec, "phi")
     shocks = pt.concatenate([level[:, None], sigma * z], axis=1)
     return pt.dot(shocks, decay_matrix(phi, n_years).T)
-
-
-def crisis_counts(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
-    """(member, year) weighted counts of honoured and violated crises."""
-    shape = (len(panel.members), len(panel.years))
-    honored, violated = np.zeros(shape), np.zeros(shape)
-    c = panel.crises
-    np.add.at(honored, (c.member_idx, c.year_idx), c.outcome.map(HONOR_WEIGHT).to_numpy())
-    np.add.at(violated, (c.member_idx, c.year_idx), c.outcome.map(VIOLATE_WEIGHT).to_numpy())
-    return honored, violated
 
 
 def _reputation(panel: Panel, spec: ModelSpec, n_years: int):

@@ -16,7 +16,7 @@ import pymc as pm
 from pymc.distributions import transforms as tr
 
 from . import kernel as k
-from .model import aux_positions, covariate_matrix, measurement_groups, random_walk_basis
+from .model import WALK_STEP, aux_positions, covariate_matrix, measurement_groups
 from .panel import Panel
 from .signals import FAMILIES
 from .spec import ModelSpec
@@ -179,11 +179,15 @@ def kernel_model(model: pm.Model, panel: Panel, spec: ModelSpec, scales) -> Kern
         "member_of_unit": panel.member_of_unit.astype(np.int64),
         "active_weight": _active_weight(panel),
         "covariates": _covariates(panel, spec),
-        "rw_basis": np.ascontiguousarray(random_walk_basis(n_years)),
         **_reputation_counts(model, panel),
         **_observations(model, spec),
         **_signals(panel, spec, scales, offset),
         **_crises(model),
+        "walk_centred": (
+            _data(model, "walk_centred")
+            if "walk_centred" in model.named_vars
+            else np.zeros((n_units, max(n_years - 1, 1)))
+        ),
     }
     arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt, _ in k.ARRAYS}
     stored = _stored(model, blocks)
@@ -226,7 +230,7 @@ def _transform(transform, rv) -> tuple[int, tuple[float, float]]:
         return k.T_LOGODDS, (0.0, 1.0)
     if isinstance(transform, tr.Ordered):
         return k.T_ORDERED, (0.0, 0.0)
-    if isinstance(transform, tr.ZeroSumTransform) and rv.name == "mu_alliance":
+    if isinstance(transform, tr.ZeroSumTransform) and rv.name == "z_alliance":
         return k.T_ZEROSUM, (0.0, 0.0)
     if isinstance(transform, tr.Interval):
         a, b, has_a, has_b = transform.get_a_and_b(rv.owner.inputs)
@@ -250,8 +254,10 @@ def _scalar_bound(bound, rv) -> float:
 
 
 def _prior(name: str, spec: ModelSpec) -> tuple[int, tuple[float, ...]]:
-    if name in ("level", "mu_alliance"):  # hierarchical: written out in the kernel
+    if name in ("level", "z_alliance"):  # hierarchical: written out in the kernel
         return k.D_FLAT, ()
+    if name == "z_walk":  # written out in the kernel, which reads the step from here
+        return k.D_FLAT, (WALK_STEP,)
     if name in LATENT_COORDINATES:
         p = STANDARD_NORMAL
     elif name.startswith("cutpoints_") and name != "cutpoints_followthrough":
@@ -268,9 +274,9 @@ def _prior(name: str, spec: ModelSpec) -> tuple[int, tuple[float, ...]]:
 
 
 def _dynamics(model, spec) -> int:
-    if "z_innovation" not in model.named_vars:
-        return k.DYN_STATIC
-    return k.DYN_RW if spec.latent.dynamics == "random_walk" else k.DYN_AR1
+    if "z_walk" in model.named_vars:
+        return k.DYN_RW
+    return k.DYN_AR1 if "z_innovation" in model.named_vars else k.DYN_STATIC
 
 
 def _followthrough_mode(model) -> int:
@@ -357,8 +363,17 @@ def _crises(model) -> dict:
 
 def _stored(model, blocks) -> list[tuple[str, tuple[int, ...]]]:
     stored = [(b.name, b.shape) for b in blocks]
-    for det in ("credibility", "kappa_honor", "kappa_violate"):
-        if det in model.named_vars:
+    deterministics = {d.name for d in model.deterministics}
+    # the order kernel.expand writes them in
+    for det in (
+        "mu_alliance",
+        "credibility",
+        "sigma_innovation",
+        "sigma_level",
+        "kappa_honor",
+        "kappa_violate",
+    ):
+        if det in deterministics:
             dims = model.named_vars_to_dims.get(det) or ()
             stored.append((det, tuple(len(model.coords[d]) for d in dims)))
     return stored

@@ -4,6 +4,11 @@ A result file is an ArviZ InferenceData netCDF with two extra things: the attrib
 its ``posterior`` group carry the spec (JSON), the signal scales, timings and package
 versions; and a ``bayescred_data`` group holds the tidy input tables, so a result can be
 reported on, or re-conditioned for a scenario, without the original files.  No pickle.
+
+Reading a result needs only xarray (and h5netcdf): :meth:`CredibilityResult.load` opens
+the file's groups as xarray Datasets, and turns them into an ``arviz.InferenceData`` only
+when ``result.idata`` is first used, so the what-if fast engine (which reads
+``result.posterior``) never imports ArviZ.
 """
 
 from __future__ import annotations
@@ -14,17 +19,20 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .design import SignalScale, scales_from_dict, scales_to_dict
 from .errors import ResultError
-from .fit import Timing
-from .model import SignalScale, scales_from_dict, scales_to_dict
 from .panel import Panel, load_panel
+from .runtime import Timing
 from .spec import ModelSpec, spec_from_dict
+
+if TYPE_CHECKING:
+    import arviz as az
 
 FORMAT = 1  # bump when a result file written earlier can no longer be read correctly
 DEFAULT_PROB = 0.9  # the package-wide interval probability
@@ -50,7 +58,9 @@ class CredibilityResult:
     ----------
     idata : arviz.InferenceData
         Posterior with ``credibility`` of dims ``(chain, draw, unit, year)`` and
-        ``member``/``alliance`` coordinates on ``unit``.
+        ``member``/``alliance`` coordinates on ``unit``.  A result read from a file
+        builds it on first use (importing ArviZ); :attr:`posterior` reads the posterior
+        group without ArviZ.
     spec : ModelSpec
         The spec that was fitted (sampler settings as used).
     panel : Panel
@@ -68,6 +78,11 @@ class CredibilityResult:
     timing: Timing
     versions: dict[str, str] = field(default_factory=package_versions)
 
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior group, without importing ArviZ (see :attr:`idata`)."""
+        return self.__dict__["_idata"].posterior
+
     # ------------------------------------------------------------------ tables
 
     def credibility(self, prob: float = DEFAULT_PROB, active_only: bool = True) -> pd.DataFrame:
@@ -77,6 +92,8 @@ class CredibilityResult:
         ``active_only`` (default), only the years between each unit's first and last
         evidence are listed; the others are extrapolation.
         """
+        import arviz as az
+
         cred = self.idata.posterior["credibility"]
         hdi = az.hdi(cred, hdi_prob=prob)["credibility"]
         table = pd.DataFrame(
@@ -96,11 +113,13 @@ class CredibilityResult:
 
     def parameters(self, prob: float = DEFAULT_PROB) -> pd.DataFrame:
         """Summary of the structural parameters (reputation effects, loadings, ...)."""
+        import arviz as az
+
         names = [
             v
-            for v in ("kappa_honor", "kappa_violate", "phi_reputation", "sigma_innovation", "phi",
-                      "tau", "gamma", "alpha", "loading", "alpha_followthrough",
-                      "loading_followthrough")
+            for v in ("kappa_honor", "kappa_violate", "phi_reputation", "sigma_innovation",
+                      "sigma_level", "phi", "tau", "gamma", "alpha", "loading",
+                      "alpha_followthrough", "loading_followthrough")
             if v in self.idata.posterior
         ]
         return az.summary(self.idata, var_names=names, hdi_prob=prob)
@@ -117,6 +136,8 @@ class CredibilityResult:
     def save(self, path: str | Path) -> Path:
         """Write one netCDF file; written to a temporary name first, so a failure never
         leaves a half-written result behind."""
+        import arviz as az
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         idata = self.idata.copy()
@@ -152,7 +173,7 @@ class CredibilityResult:
         if not path.is_file():
             raise ResultError(f"{path}: result file not found")
         try:
-            idata = az.from_netcdf(path, engine="h5netcdf")
+            idata = ResultGroups.from_netcdf(path)
         except Exception as exc:  # any failure to parse means: not a readable result
             raise ResultError(
                 f"{path}: not a readable netCDF result file ({type(exc).__name__})"
@@ -171,16 +192,91 @@ class CredibilityResult:
         tables = _dataset_to_tables(idata[_DATA_GROUP])
         panel = load_panel(tables["observations"], tables["crises"], tables["units"], spec=spec)
         panel.notes[:] = json.loads(attrs.get("bayescred_notes", "[]"))
-        groups = {k: idata[k] for k in idata.groups() if k != _DATA_GROUP}
         timing = Timing(**json.loads(attrs["bayescred_timing"]))
         return cls(
-            az.InferenceData(**groups),
+            idata.without(_DATA_GROUP),
             spec,
             panel,
             scales_from_dict(json.loads(attrs["bayescred_scales"])),
             timing,
             versions,
         )
+
+
+def _get_idata(self: CredibilityResult) -> az.InferenceData:
+    idata = self.__dict__["_idata"]
+    if isinstance(idata, ResultGroups):  # read from a file: ArviZ's object on first use
+        idata = self.__dict__["_idata"] = idata.to_inference_data()
+    return idata
+
+
+def _set_idata(self: CredibilityResult, value) -> None:
+    self.__dict__["_idata"] = value
+
+
+# ``idata`` stays a dataclass field (constructor, replace, repr and eq are unchanged), but
+# is read through this property, so a loaded result converts its groups only when needed
+CredibilityResult.idata = property(_get_idata, _set_idata, doc="The fit's InferenceData.")
+
+
+class ResultGroups:
+    """The groups of a result file as xarray Datasets, read without ArviZ.
+
+    A stand-in for ``arviz.InferenceData`` holding what the what-if fast engine reads:
+    groups by attribute (``groups.posterior``) or by name, and :meth:`groups`.
+    :meth:`to_inference_data` makes the real thing.  Groups of a file are opened on first
+    use (lazily, as ArviZ does: values are read when needed), except ``posterior`` and
+    the data tables, which every result is read through; opening ``sample_stats`` alone
+    (nutpie's many variables) costs about as much as the rest of the file.
+    """
+
+    _EAGER = ("posterior", _DATA_GROUP)
+
+    def __init__(self, groups: dict[str, xr.Dataset | None], path: Path | None = None):
+        self._groups = dict(groups)  # None: a group of the file at ``path``, not yet open
+        self._path = path
+
+    @classmethod
+    def from_netcdf(cls, path: str | Path) -> ResultGroups:
+        """The groups of an InferenceData netCDF file (raises if it cannot be read)."""
+        import h5netcdf
+
+        with h5netcdf.File(path, mode="r") as handle:
+            names = list(handle.groups)
+        out = cls(dict.fromkeys(names), Path(path))
+        for name in cls._EAGER:  # opened now, so that an unreadable one fails here
+            if name in out._groups:
+                out[name]  # noqa: B018
+        return out
+
+    def groups(self) -> list[str]:
+        return list(self._groups)
+
+    def without(self, name: str) -> ResultGroups:
+        return ResultGroups({k: v for k, v in self._groups.items() if k != name}, self._path)
+
+    def __getattr__(self, name: str) -> xr.Dataset:
+        if name in self.__dict__.get("_groups", {}):
+            return self[name]
+        raise AttributeError(f"no group {name!r} in this result (groups: {self.groups()})")
+
+    def __getitem__(self, name: str) -> xr.Dataset:
+        ds = self._groups[name]
+        if ds is None:
+            ds = xr.open_dataset(self._path, group=name, engine="h5netcdf")
+            self._groups[name] = ds
+        return ds
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._groups
+
+    def __repr__(self) -> str:
+        return f"ResultGroups({', '.join(self._groups)})"
+
+    def to_inference_data(self) -> az.InferenceData:
+        import arviz as az
+
+        return az.InferenceData(**{name: self[name] for name in self._groups})
 
 
 def _tables_to_dataset(tables: dict[str, pd.DataFrame]) -> xr.Dataset:

@@ -20,14 +20,16 @@ from .signals import AUX_PRIORS, FAMILIES
 DYNAMICS = ("static", "random_walk", "ar1")
 BACKENDS = ("nutpie", "pymc", "numpyro")
 
-# Default priors of the structural parameters, on credibility's internal scale (the
-# unit-level spread of credibility is fixed to 1; see model.py).  Every one can be
-# overridden by name in the spec's [priors] table.
+# Default priors of the structural parameters, on credibility's internal (raw) scale:
+# a random walk moves 0.1 a year (model.WALK_STEP); static and AR(1) paths fix the
+# unit-level spread to 1 (see model.py).  Every one can be overridden by name in the
+# spec's [priors] table.
 DEFAULT_PRIORS: dict[str, dict] = {
     "alpha": {"dist": "Normal", "mu": 0.0, "sigma": 1.5},
     "loading": {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0},
     "tau": {"dist": "HalfNormal", "sigma": 1.0},
-    "sigma_innovation": {"dist": "HalfNormal", "sigma": 0.5},
+    "sigma_innovation": {"dist": "HalfNormal", "sigma": 0.5},  # ar1
+    "sigma_level_raw": {"dist": "HalfNormal", "sigma": 1.0},  # random_walk
     "phi": {"dist": "Beta", "alpha": 3.0, "beta": 1.5},
     "kappa_honor_raw": {"dist": "HalfNormal", "sigma": 1.0},
     "kappa_violate_raw": {"dist": "HalfNormal", "sigma": 1.0},

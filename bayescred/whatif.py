@@ -17,7 +17,8 @@ Engines
     scenario's data than the baseline's: ``log w = loglik(scenario data) - loglik(data)``
     over the rows that change (changed or added signal values, hypothetical crises as
     follow-through evidence, and every row whose credibility moves).  The Pareto k of
-    the weights (``arviz.psislw``) says whether they can be trusted.
+    the weights (:func:`bayescred.psis.psislw`, as ``arviz.psislw``) says whether they
+    can be trusted.
 ``exact``
     Re-conditions the compiled model on the scenario's data (the same ``pm.Data``
     containers, on the year grid extended by the horizon) and samples again with the
@@ -65,15 +66,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import SpecError
-from .model import (
+from .design import (
     HONOR_WEIGHT,
     VIOLATE_WEIGHT,
+    WALK_STEP,
     crisis_counts,
-    random_walk_basis,
     transformed_values,
+    walk_centring,
+    walk_path,
 )
+from .errors import SpecError
 from .panel import UNIT_SEP, Panel
+from .psis import psislw
 from .results import DEFAULT_PROB, CredibilityResult
 from .scenario import BoundScenario, Scenario, bind, load_scenario
 from .signals import FAMILIES
@@ -140,7 +144,7 @@ def whatif(
     scenario = _as_scenario(scenario, horizon)
     # a result read from disk is lazy and every access would re-read the file: read the
     # posterior into memory once (its values are not changed)
-    result.idata.posterior.load()
+    result.posterior.load()  # result.posterior: no ArviZ import on this path
     bound = bind(scenario, result.panel, result.spec, result.scales)
     seed = result.spec.sampler.seed if seed is None else int(seed)
     baseline = Baseline.build(result, bound.horizon, seed)
@@ -294,16 +298,19 @@ class LatentDraws:
             "sigma_reputation",
         )
         params = {n: _draws(post, n) for n in names if n in post}
-        level = _draws(post, "level")
-        n_draws, n_units = level.shape
         n_years = len(panel.years)
+        dynamics = "static" if n_years == 1 else spec.latent.dynamics
+        level = _draws(post, "level")
+        if dynamics == "random_walk":  # its raw step is fixed
+            params["sigma_innovation"] = np.full(level.shape[0], WALK_STEP)
+        n_draws, n_units = level.shape
         base = np.zeros((n_draws, n_units))
         if len(panel.alliances) > 1 and not alliance_in_level:
             base += _draws(post, "mu_alliance")[:, panel.alliance_of_unit]
         if spec.latent.covariates:
             base += _draws(post, "gamma") @ _covariates(panel, spec).T
-        dynamics = "static" if n_years == 1 else spec.latent.dynamics
-        dyn = _dynamics(dynamics, level, post, params, n_years)
+        centred = walk_centring(panel) if dynamics == "random_walk" else None
+        dyn = _dynamics(dynamics, level, post, params, n_years, centred)
         rep = None
         if "kappa_honor_raw" in params:
             honored, violated = crisis_counts(panel)
@@ -361,13 +368,14 @@ class LatentDraws:
         return out
 
 
-def _dynamics(dynamics: str, level, post, params, n_years: int) -> np.ndarray:
+def _dynamics(dynamics: str, level, post, params, n_years: int, centred) -> np.ndarray:
     if dynamics == "static":
         return np.repeat(level[:, :, None], n_years, axis=2)
+    if dynamics == "random_walk":
+        walk = walk_path(_draws(post, "z_walk"), centred)  # (S, U, T - 1), from 0
+        return level[:, :, None] + np.concatenate([np.zeros_like(walk[:, :, :1]), walk], axis=2)
     z = _draws(post, "z_innovation")  # (S, U, T - 1)
     sigma = params["sigma_innovation"][:, None, None]
-    if dynamics == "random_walk":
-        return level[:, :, None] + sigma * (z @ random_walk_basis(n_years).T)
     phi = params["phi"][:, None]
     out = np.empty((*level.shape, n_years))
     out[:, :, 0] = level
@@ -443,7 +451,7 @@ class Baseline:
 
     @classmethod
     def build(cls, result: CredibilityResult, horizon: int, seed: int) -> Baseline:
-        post = result.idata.posterior
+        post = result.posterior
         stored = _draws(post, "credibility")
         active = result.panel.active_mask()
         try:
@@ -495,7 +503,7 @@ def _fast(
         )
     latent, mean, sd = baseline.latent, baseline.mean, baseline.sd
     n_data = len(result.panel.years)
-    meas = _Measurement(result.idata.posterior, result)
+    meas = _Measurement(result.posterior, result)
     delta = _hypothetical_shock(latent, bound)  # (S, M, T') raw scale, or None
     raw_b = latent.raw
     raw_s = raw_b.copy()
@@ -527,9 +535,7 @@ def _fast(
     if np.ptp(logw) == 0:
         uniform = np.full(n, 1.0 / n)
         return _Answer("fast", baseline.cred, scen, uniform, True, evidence, shock=shock)
-    import arviz as az
-
-    lw, k = az.psislw(logw - logw.max())
+    lw, k = psislw(logw - logw.max())
     weights = np.exp(lw - lw.max())
     weights /= weights.sum()
     ess = 1.0 / np.sum(weights**2)
@@ -1187,6 +1193,10 @@ class WhatIfResult:
         (or ``units``); hypothetical crises marked (▲ honoured, ▼ violated)."""
         import matplotlib.pyplot as plt
 
+        return self._plot(plt.figure, units, max_units, ncols, prob)
+
+    def _plot(self, new_figure, units, max_units, ncols, prob):
+        """:meth:`plot` on a figure made by ``new_figure(figsize=...)``."""
         prob = self.prob if prob is None else prob
         traj = self.trajectories(prob)
         traj["unit"] = traj.member + UNIT_SEP + traj.alliance
@@ -1199,9 +1209,8 @@ class WhatIfResult:
         labels = labels[:max_units]
         ncols = max(1, min(ncols, len(labels)))
         nrows = max(1, math.ceil(len(labels) / ncols))
-        fig, axes = plt.subplots(
-            nrows, ncols, figsize=(3.8 * ncols, 2.7 * nrows), sharex=True, squeeze=False
-        )
+        fig = new_figure(figsize=(3.8 * ncols, 2.7 * nrows))
+        axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
         styles = {"baseline": ("grey", 0.25), "scenario": ("tab:orange", 0.3)}
         show_scenario = not self.scenario.is_empty
         for ax, label in zip(axes.flat, labels):
@@ -1273,7 +1282,9 @@ class WhatIfResult:
     def write(self, out: str | Path) -> list[Path]:
         """Write ``contrast.csv``, ``trajectories.csv``, ``whatif.json`` and ``whatif.png``
         into folder ``out``; returns the paths."""
-        import matplotlib.pyplot as plt
+        # a bare Figure draws with Agg when saved: no pyplot, no GUI backend is looked for
+        # or set (nothing changes for a notebook's own plots)
+        from matplotlib.figure import Figure
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -1281,7 +1292,6 @@ class WhatIfResult:
         self.contrast().to_csv(paths[0], index=False)
         self.trajectories().to_csv(paths[1], index=False)
         paths[2].write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        fig = self.plot()
+        fig = self._plot(Figure, None, 6, 3, None)
         fig.savefig(paths[3], dpi=110)
-        plt.close(fig)
         return paths

@@ -59,10 +59,14 @@ CASES = {
         ),
         sim=dict(n_units=6, n_members=6, n_alliances=2, n_years=8, n_crises=0),
     ),
+    "random_walk, a member joining late and a gap (non-centred walk coordinates)": dict(
+        spec=dict(), sim=dict(n_units=6, n_members=5, n_alliances=2, n_years=12, n_crises=6),
+        unobserved=True,
+    ),
     "random_walk with an exponential and a bounded prior": dict(
         spec=dict(
             priors={
-                "sigma_innovation": {"dist": "Exponential", "lam": 3.0},
+                "sigma_level_raw": {"dist": "Exponential", "lam": 3.0},
                 "kappa_honor_raw": {"dist": "TruncatedNormal", "sigma": 1.0, "lower": 0.0,
                                     "upper": 3.0},
                 "phi_reputation": {"dist": "Uniform", "lower": 0.0, "upper": 1.0},
@@ -97,7 +101,18 @@ def _case(name):
     crises = sim.crises
     if case.get("partial") and len(crises):
         crises = crises.assign(outcome=crises.outcome.where(crises.index % 3 != 0, "partial"))
-    panel = load_panel(sim.observations, crises, units, spec=spec)
+    obs = sim.observations
+    if case.get("unobserved"):  # the first unit joins in year 5; the second has a gap
+        first, second = (units.member[i] + units.alliance[i] for i in (0, 1))
+        key = obs.member + obs.alliance
+        year = obs.year - obs.year.min()
+        obs = obs[~((key == first) & (year < 5)) & ~((key == second) & year.between(3, 6))]
+        crises = crises[~(crises.member + crises.alliance).isin([first, second])]
+    panel = load_panel(obs, crises, units, spec=spec)
+    if case.get("unobserved"):
+        from bayescred.design import walk_centring
+
+        assert walk_centring(panel)[:2].min() == 0.0  # some coordinates are non-centred
     scales = signal_scales(panel, spec)
     model = build_model(panel, spec, scales)
     return model, kernel_model(model, panel, spec, scales)
