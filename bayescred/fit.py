@@ -11,37 +11,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import sys
 import time
 import warnings
-from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
 import pymc as pm
 
 from .native import KernelModel
+from .runtime import Timing, interactive  # re-exported: they lived here
 from .spec import SamplerSpec
 
 _COMPILED: dict[str, object] = {}  # structure hash -> nutpie compiled model (a pure cache)
 _CACHE_SIZE = 8
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Wall-clock seconds spent compiling and sampling, and whether the cache answered."""
-
-    compile_s: float
-    sample_s: float
-    cached: bool = False
-
-    def to_dict(self) -> dict:
-        return {"compile_s": self.compile_s, "sample_s": self.sample_s, "cached": self.cached}
-
-
-def interactive() -> bool:
-    """Show progress only on a terminal (not in CI logs or when piped)."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
 
 
 def sample(

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
+
+if TYPE_CHECKING:
+    import pytensor.tensor as pt
+
+# PyMC and PyTensor are imported inside likelihood() only: everything else here is what
+# specs, panels and the what-if fast engine need, and they must not pay PyMC's import time
 
 # A support check takes the values (and trials, or None) and returns a boolean mask of
 # the cells that are *not* valid, so the caller can name the offending rows.
@@ -164,6 +169,9 @@ def likelihood(
     ``aux`` holds the family's per-signal parameter vectors; ``local_signal`` indexes them
     for each cell.  Ordinal signals get their cutpoints as a (signal, cut) matrix.
     """
+    import pymc as pm
+    import pytensor.tensor as pt
+
     kw = {"observed": observed, "dims": dims}
     match family.name:
         case "gaussian" | "lognormal":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 import time
 import types
 
@@ -15,6 +17,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 import bayescred as bc
+from bayescred import psis
 from bayescred.cli import app
 from bayescred.model import build_model, signal_scales
 from bayescred.simulate import TrueParameters
@@ -228,6 +231,54 @@ def test_cli_whatif(result, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "Forecast to 1998" in res.output
+
+
+@pytest.mark.sampling
+def test_fast_engine_smooths_with_the_numpy_psis(result, monkeypatch):
+    seen = []
+
+    def spy(log_weights, *args, **kwargs):
+        lw, k = psis.psislw(log_weights, *args, **kwargs)
+        seen.append(k)
+        return lw, k
+
+    monkeypatch.setattr(wi, "psislw", spy)
+    shift = bc.Scenario("shift").shift("M00", "A0", "spending", "1993-1995", factor=1.2)
+    answer = bc.whatif(result, shift, engine="fast")
+    assert seen and answer.pareto_k == pytest.approx(seen[-1])
+
+
+@pytest.mark.sampling
+def test_cli_fast_whatif_reads_the_result_without_arviz_or_pymc(result, tmp_path):
+    """The command-line fast path loads the file with xarray and never imports ArviZ,
+    PyMC, PyTensor, nutpie or pyplot (their import dominated its run time)."""
+    path = result.save(tmp_path / "result.nc")
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        'name = "light"\nhorizon = 1\n\n[[crisis]]\nmember = "M00"\nalliance = "A1"\n'
+        'year = 1996\noutcome = "violated"\n'
+    )
+    args = ["whatif", str(path), str(scenario), "--out", str(tmp_path / "o"), "--engine", "fast"]
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from bayescred.cli import app\n"
+        f"res = CliRunner().invoke(app, {args!r})\n"
+        "assert res.exit_code == 0, res.output\n"
+        "heavy = ('arviz', 'pymc', 'pytensor', 'nutpie', 'numba', 'matplotlib.pyplot')\n"
+        "print('heavy:', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "heavy: []" in out.stdout, out.stdout
+    assert (tmp_path / "o" / "whatif.png").stat().st_size > 10_000
+    # the same file, loaded in this process, still gives ArviZ's object where it is needed
+    loaded = bc.load(path)
+    np.testing.assert_array_equal(
+        loaded.posterior.credibility.values, result.idata.posterior.credibility.values
+    )
+    assert type(loaded.idata).__name__ == "InferenceData"
+    assert "sample_stats" in loaded.idata.groups()
 
 
 # ---------------------------------------------------------------------------- pieces
