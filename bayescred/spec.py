@@ -173,17 +173,36 @@ def spec_from_dict(
     signals = {
         str(k): _signal(v, f"{source}: [signals.{k}]") for k, v in raw["signals"].items()
     }
+    latent = _latent(raw.get("latent", {}), f"{source}: [latent]")
+    priors = _priors(raw.get("priors", {}), signals, f"{source}: [priors]")
+    _reject_unused_scale_prior(priors, latent.dynamics, f"{source}: [priors]")
     return ModelSpec(
         name=str(raw.get("name", "model")),
         description=str(raw.get("description", "")),
         signals=signals,
         data=_section(DataSpec, raw.get("data", {}), f"{source}: [data]"),
-        latent=_latent(raw.get("latent", {}), f"{source}: [latent]"),
+        latent=latent,
         reputation=_section(ReputationSpec, raw.get("reputation", {}), f"{source}: [reputation]"),
         sampler=_sampler(raw.get("sampler", {}), f"{source}: [sampler]"),
-        priors=_priors(raw.get("priors", {}), signals, f"{source}: [priors]"),
+        priors=priors,
         base_dir=str(base_dir),
     )
+
+
+def _reject_unused_scale_prior(priors: dict, dynamics: str, where: str) -> None:
+    """A prior the model would not use is an error, not a silent no-op."""
+    if dynamics == "random_walk" and "sigma_innovation" in priors:
+        raise SpecError(
+            f"{where}: sigma_innovation has no prior in a random_walk model: the walk's raw "
+            "step is fixed (it pins credibility's raw scale) and sigma_innovation is reported "
+            "on credibility's scale; set sigma_level_raw (the spread of the units' starting "
+            "levels, relative to a yearly step of 0.1) instead"
+        )
+    if dynamics != "random_walk" and "sigma_level_raw" in priors:
+        raise SpecError(
+            f"{where}: sigma_level_raw applies to random_walk models only; with dynamics "
+            f"{dynamics!r} the unit-level spread is fixed to 1"
+        )
 
 
 def _reject_unknown(table: Any, valid: tuple[str, ...], where: str) -> None:

@@ -34,6 +34,15 @@ def test_defaults_are_merged():
         ({**BASE, "priors": {"loading": {"dist": "Cauchy"}}}, "unknown dist"),
         ({**BASE, "priors": {"loading": {"dist": "HalfNormal", "mu": 1}}}, "'mu'"),
         ({"signals": {}}, "at least one signal"),
+        ({**BASE, "priors": {"sigma_innovation": {"dist": "HalfNormal"}}}, "sigma_level_raw"),
+        (
+            {
+                **BASE,
+                "latent": {"dynamics": "ar1"},
+                "priors": {"sigma_level_raw": {"dist": "HalfNormal"}},
+            },
+            "random_walk models only",
+        ),
     ],
 )
 def test_invalid_specs_name_the_key(raw, fragment):
