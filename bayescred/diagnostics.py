@@ -51,9 +51,9 @@ from .errors import SpecError
 from .predictive import log_likelihood, posterior_predictive, rebuild
 from .results import CredibilityResult
 
-# Sampler-internal coordinates (non-centred innovations) are left out of the verdict:
-# what matters is the quantities users report.
-INTERNAL = ("z_innovation", "z_alliance", "z_reputation", "level")
+# Sampler-internal coordinates (non-centred innovations, the random walk's coordinates)
+# are left out of the verdict: what matters is the quantities users report.
+INTERNAL = ("z_innovation", "z_alliance", "z_reputation", "level", "z_walk")
 STATUSES = ("pass", "warn", "fail")
 _RANK = {"info": -1, "pass": 0, "warn": 1, "fail": 2}
 _MAXDEPTH_FLAGS = ("maxdepth_reached", "reached_max_treedepth")  # nutpie, PyMC
