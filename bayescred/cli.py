@@ -244,8 +244,8 @@ def whatif(
 ) -> None:
     """Compare credibility under SCENARIO with the fitted RESULT; write OUT/contrast.csv,
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
-    from .fit import interactive
     from .results import CredibilityResult
+    from .runtime import interactive
     from .scenario import Scenario, load_scenario
     from .whatif import whatif as run_whatif
 
