@@ -162,11 +162,10 @@ def demo(
 def report(
     result: Annotated[Path, typer.Argument(help="Result file written by `bayescred fit`.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the report into.")],
-    year: Annotated[int | None, typer.Option(help="Year of the forest plot (default: last).")]
-    = None,
-    prob: Annotated[
-        float | None, typer.Option(help="Interval probability (default 0.9).")
+    year: Annotated[
+        int | None, typer.Option(help="Year of the forest plot (default: last).")
     ] = None,
+    prob: Annotated[float | None, typer.Option(help="Interval probability (default 0.9).")] = None,
     strict: Annotated[
         bool, typer.Option(help="Exit with status 1 when the verdict is 'fail'.")
     ] = False,
@@ -244,19 +243,23 @@ def whatif(
 ) -> None:
     """Compare credibility under SCENARIO with the fitted RESULT; write OUT/contrast.csv,
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
-    from .results import CredibilityResult
-    from .runtime import interactive
-    from .scenario import Scenario, load_scenario
-    from .whatif import whatif as run_whatif
-
     if scenario is None and horizon is None:
         _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
-    plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
-    fitted = CredibilityResult.load(result)
-    answer = run_whatif(
-        fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
-    )
-    answer.write(out)
+    from .whatif_plot import ParallelPng
+
+    # the PNG's process starts first: it prepares matplotlib while this one reads and computes
+    with ParallelPng() as png:
+        from .results import CredibilityResult
+        from .runtime import interactive
+        from .scenario import Scenario, load_scenario
+        from .whatif import whatif as run_whatif
+
+        plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
+        fitted = CredibilityResult.load(result)
+        answer = run_whatif(
+            fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
+        )
+        answer.write(out, png=png)
     t = answer.timings
     timing = f"{t['total_s']:.2f} s"
     if "sample_s" in t:

@@ -5,10 +5,10 @@ its ``posterior`` group carry the spec (JSON), the signal scales, timings and pa
 versions; and a ``bayescred_data`` group holds the tidy input tables, so a result can be
 reported on, or re-conditioned for a scenario, without the original files.  No pickle.
 
-Reading a result needs only xarray (and h5netcdf): :meth:`CredibilityResult.load` opens
-the file's groups as xarray Datasets, and turns them into an ``arviz.InferenceData`` only
-when ``result.idata`` is first used, so the what-if fast engine (which reads
-``result.posterior``) never imports ArviZ.
+Reading a result needs only xarray and h5py: :meth:`CredibilityResult.load` reads the
+file's groups as xarray Datasets (:mod:`bayescred.netcdf_read`), and turns them into an
+``arviz.InferenceData`` only when ``result.idata`` is first used, so the what-if fast
+engine (which reads ``result.posterior``) never imports ArviZ.
 """
 
 from __future__ import annotations
@@ -117,9 +117,20 @@ class CredibilityResult:
 
         names = [
             v
-            for v in ("kappa_honor", "kappa_violate", "phi_reputation", "sigma_innovation",
-                      "sigma_level", "phi", "tau", "gamma", "alpha", "loading",
-                      "alpha_followthrough", "loading_followthrough")
+            for v in (
+                "kappa_honor",
+                "kappa_violate",
+                "phi_reputation",
+                "sigma_innovation",
+                "sigma_level",
+                "phi",
+                "tau",
+                "gamma",
+                "alpha",
+                "loading",
+                "alpha_followthrough",
+                "loading_followthrough",
+            )
             if v in self.idata.posterior
         ]
         return az.summary(self.idata, var_names=names, hdi_prob=prob)
@@ -224,10 +235,9 @@ class ResultGroups:
 
     A stand-in for ``arviz.InferenceData`` holding what the what-if fast engine reads:
     groups by attribute (``groups.posterior``) or by name, and :meth:`groups`.
-    :meth:`to_inference_data` makes the real thing.  Groups of a file are opened on first
-    use (lazily, as ArviZ does: values are read when needed), except ``posterior`` and
-    the data tables, which every result is read through; opening ``sample_stats`` alone
-    (nutpie's many variables) costs about as much as the rest of the file.
+    :meth:`to_inference_data` makes the real thing.  A group of a file is read on first
+    use (:mod:`bayescred.netcdf_read`, straight from HDF5), except ``posterior`` and the
+    data tables, which every result is read through.
     """
 
     _EAGER = ("posterior", _DATA_GROUP)
@@ -239,10 +249,10 @@ class ResultGroups:
     @classmethod
     def from_netcdf(cls, path: str | Path) -> ResultGroups:
         """The groups of an InferenceData netCDF file (raises if it cannot be read)."""
-        import h5netcdf
+        import h5py
 
-        with h5netcdf.File(path, mode="r") as handle:
-            names = list(handle.groups)
+        with h5py.File(path, mode="r") as handle:
+            names = [n for n, item in handle.items() if isinstance(item, h5py.Group)]
         out = cls(dict.fromkeys(names), Path(path))
         for name in cls._EAGER:  # opened now, so that an unreadable one fails here
             if name in out._groups:
@@ -263,8 +273,7 @@ class ResultGroups:
     def __getitem__(self, name: str) -> xr.Dataset:
         ds = self._groups[name]
         if ds is None:
-            ds = xr.open_dataset(self._path, group=name, engine="h5netcdf")
-            self._groups[name] = ds
+            ds = self._groups[name] = _read_group(self._path, name)
         return ds
 
     def __contains__(self, name: object) -> bool:
@@ -277,6 +286,17 @@ class ResultGroups:
         import arviz as az
 
         return az.InferenceData(**{name: self[name] for name in self._groups})
+
+
+def _read_group(path: Path, name: str) -> xr.Dataset:
+    """One group of a result file: straight from HDF5 (fast), or by xarray if the group
+    uses an encoding that reader leaves to xarray."""
+    from .netcdf_read import UnsupportedLayout, read_group
+
+    try:
+        return read_group(path, name)
+    except UnsupportedLayout:
+        return xr.open_dataset(path, group=name, engine="h5netcdf")
 
 
 def _tables_to_dataset(tables: dict[str, pd.DataFrame]) -> xr.Dataset:

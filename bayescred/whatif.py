@@ -81,6 +81,7 @@ from .psis import psislw
 from .results import DEFAULT_PROB, CredibilityResult
 from .scenario import BoundScenario, Scenario, bind, load_scenario
 from .signals import FAMILIES
+from .whatif_plot import FigureData, Marker, Series, Subplot, draw, save_png
 
 ENGINES = ("auto", "fast", "exact")
 K_THRESHOLD = 0.7  # the usual PSIS limit: above it importance weights are unreliable
@@ -1193,10 +1194,17 @@ class WhatIfResult:
         (or ``units``); hypothetical crises marked (▲ honoured, ▼ violated)."""
         import matplotlib.pyplot as plt
 
-        return self._plot(plt.figure, units, max_units, ncols, prob)
+        data = self.figure_data(units, max_units, ncols, prob)
+        return draw(data, plt.figure(figsize=data.size))
 
-    def _plot(self, new_figure, units, max_units, ncols, prob):
-        """:meth:`plot` on a figure made by ``new_figure(figsize=...)``."""
+    def figure_data(
+        self,
+        units: list[str] | None = None,
+        max_units: int = 6,
+        ncols: int = 3,
+        prob: float | None = None,
+    ) -> FigureData:
+        """What :meth:`plot` draws, as arrays (see :mod:`bayescred.whatif_plot`)."""
         prob = self.prob if prob is None else prob
         traj = self.trajectories(prob)
         traj["unit"] = traj.member + UNIT_SEP + traj.alliance
@@ -1206,49 +1214,45 @@ class WhatIfResult:
         labels = list(order.sort_values(ascending=False, kind="stable").index)
         if units:
             labels = [u for u in labels if u in units or u.split(UNIT_SEP)[0] in units]
-        labels = labels[:max_units]
-        ncols = max(1, min(ncols, len(labels)))
-        nrows = max(1, math.ceil(len(labels) / ncols))
-        fig = new_figure(figsize=(3.8 * ncols, 2.7 * nrows))
-        axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
-        styles = {"baseline": ("grey", 0.25), "scenario": ("tab:orange", 0.3)}
         show_scenario = not self.scenario.is_empty
-        for ax, label in zip(axes.flat, labels):
-            for case, (colour, alpha) in styles.items():
-                if case == "scenario" and not show_scenario:
-                    continue
-                rows = traj[(traj.unit == label) & (traj.case == case)]
-                ax.fill_between(
-                    rows.year, rows.hdi_low, rows.hdi_high, color=colour, alpha=alpha, lw=0
-                )
-                ax.plot(rows.year, rows["mean"], color=colour, lw=1.5, label=case)
-            if self.scenario.horizon:
-                ax.axvline(self.last_data_year + 0.5, color="k", lw=0.7, ls="--")
-            scen = traj[(traj.unit == label) & (traj.case == "scenario")].set_index("year")
-            member = label.split(UNIT_SEP)[0]
-            for _, c in self.crises[self.crises.member == member].iterrows():
-                marker, colour = ("^", "tab:green") if c.outcome == "honored" else ("v", "tab:red")
-                y = scen["mean"].get(c.year, np.nan)
-                own = c.alliance == label.split(UNIT_SEP)[1]
-                ax.scatter(
-                    [c.year],
-                    [y],
-                    marker=marker,
-                    color=colour,
-                    zorder=3,
-                    facecolors=colour if own else "none",
-                )
-            ax.axhline(0, color="grey", lw=0.5)
-            ax.set_title(label, fontsize=9)
-        for ax in list(axes.flat)[len(labels) :]:
-            ax.set_visible(False)
-        if labels:
-            axes.flat[0].legend(fontsize=7, loc="best")
-        fig.supylabel(f"credibility ({round(prob * 100)}% HDI)")
+        cases = {"baseline": ("grey", 0.25), "scenario": ("tab:orange", 0.3)}
+        if not show_scenario:
+            del cases["scenario"]
+        panels = [self._panel(traj, label, cases) for label in labels[:max_units]]
         title = "scenario vs baseline" if show_scenario else "baseline forecast"
-        fig.suptitle(f"{self.scenario.name}: {title} ({self.engine} engine)")
-        fig.tight_layout()
-        return fig
+        return FigureData(
+            panels,
+            title=f"{self.scenario.name}: {title} ({self.engine} engine)",
+            ylabel=f"credibility ({round(prob * 100)}% HDI)",
+            ncols=ncols,
+            divider=self.last_data_year + 0.5 if self.scenario.horizon else None,
+        )
+
+    def _panel(self, traj: pd.DataFrame, label: str, cases: dict) -> Subplot:
+        mine = traj[traj.unit == label]
+        series = []
+        for case, (colour, alpha) in cases.items():
+            rows = mine[mine.case == case]
+            series.append(
+                Series(
+                    case,
+                    colour,
+                    alpha,
+                    *(rows[c].to_numpy() for c in ("year", "mean", "hdi_low", "hdi_high")),
+                )
+            )
+        scen = mine[mine.case == "scenario"].set_index("year")["mean"]
+        member, alliance = label.split(UNIT_SEP)
+        markers = [
+            Marker(
+                int(c.year),
+                float(scen.get(c.year, np.nan)),
+                c.outcome == "honored",
+                c.alliance == alliance,
+            )
+            for c in self.crises[self.crises.member == member].itertuples()
+        ]
+        return Subplot(label, series, markers)
 
     # ------------------------------------------------------------------ output
 
@@ -1279,19 +1283,21 @@ class WhatIfResult:
             "scenario_spec": self.scenario.to_dict(),
         }
 
-    def write(self, out: str | Path) -> list[Path]:
+    def write(self, out: str | Path, png=None) -> list[Path]:
         """Write ``contrast.csv``, ``trajectories.csv``, ``whatif.json`` and ``whatif.png``
-        into folder ``out``; returns the paths."""
-        # a bare Figure draws with Agg when saved: no pyplot, no GUI backend is looked for
-        # or set (nothing changes for a notebook's own plots)
-        from matplotlib.figure import Figure
-
+        into folder ``out``; returns the paths.  ``png``: a :class:`ParallelPng` to draw
+        the figure in (the command line's), else it is drawn here."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / n for n in ("contrast.csv", "trajectories.csv", "whatif.json", "whatif.png")]
+        data = self.figure_data()
+        if png is not None:  # hand the figure over first: it draws while the tables are written
+            png.send(data, paths[3])
         self.contrast().to_csv(paths[0], index=False)
         self.trajectories().to_csv(paths[1], index=False)
         paths[2].write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        fig = self._plot(Figure, None, 6, 3, None)
-        fig.savefig(paths[3], dpi=110)
+        if png is None:
+            save_png(data, paths[3])
+        else:
+            png.wait()
         return paths
