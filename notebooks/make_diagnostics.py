@@ -58,9 +58,10 @@ cells = [
         "with care.\n\n"
         "The good fit here is a *static* panel fitted with the static model (same "
         "shape and signals). The random-walk model of the panel above is what sections 3–5 "
-        "use; section 5 prints its report too: on a panel this small its innovation scale "
-        "`sigma_innovation` mixes slowly (bulk ESS far below 400 at 2 x 1000 draws), which "
-        "the report names — that is open performance work, not hidden here."
+        "use; section 5 prints its report too. Its slowest parameter is the innovation "
+        "scale `sigma_innovation` (a ratio of the walk's fixed raw step to credibility's "
+        "spread, see the README's model section); the report names it whenever its ESS "
+        "falls short."
     ),
     code(
         "static_sim = bc.simulate(bc.default_spec(dynamics='static'), n_units=10, "

@@ -6,6 +6,8 @@ All fits share one model structure, so the compiled model is reused across tests
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,9 +111,69 @@ def test_cli_fit_writes_result(sim, tmp_path):
     spec_path = sim.write(tmp_path / "panel")
     out = tmp_path / "result.nc"
     res = CliRunner().invoke(
-        app, ["fit", str(spec_path), "--out", str(out), "--draws", "20", "--tune", "20",
-              "--chains", "2", "--seed", "1"]
+        app,
+        [
+            "fit",
+            str(spec_path),
+            "--out",
+            str(out),
+            "--draws",
+            "20",
+            "--tune",
+            "20",
+            "--chains",
+            "2",
+            "--seed",
+            "1",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert out.exists()
     assert bc.load(out).credibility().shape[0] == SHAPE["n_units"] * SHAPE["n_years"]
+
+
+@pytest.mark.sampling
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        "pymc",
+        # numpyro: JAX compiles this model for ~5 minutes on two cores, too long for CI
+        pytest.param(
+            "numpyro",
+            marks=pytest.mark.skipif(
+                not os.environ.get("BAYESCRED_SLOW_TESTS"),
+                reason="set BAYESCRED_SLOW_TESTS=1 (JAX compiles for minutes)",
+            ),
+        ),
+    ],
+)
+def test_alternative_engines_sample_the_same_model(small_sim, sampler):
+    """PyMC's NUTS and numpyro run the same model and agree with nutpie on a tiny panel."""
+    if sampler == "numpyro":
+        pytest.importorskip("numpyro", reason="numpyro is an extra: pip install -e '.[jax]'")
+    panel = bc.load_panel(
+        small_sim.observations, small_sim.crises, small_sim.units, spec=small_sim.spec
+    )
+    runs = {
+        name: bc.fit(
+            small_sim.spec,
+            panel,
+            draws=150,
+            tune=150,
+            chains=2,
+            seed=3,
+            sampler=name,
+            progress=False,
+        )
+        for name in ("nutpie", sampler)
+    }
+    cred = {name: r.idata.posterior.credibility for name, r in runs.items()}
+    assert runs[sampler].idata.posterior.sizes["draw"] == 150
+    assert np.isfinite(cred[sampler].values).all()
+    # the same posterior: unit-year means agree to within a few Monte Carlo errors
+    # (300 draws each: the standard error of a difference of means is ~0.1 sd)
+    gap = cred[sampler].mean(("chain", "draw")) - cred["nutpie"].mean(("chain", "draw"))
+    sd = cred["nutpie"].std(("chain", "draw"))
+    worst = float((np.abs(gap) / sd).max())
+    print(f"largest gap of posterior means, {sampler} vs nutpie: {worst:.3f} sd")
+    assert worst < 0.5
