@@ -1208,9 +1208,11 @@ class WhatIfResult:
         prob = self.prob if prob is None else prob
         traj = self.trajectories(prob)
         traj["unit"] = traj.member + UNIT_SEP + traj.alliance
-        table = self.contrast(prob)
-        table["unit"] = table.member + UNIT_SEP + table.alliance
-        order = table.assign(size=table["mean"].abs()).groupby("unit", sort=False)["size"].max()
+        # the contrast's mean is scenario mean - baseline mean (both cases hold the same
+        # cells in the same order), so the panels are ordered without the contrast's intervals
+        base, scen = traj[traj.case == "baseline"], traj[traj.case == "scenario"]
+        change = pd.Series(np.abs(scen["mean"].to_numpy() - base["mean"].to_numpy()))
+        order = change.groupby(base.unit.to_numpy(), sort=False).max()
         labels = list(order.sort_values(ascending=False, kind="stable").index)
         if units:
             labels = [u for u in labels if u in units or u.split(UNIT_SEP)[0] in units]

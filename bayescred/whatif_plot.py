@@ -113,6 +113,7 @@ def draw(data: FigureData, fig):
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_title(panel.title, fontsize=9)
         ax.tick_params(labelsize=8)
+        ax.locator_params(nbins=5)  # fewer tick labels to lay out; small panels need no more
     for ax in list(axes.flat)[len(data.panels) :]:
         ax.set_visible(False)
     if data.panels:
