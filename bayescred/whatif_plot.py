@@ -5,19 +5,19 @@ that :func:`draw` needs only matplotlib.  The command line draws ``whatif.png`` 
 second process (:class:`ParallelPng`) started with the command: matplotlib's import and
 font set-up (2-3 s on two cores) then overlap with reading the result and reweighting
 its draws, instead of following them.  ``python -m bayescred.whatif_plot`` is that
-process: it prepares matplotlib, reads a pickled :class:`FigureData` and a path from
+process: it prepares matplotlib, reads a :class:`FigureData` (as JSON) and a path from
 standard input, and writes the PNG.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import math
-import pickle
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +67,26 @@ class FigureData:
     ylabel: str
     ncols: int = 3
     divider: float | None = None  # x of the line between data years and forecast years
+
+    def to_json(self) -> str:
+        """Plain JSON (arrays as lists; NaN as JSON's NaN), for the drawing process."""
+        return json.dumps(asdict(self), default=lambda a: np.asarray(a).tolist())
+
+    @classmethod
+    def from_json(cls, text: str) -> FigureData:
+        raw = json.loads(text)
+        raw["panels"] = [
+            Subplot(
+                p["title"],
+                [
+                    Series(**{k: np.asarray(v) if isinstance(v, list) else v for k, v in s.items()})
+                    for s in p["series"]
+                ],
+                [Marker(**m) for m in p["markers"]],
+            )
+            for p in raw["panels"]
+        ]
+        return cls(**raw)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -145,6 +165,7 @@ class ParallelPng:
     def __init__(self) -> None:
         self._job: tuple[FigureData, Path] | None = None
         self._writer: threading.Thread | None = None
+        self.drawn_by_process = False
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", __name__],
@@ -158,24 +179,19 @@ class ParallelPng:
     def send(self, data: FigureData, path: str | Path) -> None:
         self._job = (data, Path(path))
         if self._proc is not None:  # a thread writes: a large figure may fill the pipe
-            payload = pickle.dumps((data, str(path)))
-            self._writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
+            payload = json.dumps({"path": str(path), "figure": data.to_json()}).encode()
+            self._writer = threading.Thread(target=_write, args=(self._proc, payload), daemon=True)
             self._writer.start()
 
-    def _write(self, payload: bytes) -> None:
-        try:
-            self._proc.stdin.write(payload)
-            self._proc.stdin.close()
-        except OSError:  # the process died; wait() draws here
-            pass
-
     def wait(self, timeout: float = 120) -> Path:
+        """The PNG's path, once written; ``drawn_by_process`` says which process drew it."""
         data, path = self._job
         proc, self._proc = self._proc, None
         if proc is not None:
             self._writer.join(timeout)
             try:
                 if proc.wait(timeout) == 0 and path.is_file():
+                    self.drawn_by_process = True
                     return path
             except subprocess.TimeoutExpired:
                 proc.kill()
@@ -195,6 +211,15 @@ class ParallelPng:
         self.close()
 
 
+def _write(proc: subprocess.Popen, payload: bytes) -> None:
+    """Hand the job to the drawing process and close its input (its end-of-job)."""
+    try:
+        proc.stdin.write(payload)
+        proc.stdin.close()
+    except OSError:  # the process died; wait() draws here
+        pass
+
+
 def _serve() -> None:
     """The drawing process: prepare matplotlib while the parent works, then draw."""
     from matplotlib import font_manager
@@ -205,8 +230,8 @@ def _serve() -> None:
     warm = Figure(figsize=(1, 1))
     warm.text(0.5, 0.5, "0")
     warm.savefig(io.BytesIO(), format="png")
-    data, path = pickle.load(sys.stdin.buffer)
-    save_png(data, path)
+    job = json.loads(sys.stdin.buffer.read())
+    save_png(FigureData.from_json(job["figure"]), job["path"])
 
 
 if __name__ == "__main__":

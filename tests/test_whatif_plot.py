@@ -45,7 +45,8 @@ def test_parallel_process_writes_the_png(tmp_path):
     path = tmp_path / "w.png"
     with ParallelPng() as png:
         png.send(_data(), path)
-        assert png.wait() == path
+        assert png.wait() == path  # right after send: the hand-over must not race the wait
+        assert png.drawn_by_process
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
@@ -56,6 +57,7 @@ def test_png_is_drawn_here_when_the_process_fails(tmp_path):
     png._proc.wait()
     png.send(_data(), path)
     assert png.wait() == path
+    assert not png.drawn_by_process
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
@@ -68,3 +70,14 @@ def test_unused_process_is_stopped():
 
 def test_save_png_in_process(tmp_path):
     assert save_png(_data(6), tmp_path / "x.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_figure_data_round_trips_through_json():
+    data = _data(2)
+    data.panels[0].series[0].mean[3] = np.nan  # a missing mean survives
+    back = FigureData.from_json(data.to_json())
+    assert back.title == data.title and back.divider == data.divider
+    assert back.panels[1].markers == data.panels[1].markers
+    for a, b in zip(back.panels[0].series, data.panels[0].series, strict=True):
+        np.testing.assert_array_equal(a.mean, b.mean)
+        np.testing.assert_array_equal(a.years, b.years)
