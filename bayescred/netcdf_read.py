@@ -36,7 +36,7 @@ _INTERNAL = {
 }
 # CF encodings that xarray would decode (times, packed values): left to xarray
 _ENCODED = {"units", "calendar", "scale_factor", "add_offset", "dtype"}
-_DIMENSION_ONLY = b"This is a netCDF dimension but not a netCDF variable"
+_DIMENSION_ONLY = "This is a netCDF dimension but not a netCDF variable"
 _NON_COORD = "_nc4_non_coord_"
 
 
@@ -76,7 +76,7 @@ def read_group(path: str | Path, group: str) -> xr.Dataset:
 
 
 def _is_dimension_only(item) -> bool:
-    return _text(item.attrs.get("NAME", b"")).encode().startswith(_DIMENSION_ONLY)
+    return _text(item.attrs.get("NAME", "")).startswith(_DIMENSION_ONLY)
 
 
 def _dimension_name(item, axis: int, name: str) -> str:
