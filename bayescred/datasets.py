@@ -333,7 +333,8 @@ def member_code(ccode) -> pd.Series:
     Returns
     -------
     Series of str
-        Member codes; unknown codes give ``<NA>``.
+        Member codes; unknown codes give ``<NA>``.  For a Series, on its index (so
+        ``df.assign(member=member_code(df.ccode))`` lines up after filtering rows).
 
     Examples
     --------
@@ -341,7 +342,8 @@ def member_code(ccode) -> pd.Series:
     ['USA', 'DEU', 'DEU', 'AUH']
     """
     lookup = country_codes().set_index("ccode")["code"]
-    codes = pd.Series(np.asarray(ccode, dtype=float)).map(lookup)
+    index = ccode.index if isinstance(ccode, pd.Series) else None
+    codes = pd.Series(np.asarray(ccode, dtype=float), index=index).map(lookup)
     return codes.astype("string")
 
 

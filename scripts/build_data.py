@@ -141,19 +141,24 @@ def un_votes_signal(unga: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def exercises_signal(mme: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """Exercises (by start year) with both the US and the ally taking part; 0 if none.
+    """Of the US's multinational exercises starting in a year (trials), how many had the
+    ally taking part (value): a binomial share.
 
-    Counted only within MME's 1980-2010 coverage, where absence from the data means no
-    joint exercise; outside it the cell is missing, not zero.
+    A share rather than a count: the number of US multinational exercises moves with the
+    times (31 in 1990, 75 in 2002), so counts would put a common time trend into every
+    ally's credibility; as a count the signal also let a random-walk latent path follow
+    exercises alone (its own posterior mode).  Only MME's 1980-2010 coverage counts, where
+    absence from the data means no joint exercise; outside it the cell is missing, not 0.
     """
     m = mme.dropna(subset=["ccode"]).assign(member=lambda d: datasets.member_code(d.ccode))
-    with_us = m.loc[m.member == "USA", "exercise"].unique()
-    joint = m[m.exercise.isin(with_us) & (m.member != "USA")]
+    us = m.loc[m.member == "USA"].drop_duplicates("exercise")
+    trials = us.groupby("year").size().rename("trials").reset_index().astype({"year": int})
+    joint = m[m.exercise.isin(us.exercise) & (m.member != "USA")]
     counts = joint.drop_duplicates(["exercise", "member"]).groupby(["member", "year"]).size()
     counts = counts.rename("value").reset_index().astype({"year": int})
     window = cells[cells.year.between(MME_FIRST, MME_LAST)]
-    out = window.merge(counts, on=["member", "year"], how="left")
-    return out.fillna({"value": 0})
+    out = window.merge(counts, on=["member", "year"], how="left").fillna({"value": 0})
+    return out.merge(trials, on="year", how="left").fillna({"trials": 0})
 
 
 def build_us_alliances(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -481,8 +486,11 @@ INTEGER_SIGNALS = {"troops", "exercises"}
 
 
 def format_observations(obs: pd.DataFrame) -> pd.DataFrame:
-    """Sort, check uniqueness and format values: counts as integers, others to 6 digits."""
-    obs = obs[["member", "alliance", "year", "signal", "value"]].copy()
+    """Sort, check uniqueness and format values: counts as integers, others to 6 digits;
+    ``trials`` (binomial signals) as integers, empty for the other signals."""
+    columns = ["member", "alliance", "year", "signal", "value"]
+    has_trials = "trials" in obs and obs["trials"].notna().any()
+    obs = obs[columns + (["trials"] if has_trials else [])].copy()
     obs["year"] = obs["year"].astype(int)
     obs = obs.sort_values(["member", "alliance", "signal", "year"], ignore_index=True)
     key = ["member", "alliance", "year", "signal"]
@@ -492,6 +500,8 @@ def format_observations(obs: pd.DataFrame) -> pd.DataFrame:
     obs["value"] = [
         str(int(v)) if c else f"{v:.{SIG_DIGITS}g}" for v, c in zip(obs.value, is_count)
     ]
+    if has_trials:
+        obs["trials"] = ["" if pd.isna(n) else str(int(n)) for n in obs.trials]
     return obs
 
 

@@ -245,6 +245,20 @@ def test_un_votes_equal_raw(member, abb, year):
     assert got.value.item() == pytest.approx(min(max(want, 0.005), 0.995), rel=1e-5)
 
 
+@needs_raw
+@pytest.mark.parametrize("member,ccode,year", [("GBR", 200, 1985), ("JPN", 740, 2000)])
+def test_exercises_equal_raw(member, ccode, year):
+    """Exercises: of the US's multinational exercises starting that year, those with the ally."""
+    obs = pd.read_csv(REPO / "data" / "us_alliances" / "observations.csv")
+    mme = datasets.read_mme_exercises(RAW / "mme_exercises_v7.csv")
+    us = set(mme.loc[mme.ccode == 2, "exercise"])
+    year_rows = mme[(mme.year == year) & mme.exercise.isin(us)]
+    trials = year_rows.exercise.nunique()
+    joint = year_rows.loc[year_rows.ccode == ccode, "exercise"].nunique()
+    got = obs[(obs.member == member) & (obs.year == year) & (obs.signal == "exercises")]
+    assert (got.value.item(), got.trials.item()) == (joint, trials)
+
+
 # ---------------------------------------------------------------------------- committed data
 
 
@@ -252,8 +266,14 @@ def test_un_votes_equal_raw(member, abb, year):
 def test_committed_panels_keep_the_contract(name):
     folder = REPO / "data" / name
     obs = pd.read_csv(folder / "observations.csv")
-    assert list(obs.columns) == ["member", "alliance", "year", "signal", "value"]
-    assert not obs.isna().any().any()
+    assert list(obs.columns)[:5] == ["member", "alliance", "year", "signal", "value"]
+    assert set(obs.columns) - {"member", "alliance", "year", "signal", "value"} <= {"trials"}
+    assert not obs.drop(columns="trials", errors="ignore").isna().any().any()
+    if "trials" in obs:  # filled exactly for the binomial signals, >= the count
+        spec = datasets.load_example(name)[1]
+        binomial = obs.signal.map(lambda s: spec.signals[s].family == "binomial")
+        assert obs.trials.notna().eq(binomial).all()
+        assert (obs.value[binomial] <= obs.trials[binomial]).all()
     assert not obs.duplicated(["member", "alliance", "year", "signal"]).any()
     units = pd.read_csv(folder / "units.csv")
     assert not units.isna().any().any()
@@ -288,3 +308,12 @@ def test_load_example(name):
         pd.read_csv(REPO / "data" / name.removesuffix("_llm") / "units.csv")
     )
     assert set(panel.signals) == set(spec.signals)
+
+
+def test_member_code_keeps_a_series_index():
+    """Rows filtered out before the lookup must not shift the codes of the rest."""
+    ccode = pd.Series([2, 740, 200], index=[3, 7, 9])
+    codes = datasets.member_code(ccode)
+    assert codes.index.tolist() == [3, 7, 9]
+    frame = pd.DataFrame({"ccode": [None, 2, 740]}).dropna()
+    assert frame.assign(member=datasets.member_code(frame.ccode)).member.tolist() == ["USA", "JPN"]
