@@ -76,12 +76,18 @@ def internal_variables(result: CredibilityResult) -> list[str]:
 
 def convergence(result: CredibilityResult, var_names: list[str] | None = None) -> dict:
     """Max R-hat, min bulk/tail ESS over ``var_names`` (default: every reported variable),
-    and the divergence count."""
+    and the divergence count.  Credibility counts over the active unit-years only (the
+    reported ones), as in :func:`convergence_table`: years before a member joined are
+    prior extrapolation and would otherwise set the headline."""
     idata = result.idata
     names = var_names or reported_variables(result)
     rhat = az.rhat(idata, var_names=names)
     bulk = az.ess(idata, var_names=names, method="bulk")
     tail = az.ess(idata, var_names=names, method="tail")
+    active = _active(result) if "credibility" in names else None
+    if active is not None:
+        for stat in (rhat, bulk, tail):
+            stat["credibility"] = stat["credibility"].where(active)
     div = idata.sample_stats.get("diverging")
     return {
         "max_rhat": float(max(np.nanmax(rhat[v].values) for v in names)),

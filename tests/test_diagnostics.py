@@ -112,6 +112,27 @@ def test_well_sampled_fit_passes(good_report):
     assert table.value.notna().all() and table.threshold.notna().all()
 
 
+def test_headline_convergence_ignores_years_outside_a_units_span(good, monkeypatch):
+    """Years before a unit's first evidence are prior extrapolation: a cell there that the
+    chains disagree on must not set the headline R-hat (nor the table's)."""
+    from bayescred.diagnostics import convergence, convergence_table
+
+    mask = good.panel.active_mask().copy()
+    unit, year = np.argwhere(mask)[0]
+    idata = good.idata.copy()
+    cred = idata.posterior["credibility"].copy()
+    noise = np.random.default_rng(0).normal(size=(cred.sizes["chain"], cred.sizes["draw"]))
+    cred[{"unit": unit, "year": year}] = np.where(cred.chain == 0, -5.0, 5.0)[:, None] + noise
+    idata.posterior["credibility"] = cred
+    result = dataclasses.replace(good, idata=idata)
+    assert convergence(result, ["credibility"])["max_rhat"] > 1.5  # counts while active
+    mask[unit, year] = False
+    monkeypatch.setattr(type(good.panel), "active_mask", lambda self: mask)
+    headline = convergence(result, ["credibility"])["max_rhat"]
+    assert headline < 1.05
+    assert headline == pytest.approx(convergence_table(result).loc["credibility", "max_rhat"])
+
+
 def test_diagnose_leaves_the_result_alone(good, good_report):
     groups = set(good.idata.groups())
     assert not groups & {"log_likelihood", "posterior_predictive"}
