@@ -137,24 +137,33 @@ def demo(
         "demo_output"
     ),
     example: Annotated[
-        str, typer.Option(help="'simulated' (default) or a bundled example, e.g. us_alliances.")
-    ] = "simulated",
+        str,
+        typer.Option(
+            help="A bundled example (us_alliances, wars_1816_2003) or 'simulated' "
+            "(a small simulated panel, seconds)."
+        ),
+    ] = "us_alliances",
     draws: Draws = None,
     tune: Tune = None,
     chains: Chains = None,
 ) -> None:
-    """Fit an example end to end; write result.nc, credibility.csv, trajectories.png."""
-    from . import plots
+    """Fit an example end to end; write result.nc and its report (credibility.csv,
+    trajectories.png, report.md, diagnostics.json, more plots) into OUT."""
     from .api import fit as fit_model
+    from .report import write_report
 
     panel, spec = _demo_example(example, out)
     result = fit_model(spec, panel, draws=draws, tune=tune, chains=chains)
     out.mkdir(parents=True, exist_ok=True)
     result.save(out / "result.nc")
-    result.credibility().to_csv(out / "credibility.csv", index=False)
-    plots.trajectories(result, max_units=12).savefig(out / "trajectories.png", dpi=120)
     _summary(result)
-    _say(f"wrote {out}/result.nc, {out}/credibility.csv, {out}/trajectories.png")
+    files = write_report(result, out, source=f"bayescred demo --example {example}")
+    _say(f"verdict: {files.report.verdict}")
+    _say(
+        f"wrote {out}/result.nc, {files.credibility.name} (credibility per unit-year with "
+        f"90% intervals), {files.markdown.name}, {files.diagnostics.name}, "
+        + ", ".join(p.name for p in files.plots.values())
+    )
 
 
 @app.command()

@@ -132,6 +132,25 @@ def test_cli_fit_writes_result(sim, tmp_path):
     assert bc.load(out).credibility().shape[0] == SHAPE["n_units"] * SHAPE["n_years"]
 
 
+def test_cli_demo_fits_an_example_and_writes_its_report(tmp_path):
+    """The README's main command, on the small simulated example and few draws (the real
+    us_alliances panel, its default, is fitted in CI by notebooks/02_real_data.ipynb)."""
+    import inspect
+
+    from bayescred.cli import demo
+
+    assert inspect.signature(demo).parameters["example"].default == "us_alliances"
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--example", "simulated", "--draws", "15", "--tune", "15"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    for name in ("result.nc", "credibility.csv", "trajectories.png", "report.md"):
+        assert (out / name).stat().st_size > 0, name
+    table = pd.read_csv(out / "credibility.csv")
+    assert len(table) == len(bc.load(out / "result.nc").credibility())
+    assert "verdict" in res.output
+
+
 @pytest.mark.sampling
 @pytest.mark.parametrize(
     "sampler",
