@@ -478,10 +478,12 @@ def _level_prior(val, gval, roles, dims, alliance_of_unit):
         gval[roles[R_SLEVEL]] += ss * prec / spread - n_u / spread
     if tau_at >= 0:  # non-centred: few alliances inform tau, so centred mu makes a funnel
         tau = val[tau_at]
+        zs = np.zeros(n_a)  # z itself, not mu / tau: tau can underflow to 0 in warm-up
+        _zero_sum(val[om : om + n_a - 1], zs)
         g_z = np.empty(n_a)
         g_tau = 0.0
         for a in range(n_a):
-            z = mu[a] / tau
+            z = zs[a]
             lp -= 0.5 * z * z
             g_tau += z * g_mu[a]
             g_z[a] = tau * g_mu[a] - z
