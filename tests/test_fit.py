@@ -155,7 +155,15 @@ def test_cli_demo_fits_an_example_and_writes_its_report(tmp_path):
 @pytest.mark.parametrize(
     "sampler",
     [
-        "pymc",
+        # PyMC: its C compile and NUTS take minutes on two cores, and CI must stay under
+        # 25 minutes with notebooks/02 added (last clean-clone run: 25.9 min with it in)
+        pytest.param(
+            "pymc",
+            marks=pytest.mark.skipif(
+                not os.environ.get("BAYESCRED_SLOW_TESTS"),
+                reason="set BAYESCRED_SLOW_TESTS=1 (PyMC compiles for minutes)",
+            ),
+        ),
         # numpyro: JAX compiles this model for ~5 minutes on two cores, too long for CI
         pytest.param(
             "numpyro",
