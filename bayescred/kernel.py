@@ -125,6 +125,23 @@ ARRAYS = (
     ("walk_centred", np.float64, 2),  # (unit, step): 1 = centred coordinate, 0 = non-centred
 )
 
+# Sampler coordinates (random walk): nutpie samples xs = (x~, log c, m), not the model's x.
+# Credibility is standardised, so the likelihood cannot see the raw path's overall scale c
+# or location m; only priors pin them, and in the model's coordinates each is a collective
+# move of every path value, many posterior sds long (trees of 128-256 leapfrog steps on
+# ``medium``).  Here c and m are coordinates of their own, x = c x~ + m on the raw scale
+# (see _to_model), and x~'s own scale and location are held near 1 and 0 by an auxiliary
+# density.  The posterior of x is exactly the model's: the auxiliary is a proper
+# conditional of (log c, m) given x, so integrating (log c, m) out returns p(x)
+# (_sampler_terms).  The walk's centred coordinates also become absolute path values
+# (level + path), so moving a unit's level moves one year, not a whole path.
+K_NONE, K_SCALE, K_LOG, K_LEVEL, K_ABS = range(5)
+SAMPLER_ARRAYS = (
+    ("sampler_kind", np.int64, 1),  # per model coordinate: how it maps (K_*)
+    ("sampler_ref", np.int64, 1),  # K_ABS: index of the unit's level coordinate
+    ("sampler_par", np.float64, 1),  # (on, sd of log scale(x~), sd of location(x~))
+)
+
 
 # ----------------------------------------------------------------------------- scalars
 
@@ -319,7 +336,7 @@ def _latent(
     val, roles, dims, alliance_of_unit, member_of_unit, covariates, hon, vio, centred, step
 ):
     """Raw credibility path (unit, year) and the intermediates the reverse pass needs."""
-    n_u, n_t, n_m = dims[0], dims[1], dims[2]
+    n_u, n_t = dims[0], dims[1]
     dyn = dims[5]
     raw = np.empty((n_u, n_t))
     path = np.zeros((n_u, n_t))  # rw: the walk; ar1: the AR path (the reverse pass needs it)
@@ -352,21 +369,50 @@ def _latent(
             for k in range(n_k):
                 s += covariates[u, k] * val[roles[R_GAMMA] + k]
             raw[u, :] += s
-    rep = np.zeros((n_m, n_t))
+    rep = _reputation(val, roles, dims, hon, vio)
     if roles[R_KH] >= 0:
-        kh, kv = val[roles[R_KH]], val[roles[R_KV]]
-        shocks = np.zeros((n_m, n_t))
-        for m in range(n_m):
-            for t in range(1, n_t):
-                shocks[m, t] = kh * hon[m, t - 1] - kv * vio[m, t - 1]
-                if roles[R_ZREP] >= 0:
-                    shocks[m, t] += (
-                        val[roles[R_SIGMAR]] * val[roles[R_ZREP] + m * (n_t - 1) + t - 1]
-                    )
-        _recursion(val[roles[R_PHIR]], shocks, rep)
         for u in range(n_u):
             raw[u, :] += rep[member_of_unit[u]]
     return raw, path, rep
+
+
+@njit(cache=True)
+def _reputation(val, roles, dims, hon, vio):
+    """Reputation (member, year): zeros without crises in the model."""
+    n_t, n_m = dims[1], dims[2]
+    rep = np.zeros((n_m, n_t))
+    if roles[R_KH] < 0:
+        return rep
+    kh, kv = val[roles[R_KH]], val[roles[R_KV]]
+    shocks = np.zeros((n_m, n_t))
+    for m in range(n_m):
+        for t in range(1, n_t):
+            shocks[m, t] = kh * hon[m, t - 1] - kv * vio[m, t - 1]
+            if roles[R_ZREP] >= 0:
+                shocks[m, t] += val[roles[R_SIGMAR]] * val[roles[R_ZREP] + m * (n_t - 1) + t - 1]
+    _recursion(val[roles[R_PHIR]], shocks, rep)
+    return rep
+
+
+@njit(cache=True)
+def _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio):
+    """Reverse of :func:`_reputation`: adds dL/dval given dL/drep."""
+    n_t, n_m = dims[1], dims[2]
+    lam = np.empty((n_m, n_t))
+    gval[roles[R_PHIR]] += _adjoint(val[roles[R_PHIR]], g_rep, rep, lam)
+    g_kh, g_kv, g_sr = 0.0, 0.0, 0.0
+    for m in range(n_m):
+        for t in range(1, n_t):
+            g_kh += lam[m, t] * hon[m, t - 1]
+            g_kv -= lam[m, t] * vio[m, t - 1]
+            if roles[R_ZREP] >= 0:
+                zi = roles[R_ZREP] + m * (n_t - 1) + t - 1
+                g_sr += lam[m, t] * val[zi]
+                gval[zi] += val[roles[R_SIGMAR]] * lam[m, t]
+    gval[roles[R_KH]] += g_kh
+    gval[roles[R_KV]] += g_kv
+    if roles[R_ZREP] >= 0:
+        gval[roles[R_SIGMAR]] += g_sr
 
 
 @njit(cache=True)
@@ -416,21 +462,7 @@ def _latent_grad(
         g_rep = np.zeros((n_m, n_t))
         for u in range(n_u):
             g_rep[member_of_unit[u]] += g_raw[u]
-        lam = np.empty((n_m, n_t))
-        gval[roles[R_PHIR]] += _adjoint(val[roles[R_PHIR]], g_rep, rep, lam)
-        g_kh, g_kv, g_sr = 0.0, 0.0, 0.0
-        for m in range(n_m):
-            for t in range(1, n_t):
-                g_kh += lam[m, t] * hon[m, t - 1]
-                g_kv -= lam[m, t] * vio[m, t - 1]
-                if roles[R_ZREP] >= 0:
-                    zi = roles[R_ZREP] + m * (n_t - 1) + t - 1
-                    g_sr += lam[m, t] * val[zi]
-                    gval[zi] += val[roles[R_SIGMAR]] * lam[m, t]
-        gval[roles[R_KH]] += g_kh
-        gval[roles[R_KV]] += g_kv
-        if roles[R_ZREP] >= 0:
-            gval[roles[R_SIGMAR]] += g_sr
+        _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio)
 
 
 @njit(cache=True, inline="always")
@@ -713,6 +745,80 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
     return lp
 
 
+# ----------------------------------------------------------------------------- sampler map
+
+
+@njit(cache=True)
+def _to_model(xs, x, kind, ref):
+    """Model coordinates x from sampler coordinates xs = (x~, log c, m) (see SAMPLER_ARRAYS):
+    raw-scale values are c x~ (levels c x~ + m), log-transformed scales x~ + log c, and a
+    centred walk coordinate (path relative to the level) c (x~ - x~_level)."""
+    n = x.shape[0]
+    ell, m = xs[n], xs[n + 1]
+    c = math.exp(ell)
+    for i in range(n):
+        kd = kind[i]
+        if kd == K_SCALE:
+            x[i] = c * xs[i]
+        elif kd == K_LOG:
+            x[i] = xs[i] + ell
+        elif kd == K_LEVEL:
+            x[i] = c * xs[i] + m
+        elif kd == K_ABS:
+            x[i] = c * (xs[i] - xs[ref[i]])
+        else:
+            x[i] = xs[i]
+
+
+@njit(cache=True)
+def _sampler_terms(xs, x, g, gs, kind, ref, par):
+    """Chain rule from the model's gradient g to the sampler's gs, plus the log-Jacobian
+    of _to_model and the auxiliary density of x~'s location M and scale R (over levels
+    and absolute walk values): log c ~ Normal(log R(x), sk) and m ~ Normal(M(x), c sm)
+    given x, which in xs coordinates is log R(x~) ~ N(0, sk), M(x~) ~ N(0, sm)."""
+    n = x.shape[0]
+    ell, m = xs[n], xs[n + 1]
+    c = math.exp(ell)
+    gs[:] = 0.0
+    g_ell, g_m = 0.0, 0.0
+    n_scaled, n_loc, total = 0, 0, 0.0
+    for i in range(n):
+        kd = kind[i]
+        if kd == K_NONE or kd == K_LOG:
+            gs[i] += g[i]
+            if kd == K_LOG:
+                g_ell += g[i]
+            continue
+        n_scaled += 1
+        gs[i] += c * g[i]
+        if kd == K_LEVEL:
+            g_ell += g[i] * (x[i] - m)
+            g_m += g[i]
+        else:
+            g_ell += g[i] * x[i]
+        if kd == K_ABS:
+            gs[ref[i]] -= c * g[i]
+        if kd == K_LEVEL or kd == K_ABS:
+            n_loc += 1
+            total += xs[i]
+    mean = total / n_loc
+    ss = 0.0
+    for i in range(n):
+        if kind[i] == K_LEVEL or kind[i] == K_ABS:
+            ss += (xs[i] - mean) ** 2
+    var = ss / n_loc
+    log_r = 0.5 * math.log(var)
+    sk, sm = par[1], par[2]
+    for i in range(n):
+        if kind[i] == K_LEVEL or kind[i] == K_ABS:
+            gs[i] -= (log_r / (sk * sk)) * (xs[i] - mean) / (n_loc * var)
+            gs[i] -= (mean / (sm * sm)) / n_loc
+    # Jacobian c^n_scaled of x~ -> x; the 1 / c of m's conditional density
+    gs[n] = g_ell + (n_scaled - 1)
+    gs[n + 1] = g_m
+    return (n_scaled - 1) * ell - 0.5 * (log_r / sk) ** 2 - 0.5 * (mean / sm) ** 2
+
+
 # ----------------------------------------------------------------------------- entry points
 
 
@@ -961,13 +1067,82 @@ def _call(fn, x, out, t):
 
 
 N_ARRAYS = len(ARRAYS)
+N_TABLE = N_ARRAYS + len(SAMPLER_ARRAYS)
+
+
+@njit(cache=True)
+def logp_grad_sampler(xs, gs, table):
+    """The log-density in sampler coordinates (SAMPLER_ARRAYS) and its gradient."""
+    par = _f1(table, N_ARRAYS + 2)
+    if par[0] < 0.5:  # sampler coordinates are the model's
+        return _call(logp_grad, xs, gs, table)
+    kind, ref = _i1(table, N_ARRAYS), _i1(table, N_ARRAYS + 1)
+    x_lin = np.empty(xs.shape[0] - 2)
+    _to_model(xs, x_lin, kind, ref)
+    x, rep, val, dval = _minus_reputation(x_lin, kind, table)
+    g = np.empty_like(x)
+    value = _call(logp_grad, x, g, table)
+    _reputation_chain(g, rep, val, dval, kind, table)
+    return value + _sampler_terms(xs, x_lin, g, gs, kind, ref, par)
+
+
+@njit(cache=True)
+def expand_sampler(xs, out, table):
+    par = _f1(table, N_ARRAYS + 2)
+    if par[0] < 0.5:
+        _call(expand, xs, out, table)
+        return
+    x_lin = np.empty(xs.shape[0] - 2)
+    _to_model(xs, x_lin, _i1(table, N_ARRAYS), _i1(table, N_ARRAYS + 1))
+    x = _minus_reputation(x_lin, _i1(table, N_ARRAYS), table)[0]
+    _call(expand, x, out, table)
+
+
+@njit(cache=True)
+def _minus_reputation(x_lin, kind, table):
+    """The absolute walk values of the sampler include reputation (level + path + rep), so
+    that a change of kappa or phi_reputation moves the walk's prior, not every later path
+    value: the model's centred coordinate is that value minus level minus reputation."""
+    x = x_lin.copy()
+    roles, dims = _i1(table, 1), _i1(table, 0)
+    val, dval = np.empty_like(x), np.empty_like(x)
+    if roles[R_KH] < 0:
+        return x, np.zeros((1, 1)), val, dval
+    _constrain(x, val, dval, _i1(table, 2), _i1(table, 3), _i1(table, 4), _f2(table, 7))
+    rep = _reputation(val, roles, dims, _f2(table, 12), _f2(table, 13))
+    member_of_unit, ow, n_steps = _i1(table, 9), roles[R_WALK], dims[1] - 1
+    for i in range(x.shape[0]):
+        if kind[i] == K_ABS:
+            j = i - ow
+            x[i] -= rep[member_of_unit[j // n_steps], j % n_steps + 1]
+    return x, rep, val, dval
+
+
+@njit(cache=True)
+def _reputation_chain(g, rep, val, dval, kind, table):
+    """Adds to g (the model's gradient) what reaches the reputation parameters through
+    _minus_reputation."""
+    roles, dims = _i1(table, 1), _i1(table, 0)
+    if roles[R_KH] < 0:
+        return
+    member_of_unit, ow, n_steps = _i1(table, 9), roles[R_WALK], dims[1] - 1
+    g_rep = np.zeros_like(rep)
+    for i in range(g.shape[0]):
+        if kind[i] == K_ABS:
+            j = i - ow
+            g_rep[member_of_unit[j // n_steps], j % n_steps + 1] -= g[i]
+    gval = np.zeros_like(g)
+    _reputation_grad(g_rep, rep, val, gval, roles, dims, _f2(table, 12), _f2(table, 13))
+    for i in range(g.shape[0]):
+        if gval[i] != 0.0:
+            g[i] += gval[i] * dval[i]
 
 
 def _logp_c(n, x_, grad_, logp_, user_data):
-    table = numba.carray(user_data, (N_ARRAYS, 3), np.int64)
+    table = numba.carray(user_data, (N_TABLE, 3), np.int64)
     x = numba.carray(x_, (n,))
     grad = numba.carray(grad_, (n,))
-    value = _call(logp_grad, x, grad, table)
+    value = logp_grad_sampler(x, grad, table)
     logp_[0] = value
     if not np.isfinite(value):
         return 4
@@ -978,10 +1153,10 @@ def _logp_c(n, x_, grad_, logp_, user_data):
 
 
 def _expand_c(n, n_out, x_, out_, user_data):
-    table = numba.carray(user_data, (N_ARRAYS, 3), np.int64)
+    table = numba.carray(user_data, (N_TABLE, 3), np.int64)
     x = numba.carray(x_, (n,))
     out = numba.carray(out_, (n_out,))
-    _call(expand, x, out, table)
+    expand_sampler(x, out, table)
     return 0
 
 
@@ -1011,8 +1186,8 @@ def c_functions():
 def pointer_table(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """The int64 (address, rows, columns) table the C entry points read.  The arrays must
     stay alive (and unmoved) as long as the table is used."""
-    table = np.zeros((N_ARRAYS, 3), dtype=np.int64)
-    for i, (name, dtype, ndim) in enumerate(ARRAYS):
+    table = np.zeros((N_TABLE, 3), dtype=np.int64)
+    for i, (name, dtype, ndim) in enumerate(ARRAYS + SAMPLER_ARRAYS):
         a = arrays[name]
         if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
             raise TypeError(f"kernel array {name}: expected C-contiguous {dtype} of rank {ndim}")

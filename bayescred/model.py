@@ -186,7 +186,9 @@ def _random_walk(panel: Panel, spec: ModelSpec, centre, n_units: int, n_years: i
     design.walk_centring.  The non-centred form throughout crawled along
     sigma_innovation (bulk ESS 13-190).  The walk starts from the level rather than
     containing it, so moving a unit (or an alliance with one member) as a whole moves one
-    number, not a whole path.
+    number, not a whole path.  These are the PyMC model's coordinates; nutpie, through the
+    numba kernel, samples coordinates of its own for the same density (the raw scale and
+    location as two numbers, absolute path values; see kernel.SAMPLER_ARRAYS).
     """
     sigma_level = prior(spec, "sigma_level_raw")
     level = pm.Normal("level", centre, sigma_level, dims="unit")

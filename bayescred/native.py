@@ -86,11 +86,52 @@ class KernelModel:
     def n_dim(self) -> int:
         return sum(b.size for b in self.blocks)
 
+    @property
+    def n_sampler_dim(self) -> int:
+        """nutpie's dimension: the model's, plus log scale and location where the sampler
+        has coordinates of its own (kernel.SAMPLER_ARRAYS)."""
+        return self.n_dim + (2 if self.arrays["sampler_par"][0] else 0)
+
     def logp_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """The kernel from Python (tests, benchmarks)."""
         grad = np.empty_like(x)
         value = k.logp_grad(np.ascontiguousarray(x, float), grad, *self._args())
         return float(value), grad
+
+    def sampler_logp_and_grad(self, xs: np.ndarray) -> tuple[float, np.ndarray]:
+        """What nutpie sees: the log-density in sampler coordinates and its gradient."""
+        grad = np.empty_like(xs)
+        table = k.pointer_table(self.arrays)
+        value = k.logp_grad_sampler(np.ascontiguousarray(xs, float), grad, table)
+        return float(value), grad
+
+    def to_sampler(self, x: np.ndarray, log_scale=None, location=None) -> np.ndarray:
+        """Sampler coordinates of model point x (the inverse of :meth:`to_model`); by
+        default with x~'s location 0 and scale 1."""
+        if not self.arrays["sampler_par"][0]:
+            return np.array(x, float)
+        kind, ref = self.arrays["sampler_kind"], self.arrays["sampler_ref"]
+        absolute = np.where(kind == k.K_ABS, x + x[np.maximum(ref, 0)], x)
+        absolute[kind == k.K_ABS] += self._reputation_at_walk(x)
+        loc = absolute[(kind == k.K_LEVEL) | (kind == k.K_ABS)]
+        ell = np.log(loc.std()) if log_scale is None else log_scale
+        m = loc.mean() if location is None else location
+        c = np.exp(ell)
+        xs = np.select(
+            [kind == k.K_SCALE, kind == k.K_LOG, (kind == k.K_LEVEL) | (kind == k.K_ABS)],
+            [x / c, x - ell, (absolute - m) / c],
+            x,
+        )
+        return np.concatenate([xs, [ell, m]])
+
+    def to_model(self, xs: np.ndarray) -> np.ndarray:
+        """Model coordinates of sampler point xs (kernel._to_model, _minus_reputation)."""
+        if not self.arrays["sampler_par"][0]:
+            return np.array(xs, float)
+        kind = self.arrays["sampler_kind"]
+        x = np.empty(self.n_dim)
+        k._to_model(np.ascontiguousarray(xs, float), x, kind, self.arrays["sampler_ref"])
+        return k._minus_reputation(x, kind, k.pointer_table(self.arrays))[0]
 
     def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
         out = np.empty(sum(int(np.prod(s, dtype=int)) for _, s in self.stored))
@@ -100,9 +141,24 @@ class KernelModel:
     def _args(self):
         return [self.arrays[name] for name, _, _ in k.ARRAYS]
 
+    def _reputation_at_walk(self, x: np.ndarray) -> np.ndarray:
+        """Reputation at each centred walk coordinate (kernel._minus_reputation)."""
+        a = self.arrays
+        kind, roles, dims = a["sampler_kind"], a["roles"], a["dims"]
+        if roles[k.R_KH] < 0:
+            return np.zeros(int(np.sum(kind == k.K_ABS)))
+        val, dval = np.empty_like(x), np.empty_like(x)
+        k._constrain(x, val, dval, a["blk_off"], a["blk_size"], a["blk_transform"],
+                     a["blk_bounds"])
+        rep = k._reputation(val, roles, dims, a["honored"], a["violated"])
+        j = np.flatnonzero(kind == k.K_ABS) - roles[k.R_WALK]
+        n_steps = dims[1] - 1
+        return rep[a["member_of_unit"][j // n_steps], j % n_steps + 1]
+
     def initial_point(self, seed) -> np.ndarray:
-        """Uniform(-1, 1) in unconstrained space (PyMC's jitter around a neutral point)."""
-        return np.random.default_rng(seed).uniform(-1.0, 1.0, self.n_dim)
+        """Uniform(-1, 1) in unconstrained space (PyMC's jitter around a neutral point), in
+        sampler coordinates."""
+        return self.to_sampler(np.random.default_rng(seed).uniform(-1.0, 1.0, self.n_dim))
 
     def nutpie_model(self):
         """A nutpie compiled model calling the kernel through C function pointers."""
@@ -116,7 +172,7 @@ class KernelModel:
         slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
         table = k.pointer_table(self.arrays)
         return CompiledPyMCModel(
-            _n_dim=self.n_dim,
+            _n_dim=self.n_sampler_dim,
             dims={n: d for n, d in self.dims.items() if n in names and d},
             _coords=self.coords,
             _shapes=dict(zip(names, shapes)),
@@ -189,11 +245,60 @@ def kernel_model(model: pm.Model, panel: Panel, spec: ModelSpec, scales) -> Kern
             else np.zeros((n_units, max(n_years - 1, 1)))
         ),
     }
-    arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt, _ in k.ARRAYS}
+    arrays.update(_sampler_map(blocks, arrays["walk_centred"], n_years))
+    arrays = {
+        name: np.ascontiguousarray(arrays[name], dtype=dt)
+        for name, dt, _ in k.ARRAYS + k.SAMPLER_ARRAYS
+    }
     stored = _stored(model, blocks)
     dims = {name: tuple(model.named_vars_to_dims.get(name, ())) for name, _ in stored}
     coords = {name: pd.Index(list(values)) for name, values in model.coords.items()}
     return KernelModel(tuple(blocks), arrays, tuple(stored), dims, coords)
+
+
+# Blocks on the raw path's scale (besides level and z_walk), by how kernel._to_model scales them
+_RAW_SCALE_BLOCKS = (
+    "sigma_level_raw",
+    "tau",
+    "kappa_honor_raw",
+    "kappa_violate_raw",
+    "sigma_reputation",
+    "gamma",
+)
+# Sampler's auxiliary spread of x~'s log scale and location, times 1 / sqrt(number of
+# path values): narrow enough that x~'s own scale is no slow direction, wide enough that
+# it sets no small step size.
+_AUX_SD = 0.3
+
+
+def _sampler_map(blocks, centred: np.ndarray, n_years: int) -> dict:
+    """kernel.SAMPLER_ARRAYS: sampler coordinates of their own for the random walk (the
+    form where the raw scale was the slow direction); the model's otherwise."""
+    n = sum(b.size for b in blocks)
+    kind, ref = np.zeros(n, np.int64), np.full(n, -1, np.int64)
+    by_name = {b.name: b for b in blocks}
+    if "z_walk" not in by_name or "level" not in by_name:
+        return {"sampler_kind": kind, "sampler_ref": ref, "sampler_par": np.zeros(3)}
+    level, walk = by_name["level"], by_name["z_walk"]
+    kind[level.offset : level.offset + level.size] = k.K_LEVEL
+    n_units, n_steps = level.size, n_years - 1
+    unit = np.repeat(np.arange(n_units), n_steps)
+    is_centred = centred.reshape(-1) > 0.5
+    at = walk.offset + np.arange(walk.size)
+    kind[at] = np.where(is_centred, k.K_ABS, k.K_SCALE)
+    ref[at] = np.where(is_centred, level.offset + unit, -1)
+    for name in _RAW_SCALE_BLOCKS:
+        b = by_name.get(name)
+        if b is None:
+            continue
+        at = slice(b.offset, b.offset + b.size)
+        if b.transform == k.T_NONE:
+            kind[at] = k.K_SCALE
+        elif b.transform == k.T_LOG or (b.transform == k.T_LOWER and b.bounds[0] == 0.0):
+            kind[at] = k.K_LOG  # log c shifts log v: v scales by c
+    n_loc = int(np.sum((kind == k.K_LEVEL) | (kind == k.K_ABS)))
+    aux = _AUX_SD / np.sqrt(n_loc)
+    return {"sampler_kind": kind, "sampler_ref": ref, "sampler_par": np.array([1.0, aux, aux])}
 
 
 def _pad(values, n):

@@ -166,6 +166,51 @@ def test_kernel_is_the_pymc_model(name):
     assert np.ptp(offsets) < 1e-6 * max(1.0, abs(offsets[0]))
 
 
+@pytest.mark.parametrize("name", [n for n in CASES if n.startswith("random_walk")])
+def test_sampler_coordinates_keep_the_model(name):
+    """nutpie samples (x~, log c, m) (kernel.SAMPLER_ARRAYS), not the model's x.  The map
+    back inverts to_sampler, the gradient is the sampler log-density's, and integrating
+    log c and m out returns the model's density: the same offset at every model point."""
+    from bayescred import kernel as k
+
+    _, kernel = _case(name)
+    assert kernel.n_sampler_dim == kernel.n_dim + 2
+    rng = np.random.default_rng(7)
+    offsets = []
+    for _ in range(2):
+        x = rng.uniform(-1.0, 1.0, kernel.n_dim)
+        xs = kernel.to_sampler(x)
+        np.testing.assert_allclose(kernel.to_model(xs), x, atol=1e-12)
+        value, grad = kernel.sampler_logp_and_grad(xs)
+        for _ in range(3):
+            d, h = rng.normal(size=xs.shape), 1e-6
+            up = kernel.sampler_logp_and_grad(xs + h * d)[0]
+            down = kernel.sampler_logp_and_grad(xs - h * d)[0]
+            assert (up - down) / (2 * h) == pytest.approx(grad @ d, rel=1e-5, abs=1e-4)
+        offsets.append(_log_integral(kernel, x, k) - kernel.logp_and_grad(x)[0])
+    assert offsets[0] == pytest.approx(offsets[1], abs=1e-6)
+
+
+def _log_integral(kernel, x, k):
+    """log of the integral over (log c, m) of the sampler's density at the points that map
+    to x, times the Jacobian |dx~/dx| = c^-n (grid of +- 8 sd, where the integrand is
+    Gaussian in log c and in m / c)."""
+    _, sd_scale, sd_loc = kernel.arrays["sampler_par"]
+    kind = kernel.arrays["sampler_kind"]
+    n_scaled = int(np.isin(kind, (k.K_SCALE, k.K_LEVEL, k.K_ABS)).sum())
+    ell0, m0 = kernel.to_sampler(x)[-2:]
+    u = np.linspace(-8.0, 8.0, 65)
+    terms = []
+    for ell in ell0 + sd_scale * u:
+        c = np.exp(ell)
+        for m in m0 + c * sd_loc * u:  # dm = c sd_loc du
+            value = kernel.sampler_logp_and_grad(kernel.to_sampler(x, ell, m))[0]
+            terms.append(value - n_scaled * ell + np.log(c * sd_loc))
+    terms = np.array(terms)
+    top = terms.max()
+    return top + np.log(np.exp(terms - top).sum() * (u[1] - u[0]) ** 2 * sd_scale)
+
+
 def test_kernel_reads_new_data_without_rebuilding():
     """Same structure, new panel: the arrays change, the compiled functions do not."""
     from bayescred import kernel as k
