@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     machine["load_average_end"] = os.getloadavg()
+    if args.keep_rows_from:
+        rows = kept_rows(args.keep_rows_from, args) + rows
     report = {
         "machine": machine,
         "settings": settings(args),
@@ -119,6 +121,21 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     if args.readme:
         update_readme(args.readme, text)
+
+
+def kept_rows(path: Path, args) -> list[dict]:
+    """Rows of an earlier run (``--keep-rows-from``) for engine / problem pairs not run now,
+    so that a change to bayescred can be re-measured without re-running the baselines."""
+    earlier = json.loads(path.read_text())
+    load = "/".join(f"{x:.1f}" for x in earlier["machine"]["load_average_start"])
+    when = f"from the run of {earlier['machine']['date']} (load {load} at its start)"
+    kept = []
+    for row in earlier["rows"]:
+        if row["engine"] in args.engines and row["problem"] in args.problems:
+            continue
+        note = "; ".join(n for n in (row.get("note"), when) if n)
+        kept.append({**row, "note": note})
+    return kept
 
 
 def parse(argv):
@@ -151,6 +168,12 @@ def parse(argv):
         "--keep-numba-cache",
         action="store_true",
         help="nutpie's cold run uses numba's usual disk cache, not an empty one",
+    )
+    ap.add_argument(
+        "--keep-rows-from",
+        type=Path,
+        help="a previous latest.json: its rows of engines (or problems) not run now are kept, "
+        "marked with that run's date and load",
     )
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--readme", type=Path, help="also write the table into this README")

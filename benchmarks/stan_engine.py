@@ -89,6 +89,7 @@ def run_stan(
     if interface == "pystan":
         import stan
 
+        _without_client_timeout()
         start = time.perf_counter()
         posterior = stan.build(STAN_FILE.read_text(), data=data, random_seed=seed)
         built = time.perf_counter()
@@ -112,3 +113,23 @@ def run_stan(
     )
     sampled = time.perf_counter()
     return az.from_cmdstanpy(fit, coords=coords, dims=dims), built - start, sampled - built
+
+
+def _without_client_timeout() -> None:
+    """Lift the 5-minute limit pystan's HTTP client puts on every request to its in-process
+    httpstan server (aiohttp's default): building this model's C++ takes longer than
+    that on a 2-core machine, and so does sampling ``medium``, and pystan then fails with
+    a bare ``TimeoutError`` although the server is still working."""
+    import aiohttp
+
+    if getattr(aiohttp.ClientSession, "_bayescred_no_timeout", False):
+        return
+
+    class Session(aiohttp.ClientSession):
+        _bayescred_no_timeout = True
+
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("timeout", aiohttp.ClientTimeout(total=None))
+            super().__init__(*args, **kwargs)
+
+    aiohttp.ClientSession = Session  # stan.common looks it up on each call
