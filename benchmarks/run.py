@@ -127,8 +127,11 @@ def kept_rows(path: Path, args) -> list[dict]:
     """Rows of an earlier run (``--keep-rows-from``) for engine / problem pairs not run now,
     so that a change to bayescred can be re-measured without re-running the baselines."""
     earlier = json.loads(path.read_text())
-    load = "/".join(f"{x:.1f}" for x in earlier["machine"]["load_average_start"])
-    when = f"from the run of {earlier['machine']['date']} (load {load} at its start)"
+    m = earlier["machine"]
+    start, end = (
+        "/".join(f"{x:.1f}" for x in m[key]) for key in ("load_average_start", "load_average_end")
+    )
+    when = f"from the run of {m['date']} (load {start} at its start, {end} at its end)"
     kept = []
     for row in earlier["rows"]:
         if row["engine"] in args.engines and row["problem"] in args.problems:
@@ -426,7 +429,7 @@ def _cell(r: dict, key: str, fmt: str) -> str:
 
 def _notes(r: dict) -> str:
     if r["status"] != "ok":
-        return r["status"]
+        return "; ".join(n for n in (r["status"], r.get("note")) if n)
     notes = []
     if r.get("worst"):
         notes.append(f"lowest ESS: {r['worst']}")
