@@ -142,18 +142,12 @@ class KernelModel:
         return [self.arrays[name] for name, _, _ in k.ARRAYS]
 
     def _reputation_at_walk(self, x: np.ndarray) -> np.ndarray:
-        """Reputation at each centred walk coordinate (kernel._minus_reputation)."""
-        a = self.arrays
-        kind, roles, dims = a["sampler_kind"], a["roles"], a["dims"]
-        if roles[k.R_KH] < 0:
-            return np.zeros(int(np.sum(kind == k.K_ABS)))
-        val, dval = np.empty_like(x), np.empty_like(x)
-        k._constrain(x, val, dval, a["blk_off"], a["blk_size"], a["blk_transform"],
-                     a["blk_bounds"])
-        rep = k._reputation(val, roles, dims, a["honored"], a["violated"])
-        j = np.flatnonzero(kind == k.K_ABS) - roles[k.R_WALK]
-        n_steps = dims[1] - 1
-        return rep[a["member_of_unit"][j // n_steps], j % n_steps + 1]
+        """Reputation at each centred walk coordinate: what kernel._minus_reputation takes
+        off (it reads only the non-walk coordinates, the same in x and the sampler's)."""
+        kind = self.arrays["sampler_kind"]
+        x = np.ascontiguousarray(x, float)
+        less = k._minus_reputation(x, kind, k.pointer_table(self.arrays))[0]
+        return (x - less)[kind == k.K_ABS]
 
     def initial_point(self, seed) -> np.ndarray:
         """Uniform(-1, 1) in unconstrained space (PyMC's jitter around a neutral point), in
