@@ -959,7 +959,7 @@ class WhatIfResult:
         Why that engine answered (the Pareto k, or why the fast engine did not apply).
     pareto_k : float or None
         Pareto k of the fast engine's weights (None: uniform weights, or the exact engine
-        answered without one).
+        answered without one). Values below 0 are valid: the weights' tail is bounded.
     paired : bool
         Whether the contrast's spread is over paired draws (see the module docstring).
     baseline, scenario_draws : xarray.DataArray

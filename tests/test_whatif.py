@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import subprocess
 import sys
 import time
@@ -222,7 +223,8 @@ def test_cli_whatif(result, tmp_path):
     assert table.year.max() == LAST + 2
     info = json.loads((out / "whatif.json").read_text())
     assert info["engine"] == "fast" and info["paired"] is False
-    assert 0 <= info["pareto_k"] <= 0.7
+    # k-hat below 0 is a valid estimate (a bounded weight tail), so only the upper limit binds
+    assert math.isfinite(info["pareto_k"]) and info["pareto_k"] <= 0.7
     assert {"fast_s", "total_s"} <= set(info["timings"])
     assert (out / "whatif.png").stat().st_size > 10_000
     # a forecast needs no scenario file
