@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from cpu_probe import cpu_availability, describe  # noqa: E402
 from problems import PROBLEMS  # noqa: E402
 
 
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     machine["load_average_end"] = os.getloadavg()
+    machine["cpu_probe_end"] = cpu_availability()
     if args.keep_rows_from:
         rows = kept_rows(args.keep_rows_from, args) + rows
     report = {
@@ -343,6 +345,7 @@ def machine_info() -> dict:
         "cores_machine": os.cpu_count(),
         "ram_gib": ram_gib,
         "load_average_start": os.getloadavg(),
+        "cpu_probe_start": cpu_availability(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "packages": versions,
@@ -452,6 +455,10 @@ def markdown(report: dict) -> str:
         f"Run {m['date']} on {m['cpu']}, {m['cores_available']} cores available "
         f"(of {m['cores_machine']}), {ram}; load average {load} at the start, "
         f"{load_end} at the end; {m['os']}, Python {m['python']}.",
+        "",
+        f"CPU delivered (`benchmarks/cpu_probe.py`): at the start "
+        f"{describe(m.get('cpu_probe_start'))}; at the end {describe(m.get('cpu_probe_end'))}. "
+        "A loss of L stretches every engine's wall time by about 1 / (1 - L).",
         "",
         f"Packages: {pkgs}.",
         "",
