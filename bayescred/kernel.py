@@ -25,6 +25,11 @@ from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+# LLVM may fuse multiply-adds and turn divisions into reciprocal multiplications (~25%
+# off the likelihood loop, measured on ``medium``); it may not assume values are finite
+# (the C entry point reports non-finite log-densities) nor reorder sums.
+FASTMATH = {"contract", "arcp", "nsz"}
+
 # transforms (PyMC's, from unconstrained y to the constrained value v)
 T_NONE, T_LOG, T_LOGODDS, T_INTERVAL, T_LOWER, T_UPPER, T_ORDERED, T_ZEROSUM = range(8)
 # prior distributions (parameters in blk_par: see native.PRIOR_PARAMS)
@@ -108,9 +113,9 @@ ARRAYS = (
     ("covariates", np.float64, 2),  # (unit, covariate), standardised
     ("honored", np.float64, 2),  # (member, year)
     ("violated", np.float64, 2),  # (member, year)
-    ("obs_cell", np.int64, 1),
+    ("obs_cell", np.int64, 1),  # observation rows sorted by signal (_measurement)
     ("obs_signal", np.int64, 1),
-    ("obs_family", np.int64, 1),
+    ("obs_family", np.int64, 1),  # the row's family; the kernel reads sig_family
     ("obs_y", np.float64, 1),
     ("obs_trials", np.float64, 1),
     ("obs_c1", np.float64, 1),  # beta: log y
@@ -146,7 +151,7 @@ SAMPLER_ARRAYS = (
 # ----------------------------------------------------------------------------- scalars
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _sigmoid(x):
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -154,14 +159,14 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _softplus(x):
     if x > 0:
         return x + math.log1p(math.exp(-x))
     return math.log1p(math.exp(x))
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _digamma(x):
     r = 0.0
     while x < 6.0:
@@ -172,7 +177,7 @@ def _digamma(x):
     return r + math.log(x) - 0.5 / x - series
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _lgamma_digamma(x):
     """(lgamma(x), digamma(x)); Stirling series for x >= 10 shares one log."""
     if x < 10.0:
@@ -192,7 +197,7 @@ def _lgamma_digamma(x):
 # ----------------------------------------------------------------------------- priors
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _prior(dist, v, p):
     """log prior density of constrained value v (up to a constant) and its derivative."""
     if dist == D_NORMAL:
@@ -228,7 +233,7 @@ def _prior(dist, v, p):
     return -0.5 * z * z, -z / p[1]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds):
     """val = constrained x; dval = dval/dx (ordered: d step); returns the log-Jacobian and
     writes its gradient into ``dval``'s companion (returned array)."""
@@ -276,7 +281,7 @@ def _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds):
     return logjac, gjac
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _priors(val, gval, blk_off, blk_size, blk_dist, blk_par):
     lp = 0.0
     for b in range(blk_off.shape[0]):
@@ -288,7 +293,7 @@ def _priors(val, gval, blk_off, blk_size, blk_dist, blk_par):
     return lp
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, grad):
     """Chain rule from constrained to unconstrained gradients."""
     for b in range(blk_off.shape[0]):
@@ -306,7 +311,7 @@ def _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, gra
 # ----------------------------------------------------------------------------- latent
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _recursion(phi, shocks, out):
     """out[:, t] = phi * out[:, t-1] + shocks[:, t] (out[:, 0] = shocks[:, 0])."""
     for i in range(shocks.shape[0]):
@@ -316,7 +321,7 @@ def _recursion(phi, shocks, out):
             out[i, t] = prev
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _adjoint(phi, g_out, out, lam):
     """Reverse of :func:`_recursion`: lam = dL/dshocks; returns dL/dphi."""
     g_phi = 0.0
@@ -331,7 +336,7 @@ def _adjoint(phi, g_out, out, lam):
     return g_phi
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _latent(
     val, roles, dims, alliance_of_unit, member_of_unit, covariates, hon, vio, centred, step
 ):
@@ -376,7 +381,7 @@ def _latent(
     return raw, path, rep
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _reputation(val, roles, dims, hon, vio):
     """Reputation (member, year): zeros without crises in the model."""
     n_t, n_m = dims[1], dims[2]
@@ -394,7 +399,7 @@ def _reputation(val, roles, dims, hon, vio):
     return rep
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio):
     """Reverse of :func:`_reputation`: adds dL/dval given dL/drep."""
     n_t, n_m = dims[1], dims[2]
@@ -415,7 +420,7 @@ def _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio):
         gval[roles[R_SIGMAR]] += g_sr
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _latent_grad(
     g_raw,
     path,
@@ -465,7 +470,7 @@ def _latent_grad(
         _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _zero_sum(z, out):
     """PyMC's ZeroSumTransform backward: n - 1 free coordinates -> n values summing to 0."""
     n = z.shape[0] + 1
@@ -476,7 +481,7 @@ def _zero_sum(z, out):
     out[n - 1] = -total / math.sqrt(n)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _zero_sum_grad(g_out, g_z):
     n = g_out.shape[0]
     shared = g_out[: n - 1].sum() / (math.sqrt(n) + n) + g_out[n - 1] / math.sqrt(n)
@@ -484,7 +489,7 @@ def _zero_sum_grad(g_out, g_z):
         g_z[i] += g_out[i] - shared
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _level_prior(val, gval, roles, dims, alliance_of_unit):
     """The units' levels around their alliance baselines mu = tau * z_alliance, z_alliance ~
     ZeroSumNormal(1) (one alliance: mu = 0).  Static / AR(1): level[u] ~ Normal(mu[a(u)],
@@ -524,7 +529,7 @@ def _level_prior(val, gval, roles, dims, alliance_of_unit):
     return lp
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _alliance_baselines(val, roles, n_a):
     """mu = tau * z_alliance (zeros when the model has a single alliance)."""
     mu = np.zeros(n_a)
@@ -534,7 +539,7 @@ def _alliance_baselines(val, roles, n_a):
     return mu
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _walk_prior(path, step):
     """log density of the random walk's steps, Normal(path[u, t - 1], step), constants
     dropped.  The same in centred and non-centred coordinates (the Jacobian is constant)."""
@@ -546,7 +551,7 @@ def _walk_prior(path, step):
     return lp
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _walk_grad(g_raw, path, gval, lv, ow, centred, step):
     """Reverse pass of the walk: dL/dpath (likelihood + _walk_prior) back through the
     recurrence path[t] = z (centred) or path[t - 1] + step z (non-centred)."""
@@ -569,7 +574,7 @@ def _walk_grad(g_raw, path, gval, lv, ow, centred, step):
                     g[t - 1] += g[t]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _walk_step(roles, blk_off, blk_par):
     """The walk's fixed step: the first prior parameter of its block (0: no walk)."""
     for b in range(blk_off.shape[0]):
@@ -578,7 +583,7 @@ def _walk_step(roles, blk_off, blk_par):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _standardise(raw_flat, weight):
     mean = 0.0
     for c in range(raw_flat.shape[0]):
@@ -591,7 +596,7 @@ def _standardise(raw_flat, weight):
     return (raw_flat - mean) / sd, sd
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _standardise_grad(g_cred, cred, sd, weight):
     """dL/draw from dL/dcred for cred = (raw - mean_w(raw)) / sd_w(raw)."""
     total, inner = g_cred.sum(), 0.0
@@ -603,7 +608,7 @@ def _standardise_grad(g_cred, cred, sd, weight):
 # ----------------------------------------------------------------------------- likelihood
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _ordinal(eta, k, cut, o, n_cut, gval):
     """log P(y = k) under a cumulative logit with cutpoints val[o : o + n_cut]; adds the
     cutpoint gradients to gval and returns (logp, dlogp/deta)."""
@@ -626,7 +631,7 @@ def _ordinal(eta, k, cut, o, n_cut, gval):
     return math.log(p), (da - db) / p
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _measurement(
     cred,
     val,
@@ -635,7 +640,6 @@ def _measurement(
     roles,
     obs_cell,
     obs_signal,
-    obs_family,
     obs_y,
     obs_trials,
     obs_c1,
@@ -646,82 +650,158 @@ def _measurement(
     sig_aux,
     sig_ncut,
 ):
-    """Log-likelihood of the signal rows; per-signal constants (log sigma, lgamma of the
-    dispersion ...) are computed once per signal, not once per row."""
+    """Log-likelihood of the signal rows, which come sorted by signal (see
+    ``native._observations``): one loop per signal, in which the family, intercept, slope
+    and the family's parameter are constants and the parameters' gradient sums stay in
+    registers (a third faster than one loop over all rows that branches on the family)."""
     n_s = sig_offset.shape[0]
     oa, ol = roles[R_ALPHA], roles[R_LOADING]
-    intercept, slope = np.empty(n_s), np.empty(n_s)
-    aux, c_log, c_lg, c_dg = np.zeros(n_s), np.zeros(n_s), np.zeros(n_s), np.zeros(n_s)
-    g_aux = np.zeros(n_s)
-    for s in range(n_s):
-        intercept[s] = sig_offset[s] + (val[oa + s] if oa >= 0 else 0.0)
-        slope[s] = sig_direction[s] * val[ol + s]
-        if sig_aux[s] >= 0:
-            aux[s] = val[sig_aux[s]]
+    bounds = np.searchsorted(obs_signal, np.arange(n_s + 1))
     lp = 0.0
-    for s in range(n_s):  # per-signal constants of the families with a parameter
-        if sig_family[s] == F_NORMAL:
-            c_log[s] = math.log(aux[s])
-        elif sig_family[s] == F_NEGBIN:  # of alpha = 1 / dispersion
-            c_log[s] = -math.log(aux[s])
-            c_lg[s], c_dg[s] = _lgamma_digamma(1.0 / aux[s])
-        elif sig_family[s] == F_BETA:
-            c_lg[s], c_dg[s] = _lgamma_digamma(aux[s])
-    for i in range(obs_cell.shape[0]):
-        c, s, fam = obs_cell[i], obs_signal[i], obs_family[i]
-        th = cred[c]
-        y = obs_y[i]
-        if fam == F_ORDINAL:
-            eta = slope[s] * th
-            ll, d_eta = _ordinal(eta, int(y), val, sig_aux[s], sig_ncut[s], gval)
-        else:
-            eta = intercept[s] + slope[s] * th
-            if fam == F_NORMAL:  # aux = sigma
-                r = (y - eta) / aux[s]
-                ll = -c_log[s] - 0.5 * r * r
-                d_eta = r / aux[s]
-                g_aux[s] += (r * r - 1.0) / aux[s]
-            elif fam == F_BINOMIAL:
-                e = math.exp(-abs(eta))
-                soft = max(eta, 0.0) + math.log1p(e)
-                sig = 1.0 / (1.0 + e) if eta >= 0 else e / (1.0 + e)
-                ll = y * eta - obs_trials[i] * soft
-                d_eta = y - obs_trials[i] * sig
-            elif fam == F_POISSON:
-                mu = math.exp(eta)
-                ll = y * eta - mu
-                d_eta = y - mu
-            elif fam == F_NEGBIN:  # aux = dispersion = 1 / alpha
-                a = 1.0 / aux[s]
-                mu = math.exp(eta)
-                lg_ya, dg_ya = _lgamma_digamma(y + a)
-                log_am = math.log(a + mu)
-                ll = lg_ya - c_lg[s] + a * c_log[s] - (a + y) * log_am + y * eta
-                d_eta = y - (a + y) * mu / (a + mu)
-                d_a = dg_ya - c_dg[s] + c_log[s] + 1.0 - log_am - (a + y) / (a + mu)
-                g_aux[s] -= d_a * a * a
-            else:  # F_BETA, mean-precision; aux = precision
-                nu = aux[s]
-                mu = _sigmoid(eta)
-                pa, pb = mu * nu, (1.0 - mu) * nu
-                lg_a, dg_a = _lgamma_digamma(pa)
-                lg_b, dg_b = _lgamma_digamma(pb)
-                ll = (pa - 1.0) * obs_c1[i] + (pb - 1.0) * obs_c2[i] - lg_a - lg_b + c_lg[s]
-                d_mu = nu * (obs_c1[i] - obs_c2[i] - dg_a + dg_b)
-                d_eta = d_mu * mu * (1.0 - mu)
-                g_aux[s] += mu * (obs_c1[i] - dg_a) + (1.0 - mu) * (obs_c2[i] - dg_b) + c_dg[s]
-            if oa >= 0:
-                gval[oa + s] += d_eta
-        lp += ll
-        gval[ol + s] += d_eta * sig_direction[s] * th
-        g_cred[c] += d_eta * slope[s]
     for s in range(n_s):
-        if sig_aux[s] >= 0 and sig_ncut[s] == 0:
-            gval[sig_aux[s]] += g_aux[s]
+        rows = (bounds[s], bounds[s + 1])
+        slope = sig_direction[s] * val[ol + s]
+        fam = sig_family[s]
+        if fam == F_ORDINAL:
+            ll, g_a, g_l, g_aux = _ordinal_rows(
+                rows, cred, val, gval, g_cred, obs_cell, obs_y, slope, sig_aux[s], sig_ncut[s]
+            )
+        else:
+            icpt = sig_offset[s] + (val[oa + s] if oa >= 0 else 0.0)
+            aux = val[sig_aux[s]] if sig_aux[s] >= 0 else 0.0
+            ll, g_a, g_l, g_aux = _family_rows(
+                fam, rows, cred, g_cred, obs_cell, obs_y, obs_trials, obs_c1, obs_c2,
+                icpt, slope, aux,
+            )
+            if oa >= 0:
+                gval[oa + s] += g_a
+            if sig_aux[s] >= 0:
+                gval[sig_aux[s]] += g_aux
+        lp += ll
+        gval[ol + s] += g_l * sig_direction[s]
     return lp
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
+def _family_rows(fam, rows, cred, g_cred, cell, obs_y, trials, c1, c2, icpt, slope, aux):
+    """One signal's rows of a family with an intercept: (log-likelihood, and its
+    derivatives by the intercept, by the slope over direction, by the family's parameter);
+    adds d/dcredibility to g_cred."""
+    if fam == F_NORMAL:  # aux = sigma
+        return _normal_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, aux)
+    if fam == F_BINOMIAL:
+        return _binomial_rows(rows, cred, g_cred, cell, obs_y, trials, icpt, slope)
+    if fam == F_POISSON:
+        return _poisson_rows(rows, cred, g_cred, cell, obs_y, icpt, slope)
+    if fam == F_NEGBIN:  # aux = dispersion = 1 / alpha
+        return _negbin_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, aux)
+    return _beta_rows(rows, cred, g_cred, cell, c1, c2, icpt, slope, aux)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _normal_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, sigma):
+    inv = 1.0 / sigma
+    ss, g_a, g_l = 0.0, 0.0, 0.0
+    for i in range(rows[0], rows[1]):
+        th = cred[cell[i]]
+        r = (obs_y[i] - icpt - slope * th) * inv
+        d = r * inv
+        ss += r * r
+        g_a += d
+        g_l += d * th
+        g_cred[cell[i]] += d * slope
+    n = rows[1] - rows[0]
+    return -n * math.log(sigma) - 0.5 * ss, g_a, g_l, (ss - n) * inv
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _binomial_rows(rows, cred, g_cred, cell, obs_y, trials, icpt, slope):
+    ll, g_a, g_l = 0.0, 0.0, 0.0
+    for i in range(rows[0], rows[1]):
+        th = cred[cell[i]]
+        eta = icpt + slope * th
+        e = math.exp(-abs(eta))
+        p = 1.0 / (1.0 + e) if eta >= 0 else e / (1.0 + e)
+        ll += obs_y[i] * eta - trials[i] * (max(eta, 0.0) + math.log1p(e))
+        d = obs_y[i] - trials[i] * p
+        g_a += d
+        g_l += d * th
+        g_cred[cell[i]] += d * slope
+    return ll, g_a, g_l, 0.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _poisson_rows(rows, cred, g_cred, cell, obs_y, icpt, slope):
+    ll, g_a, g_l = 0.0, 0.0, 0.0
+    for i in range(rows[0], rows[1]):
+        th = cred[cell[i]]
+        eta = icpt + slope * th
+        mu = math.exp(eta)
+        ll += obs_y[i] * eta - mu
+        d = obs_y[i] - mu
+        g_a += d
+        g_l += d * th
+        g_cred[cell[i]] += d * slope
+    return ll, g_a, g_l, 0.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _negbin_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, dispersion):
+    a = 1.0 / dispersion
+    log_a = -math.log(dispersion)
+    lg_a, dg_a = _lgamma_digamma(a)
+    ll, g_a, g_l, g_disp = 0.0, 0.0, 0.0, 0.0
+    for i in range(rows[0], rows[1]):
+        th = cred[cell[i]]
+        y = obs_y[i]
+        eta = icpt + slope * th
+        mu = math.exp(eta)
+        lg_ya, dg_ya = _lgamma_digamma(y + a)
+        log_am = math.log(a + mu)
+        inv = 1.0 / (a + mu)
+        ll += lg_ya - lg_a + a * log_a - (a + y) * log_am + y * eta
+        d = y - (a + y) * mu * inv
+        g_disp -= (dg_ya - dg_a + log_a + 1.0 - log_am - (a + y) * inv) * a * a
+        g_a += d
+        g_l += d * th
+        g_cred[cell[i]] += d * slope
+    return ll, g_a, g_l, g_disp
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _beta_rows(rows, cred, g_cred, cell, c1, c2, icpt, slope, nu):
+    """Mean-precision beta; c1, c2 = log y, log(1 - y); nu = precision."""
+    lg_nu, dg_nu = _lgamma_digamma(nu)
+    ll, g_a, g_l, g_nu = 0.0, 0.0, 0.0, 0.0
+    for i in range(rows[0], rows[1]):
+        th = cred[cell[i]]
+        mu = _sigmoid(icpt + slope * th)
+        pa, pb = mu * nu, (1.0 - mu) * nu
+        lg_pa, dg_pa = _lgamma_digamma(pa)
+        lg_pb, dg_pb = _lgamma_digamma(pb)
+        ll += (pa - 1.0) * c1[i] + (pb - 1.0) * c2[i] - lg_pa - lg_pb + lg_nu
+        d = nu * (c1[i] - c2[i] - dg_pa + dg_pb) * mu * (1.0 - mu)
+        g_nu += mu * (c1[i] - dg_pa) + (1.0 - mu) * (c2[i] - dg_pb) + dg_nu
+        g_a += d
+        g_l += d * th
+        g_cred[cell[i]] += d * slope
+    return ll, g_a, g_l, g_nu
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _ordinal_rows(rows, cred, val, gval, g_cred, cell, obs_y, slope, o_cut, n_cut):
+    """Cumulative logit without intercept (the cutpoints val[o_cut:] place it)."""
+    ll, g_l = 0.0, 0.0
+    for i in range(rows[0], rows[1]):
+        th = cred[cell[i]]
+        lp_i, d = _ordinal(slope * th, int(obs_y[i]), val, o_cut, n_cut, gval)
+        ll += lp_i
+        g_l += d * th
+        g_cred[cell[i]] += d * slope
+    return ll, 0.0, g_l, 0.0
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome):
     mode = dims[6]
     if mode == FT_NONE:
@@ -748,7 +828,7 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
 # ----------------------------------------------------------------------------- sampler map
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _to_model(xs, x, kind, ref):
     """Model coordinates x from sampler coordinates xs = (x~, log c, m) (see SAMPLER_ARRAYS):
     raw-scale values are c x~ (levels c x~ + m), log-transformed scales x~ + log c, and a
@@ -770,7 +850,7 @@ def _to_model(xs, x, kind, ref):
             x[i] = xs[i]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _sampler_terms(xs, x, g, gs, kind, ref, par):
     """Chain rule from the model's gradient g to the sampler's gs, plus the log-Jacobian
     of _to_model and the auxiliary density of x~'s location M and scale R (over levels
@@ -822,7 +902,7 @@ def _sampler_terms(xs, x, g, gs, kind, ref, par):
 # ----------------------------------------------------------------------------- entry points
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def logp_grad(
     x,
     grad,
@@ -888,7 +968,6 @@ def logp_grad(
         roles,
         obs_cell,
         obs_signal,
-        obs_family,
         obs_y,
         obs_trials,
         obs_c1,
@@ -921,7 +1000,7 @@ def logp_grad(
     return lp
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def expand(
     x,
     out,
@@ -1070,7 +1149,7 @@ N_ARRAYS = len(ARRAYS)
 N_TABLE = N_ARRAYS + len(SAMPLER_ARRAYS)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def logp_grad_sampler(xs, gs, table):
     """The log-density in sampler coordinates (SAMPLER_ARRAYS) and its gradient."""
     par = _f1(table, N_ARRAYS + 2)
@@ -1086,7 +1165,7 @@ def logp_grad_sampler(xs, gs, table):
     return value + _sampler_terms(xs, x_lin, g, gs, kind, ref, par)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def expand_sampler(xs, out, table):
     par = _f1(table, N_ARRAYS + 2)
     if par[0] < 0.5:
@@ -1098,7 +1177,7 @@ def expand_sampler(xs, out, table):
     _call(expand, x, out, table)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _minus_reputation(x_lin, kind, table):
     """The absolute walk values of the sampler include reputation (level + path + rep), so
     that a change of kappa or phi_reputation moves the walk's prior, not every later path
@@ -1118,7 +1197,7 @@ def _minus_reputation(x_lin, kind, table):
     return x, rep, val, dval
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _reputation_chain(g, rep, val, dval, kind, table):
     """Adds to g (the model's gradient) what reaches the reputation parameters through
     _minus_reputation."""

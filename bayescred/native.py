@@ -422,6 +422,9 @@ def _observations(model, spec: ModelSpec) -> dict:
         parts["y"].append(y)
         parts["trials"].append(trials)
     out = {f"obs_{key}": np.concatenate(v) if v else np.zeros(0) for key, v in parts.items()}
+    # the kernel loops over each signal's rows in turn: sort them by signal
+    order = np.argsort(out["obs_signal"], kind="stable")
+    out = {key: values[order] for key, values in out.items()}
     is_beta = out["obs_family"] == k.F_BETA
     y = np.where(is_beta, out["obs_y"], 0.5)
     out["obs_c1"] = np.where(is_beta, np.log(y), 0.0)
