@@ -29,6 +29,8 @@ from numba.extending import intrinsic
 # off the likelihood loop, measured on ``medium``); it may not assume values are finite
 # (the C entry point reports non-finite log-densities) nor reorder sums.
 FASTMATH = {"contract", "arcp", "nsz"}
+# long sums over cells may also be reordered (vectorised): a change in the last bits only
+FASTMATH_SUMS = FASTMATH | {"reassoc"}
 
 # transforms (PyMC's, from unconstrained y to the constrained value v)
 T_NONE, T_LOG, T_LOGODDS, T_INTERVAL, T_LOWER, T_UPPER, T_ORDERED, T_ZEROSUM = range(8)
@@ -197,6 +199,16 @@ def _lgamma_digamma(x):
 # ----------------------------------------------------------------------------- priors
 
 
+@njit(cache=True, fastmath=FASTMATH_SUMS)
+def _normal_block(val, gval, offset, size, mu, sigma):
+    lp, inv = 0.0, 1.0 / sigma
+    for k in range(offset, offset + size):
+        z = (val[k] - mu) * inv
+        lp -= 0.5 * z * z
+        gval[k] -= z * inv
+    return lp
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def _prior(dist, v, p):
     """log prior density of constrained value v (up to a constant) and its derivative."""
@@ -286,6 +298,11 @@ def _priors(val, gval, blk_off, blk_size, blk_dist, blk_par):
     lp = 0.0
     for b in range(blk_off.shape[0]):
         p = blk_par[b]
+        if blk_dist[b] == D_FLAT or blk_dist[b] == D_UNIFORM:  # the latent blocks
+            continue
+        if blk_dist[b] == D_NORMAL:
+            lp += _normal_block(val, gval, blk_off[b], blk_size[b], p[0], p[1])
+            continue
         for k in range(blk_off[b], blk_off[b] + blk_size[b]):
             v, d = _prior(blk_dist[b], val[k], p)
             lp += v
@@ -583,7 +600,7 @@ def _walk_step(roles, blk_off, blk_par):
     return 0.0
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH_SUMS)
 def _standardise(raw_flat, weight):
     mean = 0.0
     for c in range(raw_flat.shape[0]):
@@ -596,7 +613,7 @@ def _standardise(raw_flat, weight):
     return (raw_flat - mean) / sd, sd
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH_SUMS)
 def _standardise_grad(g_cred, cred, sd, weight):
     """dL/draw from dL/dcred for cred = (raw - mean_w(raw)) / sd_w(raw)."""
     total, inner = g_cred.sum(), 0.0
@@ -1190,10 +1207,12 @@ def _minus_reputation(x_lin, kind, table):
     _constrain(x, val, dval, _i1(table, 2), _i1(table, 3), _i1(table, 4), _f2(table, 7))
     rep = _reputation(val, roles, dims, _f2(table, 12), _f2(table, 13))
     member_of_unit, ow, n_steps = _i1(table, 9), roles[R_WALK], dims[1] - 1
-    for i in range(x.shape[0]):
-        if kind[i] == K_ABS:
-            j = i - ow
-            x[i] -= rep[member_of_unit[j // n_steps], j % n_steps + 1]
+    for u in range(dims[0] if ow >= 0 else 0):  # the walk block is (unit, step)
+        r = rep[member_of_unit[u]]
+        for t in range(n_steps):
+            i = ow + u * n_steps + t
+            if kind[i] == K_ABS:
+                x[i] -= r[t + 1]
     return x, rep, val, dval
 
 
@@ -1206,10 +1225,12 @@ def _reputation_chain(g, rep, val, dval, kind, table):
         return
     member_of_unit, ow, n_steps = _i1(table, 9), roles[R_WALK], dims[1] - 1
     g_rep = np.zeros_like(rep)
-    for i in range(g.shape[0]):
-        if kind[i] == K_ABS:
-            j = i - ow
-            g_rep[member_of_unit[j // n_steps], j % n_steps + 1] -= g[i]
+    for u in range(dims[0] if ow >= 0 else 0):
+        gr = g_rep[member_of_unit[u]]
+        for t in range(n_steps):
+            i = ow + u * n_steps + t
+            if kind[i] == K_ABS:
+                gr[t + 1] -= g[i]
     gval = np.zeros_like(g)
     _reputation_grad(g_rep, rep, val, gval, roles, dims, _f2(table, 12), _f2(table, 13))
     for i in range(g.shape[0]):
