@@ -5,10 +5,10 @@ time (the host runs someone else), and the stalls count as the thread's own CPU 
 so neither load average nor CPU time shows them.  The probe times many copies of one
 fixed pure-Python unit of work: the median copy is the machine's real speed, and the
 time above ``median x copies`` is what the stalls took (or other processes on the same
-cores: run the probe on an otherwise idle machine to see the host's share alone).  Wall times measured under a
-70% loss are about 3x what a quiet machine of the same kind would give, for every
-engine alike (ESS per second comparisons across engines stay fair; absolute seconds
-do not transfer).
+cores: run the probe on an otherwise idle machine to see the host's share alone).  Wall
+times measured under a 70% loss are about 3x what a quiet machine of the same kind would
+give, for every engine alike (ESS per second comparisons across engines stay fair;
+absolute seconds do not transfer).
 """
 
 from __future__ import annotations
