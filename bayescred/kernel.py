@@ -31,6 +31,10 @@ from numba.extending import intrinsic
 FASTMATH = {"contract", "arcp", "nsz"}
 # long sums over cells may also be reordered (vectorised): a change in the last bits only
 FASTMATH_SUMS = FASTMATH | {"reassoc"}
+# Every kernel function has error_model="numpy": x / 0 is inf or nan, never a
+# ZeroDivisionError. An exception cannot leave nutpie's C callback: numba would print it
+# and return "success" with the log-density unwritten. A non-finite value is reported to
+# nutpie (see _logp_c), which rejects the point.
 
 # transforms (PyMC's, from unconstrained y to the constrained value v)
 T_NONE, T_LOG, T_LOGODDS, T_INTERVAL, T_LOWER, T_UPPER, T_ORDERED, T_ZEROSUM = range(8)
@@ -153,7 +157,7 @@ SAMPLER_ARRAYS = (
 # ----------------------------------------------------------------------------- scalars
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _sigmoid(x):
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -161,14 +165,14 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _softplus(x):
     if x > 0:
         return x + math.log1p(math.exp(-x))
     return math.log1p(math.exp(x))
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _digamma(x):
     r = 0.0
     while x < 6.0:
@@ -179,7 +183,7 @@ def _digamma(x):
     return r + math.log(x) - 0.5 / x - series
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _lgamma_digamma(x):
     """(lgamma(x), digamma(x)); Stirling series for x >= 10 shares one log."""
     if x < 10.0:
@@ -199,7 +203,7 @@ def _lgamma_digamma(x):
 # ----------------------------------------------------------------------------- priors
 
 
-@njit(cache=True, fastmath=FASTMATH_SUMS)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH_SUMS)
 def _normal_block(val, gval, offset, size, mu, sigma):
     lp, inv = 0.0, 1.0 / sigma
     for k in range(offset, offset + size):
@@ -209,7 +213,7 @@ def _normal_block(val, gval, offset, size, mu, sigma):
     return lp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _prior(dist, v, p):
     """log prior density of constrained value v (up to a constant) and its derivative."""
     if dist == D_NORMAL:
@@ -245,7 +249,7 @@ def _prior(dist, v, p):
     return -0.5 * z * z, -z / p[1]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds):
     """val = constrained x; dval = dval/dx (ordered: d step); returns the log-Jacobian and
     writes its gradient into ``dval``'s companion (returned array)."""
@@ -293,7 +297,7 @@ def _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds):
     return logjac, gjac
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _priors(val, gval, blk_off, blk_size, blk_dist, blk_par):
     lp = 0.0
     for b in range(blk_off.shape[0]):
@@ -310,7 +314,7 @@ def _priors(val, gval, blk_off, blk_size, blk_dist, blk_par):
     return lp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, grad):
     """Chain rule from constrained to unconstrained gradients."""
     for b in range(blk_off.shape[0]):
@@ -328,7 +332,7 @@ def _unconstrain_grad(x, gval, dval, gjac, blk_off, blk_size, blk_transform, gra
 # ----------------------------------------------------------------------------- latent
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _recursion(phi, shocks, out):
     """out[:, t] = phi * out[:, t-1] + shocks[:, t] (out[:, 0] = shocks[:, 0])."""
     for i in range(shocks.shape[0]):
@@ -338,7 +342,7 @@ def _recursion(phi, shocks, out):
             out[i, t] = prev
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _adjoint(phi, g_out, out, lam):
     """Reverse of :func:`_recursion`: lam = dL/dshocks; returns dL/dphi."""
     g_phi = 0.0
@@ -353,7 +357,7 @@ def _adjoint(phi, g_out, out, lam):
     return g_phi
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _latent(
     val, roles, dims, alliance_of_unit, member_of_unit, covariates, hon, vio, centred, step
 ):
@@ -398,7 +402,7 @@ def _latent(
     return raw, path, rep
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _reputation(val, roles, dims, hon, vio):
     """Reputation (member, year): zeros without crises in the model."""
     n_t, n_m = dims[1], dims[2]
@@ -416,7 +420,7 @@ def _reputation(val, roles, dims, hon, vio):
     return rep
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio):
     """Reverse of :func:`_reputation`: adds dL/dval given dL/drep."""
     n_t, n_m = dims[1], dims[2]
@@ -437,7 +441,7 @@ def _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio):
         gval[roles[R_SIGMAR]] += g_sr
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _latent_grad(
     g_raw,
     path,
@@ -487,7 +491,7 @@ def _latent_grad(
         _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio)
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _zero_sum(z, out):
     """PyMC's ZeroSumTransform backward: n - 1 free coordinates -> n values summing to 0."""
     n = z.shape[0] + 1
@@ -498,7 +502,7 @@ def _zero_sum(z, out):
     out[n - 1] = -total / math.sqrt(n)
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _zero_sum_grad(g_out, g_z):
     n = g_out.shape[0]
     shared = g_out[: n - 1].sum() / (math.sqrt(n) + n) + g_out[n - 1] / math.sqrt(n)
@@ -506,7 +510,7 @@ def _zero_sum_grad(g_out, g_z):
         g_z[i] += g_out[i] - shared
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _level_prior(val, gval, roles, dims, alliance_of_unit):
     """The units' levels around their alliance baselines mu = tau * z_alliance, z_alliance ~
     ZeroSumNormal(1) (one alliance: mu = 0).  Static / AR(1): level[u] ~ Normal(mu[a(u)],
@@ -546,7 +550,7 @@ def _level_prior(val, gval, roles, dims, alliance_of_unit):
     return lp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _alliance_baselines(val, roles, n_a):
     """mu = tau * z_alliance (zeros when the model has a single alliance)."""
     mu = np.zeros(n_a)
@@ -556,7 +560,7 @@ def _alliance_baselines(val, roles, n_a):
     return mu
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _walk_prior(path, step):
     """log density of the random walk's steps, Normal(path[u, t - 1], step), constants
     dropped.  The same in centred and non-centred coordinates (the Jacobian is constant)."""
@@ -568,7 +572,7 @@ def _walk_prior(path, step):
     return lp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _walk_grad(g_raw, path, gval, lv, ow, centred, step):
     """Reverse pass of the walk: dL/dpath (likelihood + _walk_prior) back through the
     recurrence path[t] = z (centred) or path[t - 1] + step z (non-centred)."""
@@ -591,7 +595,7 @@ def _walk_grad(g_raw, path, gval, lv, ow, centred, step):
                     g[t - 1] += g[t]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _walk_step(roles, blk_off, blk_par):
     """The walk's fixed step: the first prior parameter of its block (0: no walk)."""
     for b in range(blk_off.shape[0]):
@@ -600,7 +604,7 @@ def _walk_step(roles, blk_off, blk_par):
     return 0.0
 
 
-@njit(cache=True, fastmath=FASTMATH_SUMS)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH_SUMS)
 def _standardise(raw_flat, weight):
     mean = 0.0
     for c in range(raw_flat.shape[0]):
@@ -613,7 +617,7 @@ def _standardise(raw_flat, weight):
     return (raw_flat - mean) / sd, sd
 
 
-@njit(cache=True, fastmath=FASTMATH_SUMS)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH_SUMS)
 def _standardise_grad(g_cred, cred, sd, weight):
     """dL/draw from dL/dcred for cred = (raw - mean_w(raw)) / sd_w(raw)."""
     total, inner = g_cred.sum(), 0.0
@@ -625,7 +629,7 @@ def _standardise_grad(g_cred, cred, sd, weight):
 # ----------------------------------------------------------------------------- likelihood
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _ordinal(eta, k, cut, o, n_cut, gval):
     """log P(y = k) under a cumulative logit with cutpoints val[o : o + n_cut]; adds the
     cutpoint gradients to gval and returns (logp, dlogp/deta)."""
@@ -648,7 +652,7 @@ def _ordinal(eta, k, cut, o, n_cut, gval):
     return math.log(p), (da - db) / p
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _measurement(
     cred,
     val,
@@ -699,7 +703,7 @@ def _measurement(
     return lp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _family_rows(fam, rows, cred, g_cred, cell, obs_y, trials, c1, c2, icpt, slope, aux):
     """One signal's rows of a family with an intercept: (log-likelihood, and its
     derivatives by the intercept, by the slope over direction, by the family's parameter);
@@ -715,7 +719,7 @@ def _family_rows(fam, rows, cred, g_cred, cell, obs_y, trials, c1, c2, icpt, slo
     return _beta_rows(rows, cred, g_cred, cell, c1, c2, icpt, slope, aux)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _normal_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, sigma):
     inv = 1.0 / sigma
     ss, g_a, g_l = 0.0, 0.0, 0.0
@@ -731,7 +735,7 @@ def _normal_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, sigma):
     return -n * math.log(sigma) - 0.5 * ss, g_a, g_l, (ss - n) * inv
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _binomial_rows(rows, cred, g_cred, cell, obs_y, trials, icpt, slope):
     ll, g_a, g_l = 0.0, 0.0, 0.0
     for i in range(rows[0], rows[1]):
@@ -747,7 +751,7 @@ def _binomial_rows(rows, cred, g_cred, cell, obs_y, trials, icpt, slope):
     return ll, g_a, g_l, 0.0
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _poisson_rows(rows, cred, g_cred, cell, obs_y, icpt, slope):
     ll, g_a, g_l = 0.0, 0.0, 0.0
     for i in range(rows[0], rows[1]):
@@ -762,7 +766,7 @@ def _poisson_rows(rows, cred, g_cred, cell, obs_y, icpt, slope):
     return ll, g_a, g_l, 0.0
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _negbin_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, dispersion):
     a = 1.0 / dispersion
     log_a = -math.log(dispersion)
@@ -785,7 +789,7 @@ def _negbin_rows(rows, cred, g_cred, cell, obs_y, icpt, slope, dispersion):
     return ll, g_a, g_l, g_disp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _beta_rows(rows, cred, g_cred, cell, c1, c2, icpt, slope, nu):
     """Mean-precision beta; c1, c2 = log y, log(1 - y); nu = precision."""
     lg_nu, dg_nu = _lgamma_digamma(nu)
@@ -805,7 +809,7 @@ def _beta_rows(rows, cred, g_cred, cell, c1, c2, icpt, slope, nu):
     return ll, g_a, g_l, g_nu
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _ordinal_rows(rows, cred, val, gval, g_cred, cell, obs_y, slope, o_cut, n_cut):
     """Cumulative logit without intercept (the cutpoints val[o_cut:] place it)."""
     ll, g_l = 0.0, 0.0
@@ -818,7 +822,7 @@ def _ordinal_rows(rows, cred, val, gval, g_cred, cell, obs_y, slope, o_cut, n_cu
     return ll, 0.0, g_l, 0.0
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome):
     mode = dims[6]
     if mode == FT_NONE:
@@ -845,7 +849,7 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
 # ----------------------------------------------------------------------------- sampler map
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _to_model(xs, x, kind, ref):
     """Model coordinates x from sampler coordinates xs = (x~, log c, m) (see SAMPLER_ARRAYS):
     raw-scale values are c x~ (levels c x~ + m), log-transformed scales x~ + log c, and a
@@ -867,7 +871,7 @@ def _to_model(xs, x, kind, ref):
             x[i] = xs[i]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _sampler_terms(xs, x, g, gs, kind, ref, par):
     """Chain rule from the model's gradient g to the sampler's gs, plus the log-Jacobian
     of _to_model and the auxiliary density of x~'s location M and scale R (over levels
@@ -919,7 +923,7 @@ def _sampler_terms(xs, x, g, gs, kind, ref, par):
 # ----------------------------------------------------------------------------- entry points
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def logp_grad(
     x,
     grad,
@@ -1017,7 +1021,7 @@ def logp_grad(
     return lp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def expand(
     x,
     out,
@@ -1166,7 +1170,7 @@ N_ARRAYS = len(ARRAYS)
 N_TABLE = N_ARRAYS + len(SAMPLER_ARRAYS)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def logp_grad_sampler(xs, gs, table):
     """The log-density in sampler coordinates (SAMPLER_ARRAYS) and its gradient."""
     par = _f1(table, N_ARRAYS + 2)
@@ -1182,7 +1186,7 @@ def logp_grad_sampler(xs, gs, table):
     return value + _sampler_terms(xs, x_lin, g, gs, kind, ref, par)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def expand_sampler(xs, out, table):
     par = _f1(table, N_ARRAYS + 2)
     if par[0] < 0.5:
@@ -1194,7 +1198,7 @@ def expand_sampler(xs, out, table):
     _call(expand, x, out, table)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _minus_reputation(x_lin, kind, table):
     """The absolute walk values of the sampler include reputation (level + path + rep), so
     that a change of kappa or phi_reputation moves the walk's prior, not every later path
@@ -1216,7 +1220,7 @@ def _minus_reputation(x_lin, kind, table):
     return x, rep, val, dval
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _reputation_chain(g, rep, val, dval, kind, table):
     """Adds to g (the model's gradient) what reaches the reputation parameters through
     _minus_reputation."""
@@ -1278,8 +1282,8 @@ def c_functions():
         types.voidptr,
     )
     return (
-        numba.cfunc(sig_logp, cache=True)(_logp_c),
-        numba.cfunc(sig_expand, cache=True)(_expand_c),
+        numba.cfunc(sig_logp, cache=True, error_model="numpy")(_logp_c),
+        numba.cfunc(sig_expand, cache=True, error_model="numpy")(_expand_c),
     )
 
 

@@ -229,3 +229,26 @@ def test_kernel_reads_new_data_without_rebuilding():
     x = np.zeros(fits[0].n_dim)
     assert fits[0].logp_and_grad(x)[0] != fits[1].logp_and_grad(x)[0]
     assert isinstance(fits[0].coords["year"], pd.Index)
+
+
+@pytest.mark.parametrize("name", list(CASES)[:2])  # random walk (sampler map); every family
+def test_kernel_reports_a_degenerate_point_instead_of_raising(name):
+    """Far in the tails every scale underflows to 0 and divisions by it give inf or nan:
+    nutpie's C entry point must report that (and nutpie reject the point), not raise an
+    exception that a C callback can only print before returning "success"."""
+    import ctypes
+
+    from bayescred import kernel as k
+
+    _, km = _case(name)
+    call = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p,
+                            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
+        k.c_functions()[0].address)
+    table = k.pointer_table(km.arrays)
+    for fill in (-800.0, 800.0):
+        x = np.full(km.n_sampler_dim, fill)
+        grad, logp = np.zeros_like(x), np.zeros(1)
+        status = call(km.n_sampler_dim, x.ctypes.data, grad.ctypes.data, logp.ctypes.data,
+                      table.ctypes.data)
+        assert status in (3, 4), (fill, status)  # 4: log-density, 3: gradient not finite
+        assert not (status == 4 and np.isfinite(logp[0]))
