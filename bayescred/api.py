@@ -41,7 +41,9 @@ def fit(
         The data; read from the files in the spec's [data] table when omitted.
     draws, tune, chains, seed, sampler : optional
         Override the spec's [sampler] settings (``sampler`` names the backend:
-        ``"nutpie"``, ``"pymc"`` or ``"numpyro"``).
+        ``"nutpie"``, ``"pymc"`` or ``"numpyro"`` for NUTS; ``"advi"`` for a fast
+        approximation to explore with, see :mod:`bayescred.approx`: ``chains x draws``
+        independent draws from it, stored as one chain; ``tune`` is unused).
     progress : bool, optional
         Show a progress bar; by default only on an interactive terminal.
 
@@ -67,7 +69,7 @@ def fit(
 def native_kernel(model, panel: Panel, spec: ModelSpec, scales):
     """The model described to the numba kernel, or None where it is not covered (then the
     PyMC model is compiled by PyTensor instead)."""
-    if spec.sampler.backend != "nutpie":
+    if spec.sampler.backend not in ("nutpie", "advi"):
         return None
     try:
         return kernel_model(model, panel, spec, scales)

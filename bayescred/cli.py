@@ -29,7 +29,11 @@ Tune = Annotated[int | None, typer.Option(help="Tuning (warm-up) draws per chain
 Chains = Annotated[int | None, typer.Option(help="Number of chains.")]
 Seed = Annotated[int | None, typer.Option(help="Random seed (same seed, same draws).")]
 Sampler = Annotated[
-    str | None, typer.Option(help="NUTS engine: nutpie (default), pymc or numpyro.")
+    str | None,
+    typer.Option(
+        help="NUTS engine: nutpie (default), pymc or numpyro; or advi, a fast approximation "
+        "for exploring (seconds; not for inference you report)."
+    ),
 ]
 
 

@@ -15,6 +15,7 @@ max tree depth      <= 1% of draws                  > 1% of draws          never
 PPC p-value         in [0.05, 0.95]                 in [0.005, 0.995]      outside
 PPC coverage        >= 80% in 90% intervals         [60%, 80%)             < 60%
 Pareto k (LOO)      every k <= 0.7                  some k > 0.7           never
+approximation       never (ADVI is approximate)     ELBO converged         not converged
 ==================  ==============================  =====================  ==============
 
 What the verdict is about.  Convergence checks (R-hat, ESS) apply to what users report:
@@ -23,6 +24,11 @@ lists) and every structural parameter (:func:`reported_variables`).  The non-cen
 internals (``level``, ``z_*``) and raw-scale ``*_raw`` parameters are reported with
 status ``info`` only: the likelihood sees the path after standardisation, so they may
 wander along directions the data cannot see while everything reported is converged.
+A fit with the approximate backend (``advi``, :mod:`bayescred.approx`) has independent
+draws from a Gaussian, not a Markov chain: R-hat, ESS and the sampler's checks say nothing
+about it and are reported as ``info``; instead the ``approximation`` check warns that the
+draws are approximate (its value is the Pareto k of the importance ratios p/q, how far q
+is from the posterior in the tails) and fails if the optimisation did not converge.
 Tree-depth saturation costs time, not correctness, so it never fails; Pareto k above 0.7
 makes LOO unreliable for those observations, not the posterior wrong, so it warns.
 Posterior predictive checks run on the data scale: for each signal the predictive
@@ -97,8 +103,31 @@ def convergence(result: CredibilityResult, var_names: list[str] | None = None) -
     }
 
 
+def approximation(result: CredibilityResult) -> dict | None:
+    """What the approximate backend recorded (algorithm, iterations, converged, ELBO,
+    Pareto k), or None for a fit by MCMC."""
+    attrs = result.idata.posterior.attrs
+    if "approximation" not in attrs:
+        return None
+    return {
+        "algorithm": str(attrs["approximation"]),
+        "iterations": int(attrs["approx_iterations"]),
+        "converged": bool(int(attrs["approx_converged"])),
+        "elbo": float(attrs["approx_elbo"]),
+        "pareto_k": float(attrs["approx_pareto_k"]),
+    }
+
+
 def quick_check(result: CredibilityResult) -> str:
     """Headline convergence figures for the terminal: credibility, then the worst parameter."""
+    approx = approximation(result)
+    if approx is not None:
+        state = "converged" if approx["converged"] else "NOT converged (stopped at the limit)"
+        return (
+            f"approximate posterior ({approx['algorithm']}: ELBO {state} after "
+            f"{approx['iterations']} iterations, Pareto k {approx['pareto_k']:.2f}): for "
+            "exploring; fit with NUTS (sampler nutpie) for estimates you report"
+        )
     if result.idata.posterior.sizes["chain"] < 2:
         return "convergence: one chain, R-hat not available"
     cred = convergence(result, ["credibility"])
@@ -190,6 +219,7 @@ _LABELS = {
     "divergences": "divergences", "bfmi": "E-BFMI", "treedepth": "share at max tree depth",
     "ppc_mean": "PPC tail probability of the mean", "ppc_sd": "PPC tail probability of the sd",
     "ppc_coverage": "PPC coverage", "pareto_k": "Pareto k",
+    "approximation": "Pareto k of the approximation",
 }
 
 
@@ -378,6 +408,11 @@ def diagnose(
     checks = _convergence_checks(result, conv, limits)
     sampler, sampler_checks = _sampler_checks(result, limits)
     checks += sampler_checks
+    approx = approximation(result)
+    if approx is not None:  # independent draws of a Gaussian: MCMC checks do not apply
+        checks = [replace(c, status="info", message="", next_step="") for c in checks]
+        checks.append(_approximation_check(approx, limits))
+        sampler["approximation"] = approx
     model = rebuild(result) if (ppc or loo) else None
     log_lik = predictive = ppc_table = loo_table_ = None
     if ppc:
@@ -524,6 +559,23 @@ def _convergence_problem(check, name, where, value, threshold, chains) -> str:
         f"{kind} ESS {value:.0f} < {threshold:g} for {place}: too few effective draws for "
         f"{'the centre' if kind == 'bulk' else 'the interval ends'}."
     )
+
+
+def _approximation_check(approx: dict, limits: Thresholds) -> Check:
+    """An approximate fit warns at best: how far it is from the posterior is unknown
+    without NUTS (Pareto k above 0.7: far, in the tails at least)."""
+    k = approx["pareto_k"]
+    if not approx["converged"]:
+        status = "fail"
+        message = (f"{approx['algorithm']} stopped at its iteration limit "
+                   f"({approx['iterations']}) before the ELBO levelled off.")
+    else:
+        status = "warn"
+        message = (f"approximate posterior ({approx['algorithm']}, Pareto k {k:.2f} of the "
+                   "importance ratios p/q): means are usually close to NUTS's, intervals "
+                   "and tails are not checked.")
+    return Check("approximation", approx["algorithm"], k, limits.pareto_k, "<=", status,
+                 None, (), message, "fit with NUTS (sampler nutpie) for estimates you report")
 
 
 # ---------------------------------------------------------------------------- sampler health

@@ -1,4 +1,5 @@
-"""Samplers behind one call: nutpie (default), PyMC's NUTS and numpyro.
+"""Samplers behind one call: nutpie (default), PyMC's NUTS and numpyro; and ADVI, a fast
+approximation for exploring a model (:mod:`bayescred.approx`).
 
 Seeds reproduce draws exactly, compile and sampling time are measured separately, and a
 progress display appears only on an interactive terminal.  Compiled nutpie models are
@@ -39,6 +40,8 @@ def sample(
     model is compiled by PyTensor (slower to compile and to run).
     """
     progress = interactive() if progress is None else progress
+    if sampler.backend == "advi":
+        return _advi(kernel, sampler)
     if sampler.backend == "nutpie" and kernel is not None:
         return _nutpie_native(kernel, sampler, progress)
     engines = {"nutpie": _nutpie, "pymc": _pymc, "numpyro": _numpyro}
@@ -56,6 +59,36 @@ def _nutpie_native(kernel: KernelModel, sampler: SamplerSpec, progress: bool):
     compiled_at = time.perf_counter()
     idata = _nutpie_sample(nutpie, compiled, sampler, progress)
     return idata, Timing(compiled_at - start, time.perf_counter() - compiled_at, cached)
+
+
+def _advi(kernel: KernelModel | None, sampler: SamplerSpec):
+    """``chains x draws`` independent draws of the approximation, as one chain (they are
+    not a Markov chain: R-hat across splits would mean nothing).  What the optimisation
+    did goes in the posterior's attributes (``approx_*``): diagnostics and reports read it.
+    As many draws as NUTS would give, so a posterior mean's Monte Carlo error is
+    comparable (measured on ``medium``: with 1000 draws a few credibility means
+    were 0.1 posterior sd off NUTS's on draw noise alone, with 4000 none)."""
+    from .approx import sample_advi
+
+    if kernel is None:
+        from .errors import SpecError
+
+        raise SpecError(
+            "sampler backend 'advi' needs a model the numba kernel covers; this one is not "
+            "covered: use backend 'nutpie'"
+        )
+    from .kernel import logp_grad_sampler
+
+    start = time.perf_counter()
+    cached = bool(logp_grad_sampler.signatures)  # already compiled in this process
+    kernel.sampler_logp_and_grad(kernel.initial_point(0))  # compiles, or loads numba's cache
+    compiled_at = time.perf_counter()
+    n_draws = sampler.draws * sampler.chains
+    posterior, timing, fitted = sample_advi(kernel, n_draws, sampler.seed)
+    posterior.attrs.update(fitted.attrs())
+    return az.InferenceData(posterior=posterior), Timing(
+        compiled_at - start, timing.sample_s, cached
+    )
 
 
 def _nutpie_sample(nutpie, compiled, sampler: SamplerSpec, progress: bool):

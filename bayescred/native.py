@@ -8,6 +8,7 @@ built from.  :func:`supports` says whether the kernel covers a model (everything
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 
 import numpy as np
@@ -49,6 +50,21 @@ FAMILY_CODES = {
 STANDARD_NORMAL = {"dist": "Normal", "mu": 0.0, "sigma": 1.0}
 # Unit-scale latent coordinates: fixed N(0, 1), not spec priors.
 LATENT_COORDINATES = ("level", "z_innovation", "z_reputation")
+
+
+# nutpie's log-density callback, (n, x, grad, logp, user_data) -> status (kernel._logp_c)
+_LOGP_C = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+    ctypes.c_void_p,
+)
+
+
+def c_logp_function():
+    """The C entry point nutpie calls, callable from Python (tests, benchmarks):
+    ``f(n, x.ctypes.data, grad.ctypes.data, logp.ctypes.data, table.ctypes.data)`` with
+    ``table = kernel.pointer_table(arrays)``; returns 0, or 4 / 3 when the log-density /
+    gradient is not finite."""
+    return _LOGP_C(k.c_functions()[0].address)
 
 
 class Unsupported(Exception):

@@ -204,8 +204,19 @@ _VERDICT = {
 }
 
 
+def _sampler_line(result, report: DiagnosticReport) -> str:
+    post = result.idata.posterior
+    approx = report.sampler.get("approximation")
+    if approx is None:
+        return (f"{result.spec.sampler.backend}, {post.sizes['chain']} chains × "
+                f"{post.sizes['draw']} draws")
+    return (f"**approximate** ({approx['algorithm']}, {approx['iterations']} iterations, "
+            f"Pareto k {approx['pareto_k']:.2f}), {post.sizes['draw']} independent draws: "
+            "for exploring, not for estimates to report")
+
+
 def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> str:
-    panel, post = result.panel, result.idata.posterior
+    panel = result.panel
     lines = [
         f"# bayescred report: {result.spec.name}",
         "",
@@ -216,9 +227,8 @@ def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> 
         f"- data: {len(panel.units)} units × {len(panel.years)} years "
         f"({panel.years[0]}–{panel.years[-1]}), {len(panel.observations)} observations of "
         f"{len(panel.signals)} signals, {len(panel.crises)} crises",
-        f"- sampler: {result.spec.sampler.backend}, {post.sizes['chain']} chains × "
-        f"{post.sizes['draw']} draws; compile {result.timing.compile_s:.1f} s, sampling "
-        f"{result.timing.sample_s:.1f} s",
+        f"- sampler: {_sampler_line(result, report)}; compile "
+        f"{result.timing.compile_s:.1f} s, sampling {result.timing.sample_s:.1f} s",
         "",
         "## Checks",
         "",

@@ -18,7 +18,7 @@ from .errors import SpecError
 from .signals import AUX_PRIORS, FAMILIES
 
 DYNAMICS = ("static", "random_walk", "ar1")
-BACKENDS = ("nutpie", "pymc", "numpyro")
+BACKENDS = ("nutpie", "pymc", "numpyro", "advi")  # advi: approximate (approx.py)
 
 # Default priors of the structural parameters, on credibility's internal (raw) scale:
 # a random walk moves 0.1 a year (model.WALK_STEP); static and AR(1) paths fix the

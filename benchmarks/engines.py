@@ -20,8 +20,9 @@ Jobs (:data:`JOBS`):
                     compile column holds the model build only.
 ``baseline-pymc``   ``baseline_pymc.py`` with PyMC's NUTS; compile = ``pm.init_nuts``.
 ``stan``            ``credibility.stan`` via PyStan 3 or CmdStanPy (see stan_engine.py).
-``bayescred-advi``  mean-field ADVI (``pm.fit``) on bayescred's PyMC model; compared with
-                    the nutpie posterior of the same problem (credibility means).
+``bayescred-advi``  bayescred's approximate mode, ``bc.fit(sampler="advi")`` (ADVI on the
+                    numba kernel, bayescred.approx); its credibility means are compared
+                    with the nutpie posterior of the same problem.
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ class Settings:
     chains: int
     seed: int
     reference: Path  # folder of the nutpie posterior summaries the ADVI rows compare with
-    advi_iters: int
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -264,44 +264,27 @@ def stan(problem: Problem, s: Settings) -> Iterator[dict]:
 
 
 def bayescred_advi(problem: Problem, s: Settings) -> Iterator[dict]:
-    """Mean-field ADVI on bayescred's PyMC model (bayescred has no approximate mode yet),
-    credibility means compared with the nutpie posterior of the same problem."""
-    import pymc as pm
-    import pytensor
-
-    from bayescred.model import build_model, signal_scales
+    """bayescred's approximate mode; credibility means compared with the nutpie posterior
+    of the same problem, |mean_ADVI - mean_NUTS| / sd_NUTS over the active unit-years."""
+    import bayescred as bc
 
     spec, panel, _ = problem()
     start = time.perf_counter()
-    model = build_model(panel, spec, signal_scales(panel, spec))
-    _say("model built; compiling and running ADVI")
-    # PyTensor's NUMBA backend: bayescred compiles its PyMC models with it too (the C
-    # backend takes minutes on these graphs)
-    with model, pytensor.config.change_flags(mode="NUMBA"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        approx = pm.fit(
-            n=s.advi_iters,
-            method="advi",
-            random_seed=s.seed,
-            progressbar=False,
-            obj_optimizer=pm.adam(learning_rate=0.01),
-            callbacks=[pm.callbacks.CheckParametersConvergence(every=100, diff="absolute")],
-        )
-        _say(f"ADVI stopped after {len(approx.hist)} iterations; drawing")
-        draws = approx.sample(1000, random_seed=s.seed)
+    result = bc.fit(
+        spec, panel, draws=s.draws, chains=s.chains, seed=s.seed, sampler="advi", progress=False
+    )
     wall = time.perf_counter() - start
-    _say(f"ADVI done in {wall:.1f} s")
-    mean = draws.posterior["credibility"].mean(("chain", "draw")).values
+    attrs = result.idata.posterior.attrs
+    _say(f"ADVI done in {wall:.1f} s ({attrs['approx_iterations']} iterations)")
+    mean = result.idata.posterior["credibility"].mean(("chain", "draw")).values
     path = s.reference / f"{problem.name}-nutpie.npz"
     note = "NUTS reference: bayescred-nutpie cold run"
     if not path.exists():  # no nutpie run of this problem yet: fit one now (not timed)
-        import bayescred as bc
-
         _say("no nutpie reference for this problem: fitting one")
-        result = bc.fit(
+        reference = bc.fit(
             spec, panel, draws=s.draws, tune=s.tune, chains=s.chains, seed=s.seed, progress=False
         )
-        _save_reference(result, path)
+        _save_reference(reference, path)
         note = "NUTS reference fitted in this process (peak memory includes it)"
     ref = np.load(path)
     err = np.abs(mean - ref["mean"]) / ref["sd"]
@@ -310,10 +293,14 @@ def bayescred_advi(problem: Problem, s: Settings) -> Iterator[dict]:
         problem.name,
         "bayescred-advi",
         "approx",
+        compile_s=result.timing.compile_s,
+        sample_s=result.timing.sample_s,
         wall_s=wall,
-        iterations=len(approx.hist),
+        iterations=int(attrs["approx_iterations"]),
+        pareto_k=float(attrs["approx_pareto_k"]),
         approx_max_err_sd=float(err.max()),
         approx_mean_err_sd=float(err.mean()),
+        approx_p95_err_sd=float(np.quantile(err, 0.95)),
         approx_within=bool(err.max() <= 0.1),
         note=note,
     )
@@ -344,11 +331,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--reference", type=Path, default=HERE / "results" / "raw")
-    ap.add_argument("--advi-iters", type=int, default=30000)
     args = ap.parse_args(argv)
-    settings = Settings(
-        args.draws, args.tune, args.chains, args.seed, args.reference, args.advi_iters
-    )
+    settings = Settings(args.draws, args.tune, args.chains, args.seed, args.reference)
     problem = PROBLEMS[args.problem]
     try:
         for out in JOBS[args.job](problem, settings):

@@ -12,7 +12,6 @@ the machine's stalls.
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import time
 from pathlib import Path
@@ -25,12 +24,7 @@ from problems import PROBLEMS  # noqa: E402
 
 from bayescred import kernel  # noqa: E402
 from bayescred.model import build_model, signal_scales  # noqa: E402
-from bayescred.native import kernel_model  # noqa: E402
-
-SIGNATURE = ctypes.CFUNCTYPE(
-    ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-    ctypes.c_void_p,
-)
+from bayescred.native import c_logp_function, kernel_model  # noqa: E402
 
 
 def gradient_cost(name: str, batch: int = 50, batches: int = 40) -> dict:
@@ -38,7 +32,7 @@ def gradient_cost(name: str, batch: int = 50, batches: int = 40) -> dict:
     scales = signal_scales(panel, spec)
     km = kernel_model(build_model(panel, spec, scales), panel, spec, scales)
     table = kernel.pointer_table(km.arrays)
-    call = SIGNATURE(kernel.c_functions()[0].address)
+    call = c_logp_function()
     x = km.initial_point(1)
     grad, logp = np.empty_like(x), np.empty(1)
     args = (km.n_sampler_dim, x.ctypes.data, grad.ctypes.data, logp.ctypes.data,
@@ -61,6 +55,9 @@ def gradient_cost(name: str, batch: int = 50, batches: int = 40) -> dict:
 
 
 def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in PROBLEMS]
+    if unknown:
+        sys.exit(f"unknown problem(s) {', '.join(unknown)}; known: {', '.join(PROBLEMS)}")
     for name in names or ["medium"]:
         r = gradient_cost(name)
         print(

@@ -204,3 +204,76 @@ def test_alternative_engines_sample_the_same_model(small_sim, sampler):
     worst = float((np.abs(gap) / sd).max())
     print(f"largest gap of posterior means, {sampler} vs nutpie: {worst:.3f} sd")
     assert worst < 0.5
+
+
+# ---------------------------------------------------------------------------- approximate
+
+
+@pytest.fixture(scope="module")
+def approx(sim):
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    return bc.fit(sim.spec, panel, chains=2, draws=1000, seed=3, sampler="advi", progress=False)
+
+
+def test_approximation_agrees_with_nuts(approx, result, sim):
+    """Credibility means of the approximation against NUTS (800 draws, so the reference
+    itself carries ~0.05 sd of Monte Carlo error per unit-year), over the reported cells."""
+    active = result.panel.active_mask()
+    a, n = (r.idata.posterior.credibility for r in (approx, result))
+    gap = np.abs(a.mean(("chain", "draw")) - n.mean(("chain", "draw")))
+    gap = (gap / n.std(("chain", "draw"))).values[active]
+    sd_ratio = (a.std(("chain", "draw")) / n.std(("chain", "draw"))).values[active]
+    print(f"ADVI vs NUTS: mean gap {gap.mean():.3f} sd, max {gap.max():.3f} sd")
+    assert gap.mean() < 0.1
+    assert gap.max() < 0.5
+    assert 0.85 < np.median(sd_ratio) < 1.15
+
+
+def test_approximation_recovers_credibility_with_calibrated_intervals(approx, sim):
+    both = aligned(approx, sim)
+    assert np.corrcoef(both["mean"], both["credibility"])[0, 1] >= 0.95
+    slope, intercept = np.polyfit(both["credibility"], both["mean"], 1)
+    truth = intercept + slope * both["credibility"]
+    covered = ((truth >= both.hdi_low) & (truth <= both.hdi_high)).mean()
+    assert 0.75 <= covered <= 0.97, covered
+    assert approx.prob_violation_costlier() > 0.9
+
+
+def test_approximation_is_one_chain_of_independent_draws_and_says_what_it_is(approx):
+    post = approx.idata.posterior
+    assert (post.sizes["chain"], post.sizes["draw"]) == (1, 2000)  # chains x draws
+    assert post.attrs["approximation"] == "advi" and post.attrs["approx_converged"] == 1
+    assert np.isfinite(post.attrs["approx_pareto_k"])
+    assert approx.credibility().shape[0] == SHAPE["n_units"] * SHAPE["n_years"]
+
+
+def test_approximation_same_seed_same_draws(approx, sim):
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    again = bc.fit(sim.spec, panel, chains=2, draws=1000, seed=3, sampler="advi")
+    other = bc.fit(sim.spec, panel, chains=2, draws=1000, seed=4, sampler="advi")
+    cred = approx.idata.posterior.credibility.values
+    np.testing.assert_array_equal(again.idata.posterior.credibility.values, cred)
+    assert not np.array_equal(other.idata.posterior.credibility.values, cred)
+
+
+def test_approximation_is_diagnosed_as_approximate(approx, tmp_path):
+    """MCMC checks do not apply to it (info only); the approximation check warns, and
+    that survives saving and loading."""
+    from bayescred.diagnostics import diagnose, quick_check
+
+    report = diagnose(approx, ppc=False, loo=False)
+    graded = {c.check: c.status for c in report.checks if c.status != "info"}
+    assert graded == {"approximation": "warn"}
+    assert report.verdict == "warn"
+    again = bc.load(approx.save(tmp_path / "advi.nc"))
+    assert "approximate posterior (advi" in quick_check(again)
+
+
+def test_cli_fit_with_the_approximation(sim, tmp_path):
+    spec_path = sim.write(tmp_path / "panel")
+    out = tmp_path / "advi.nc"
+    args = ["fit", str(spec_path), "--out", str(out), "--sampler", "advi", "--draws", "200"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "approximate posterior" in res.output
+    assert bc.load(out).idata.posterior.sizes["draw"] == 200 * 4  # the spec's 4 chains
