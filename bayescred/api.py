@@ -29,6 +29,7 @@ def fit(
     chains: int | None = None,
     seed: int | None = None,
     sampler: str | None = None,
+    precondition: bool | None = None,
     progress: bool | None = None,
 ) -> CredibilityResult:
     """Fit a credibility model.
@@ -44,6 +45,9 @@ def fit(
         ``"nutpie"``, ``"pymc"`` or ``"numpyro"`` for NUTS; ``"advi"`` for a fast
         approximation to explore with, see :mod:`bayescred.approx`: ``chains x draws``
         independent draws from it, stored as one chain; ``tune`` is unused).
+    precondition : bool, optional
+        nutpie only: sample through an ADVI fit of the posterior (on by default; the
+        posterior is the same, NUTS needs ~4x fewer gradients; see ``fit._preconditioned``).
     progress : bool, optional
         Show a progress bar; by default only on an interactive terminal.
 
@@ -53,7 +57,10 @@ def fit(
     """
     if not isinstance(spec, ModelSpec):
         spec = load_spec(spec)
-    spec = spec.with_sampler(draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler)
+    spec = spec.with_sampler(
+        draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
+        precondition=precondition,
+    )
     panel = panel if panel is not None else read_panel(spec)
     scales = signal_scales(panel, spec)
     start = time.perf_counter()

@@ -88,7 +88,7 @@ class AdviFit:
 
     def points(self, eps: np.ndarray) -> np.ndarray:
         """Points of q for standard normal ``eps`` (draws, dim)."""
-        return self.mean + np.stack([_chain(e, self.sd, self.coef, self.prev) for e in eps])
+        return self.mean + np.stack([k.chain_map(e, self.sd, self.coef, self.prev) for e in eps])
 
     def log_q(self, eps: np.ndarray) -> np.ndarray:
         """log q at the points made from ``eps`` (the map is triangular: det = prod sd)."""
@@ -188,11 +188,11 @@ def _elbo_gradient(params, prev, gradient, rng):
     mu, omega, coef = params[:n], params[n : 2 * n], params[2 * n :]
     sd = np.exp(omega)
     eps = rng.standard_normal(n)
-    e = _chain(eps, sd, coef, prev)
+    e = k.chain_map(eps, sd, coef, prev)
     lp_plus, g_plus = gradient(mu + e)
     lp_minus, g_minus = gradient(mu - e)
     # d/de of the pair's mean: the antithetic half-difference, carried back along paths
-    g_e = _chain_adjoint(0.5 * (g_plus - g_minus), coef, prev)
+    g_e = k.chain_adjoint(0.5 * (g_plus - g_minus), coef, prev)
     g_mu = 0.5 * (g_plus + g_minus)
     g_omega = g_e * eps * sd + 1.0  # + 1: the entropy's gradient
     g_coef = np.where(prev >= 0, g_e * e[np.maximum(prev, 0)], 0.0)
@@ -204,32 +204,12 @@ def _elbo_gradient(params, prev, gradient, rng):
 
 
 @njit(cache=True)
-def _chain(eps, sd, coef, prev):
-    """e_i = sd_i eps_i + a_i e_prev(i); predecessors come first in coordinate order."""
-    e = sd * eps
-    for i in range(e.size):
-        if prev[i] >= 0:
-            e[i] += coef[i] * e[prev[i]]
-    return e
-
-
-@njit(cache=True)
 def _chain_variance(sd, coef, prev):
     var = sd * sd
     for i in range(var.size):
         if prev[i] >= 0:
             var[i] += coef[i] * coef[i] * var[prev[i]]
     return var
-
-
-@njit(cache=True)
-def _chain_adjoint(g, coef, prev):
-    """The gradient with respect to e, given the gradient with respect to z = mu + e."""
-    out = g.copy()
-    for i in range(out.size - 1, -1, -1):
-        if prev[i] >= 0:
-            out[prev[i]] += coef[i] * out[i]
-    return out
 
 
 class _Adam:

@@ -71,13 +71,22 @@ def fit(
     chains: Chains = None,
     seed: Seed = None,
     sampler: Sampler = None,
+    precondition: Annotated[
+        bool | None,
+        typer.Option(
+            "--precondition/--no-precondition",
+            help="nutpie: sample through an ADVI fit of the posterior (default: the spec's, "
+            "on unless it says otherwise).",
+        ),
+    ] = None,
 ) -> None:
     """Fit SPEC and write the posterior to OUT (netCDF)."""
     from .api import fit as fit_model
     from .spec import load_spec
 
     model_spec = load_spec(spec).with_sampler(
-        draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler
+        draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
+        precondition=precondition,
     )
     result = fit_model(model_spec)
     for note in result.panel.notes:

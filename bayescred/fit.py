@@ -55,10 +55,41 @@ def _nutpie_native(kernel: KernelModel, sampler: SamplerSpec, progress: bool):
 
     start = time.perf_counter()
     cached = c_functions.cache_info().currsize > 0
-    compiled = kernel.nutpie_model()
+    kernel.nutpie_model()  # compiles the C entry points, or loads them from numba's cache
     compiled_at = time.perf_counter()
-    idata = _nutpie_sample(nutpie, compiled, sampler, progress)
+    kernel, attrs = _preconditioned(kernel, sampler) if sampler.precondition else (kernel, {})
+    idata = _nutpie_sample(nutpie, kernel.nutpie_model(), sampler, progress)
+    idata.posterior.attrs.update(attrs)
     return idata, Timing(compiled_at - start, time.perf_counter() - compiled_at, cached)
+
+
+def _preconditioned(kernel: KernelModel, sampler: SamplerSpec):
+    """``kernel`` with an ADVI fit as NUTS's preconditioner (kernel.PRECOND_ARRAYS), and
+    what to record about it; ``kernel`` unchanged where the fit failed.
+
+    Why: in the sampler's coordinates each unit's path values are strongly dependent
+    from year to year, and nutpie's diagonal mass matrix cannot take that out: ~66
+    leapfrog steps per draw on ``medium``.  Seen through the ADVI fit's Markov-chain
+    Gaussian (bayescred.approx) the posterior is close to isotropic: ~15 steps per draw,
+    and chains start at draws of it, already in the bulk.  The map is linear, so the
+    posterior is exactly the model's.  Measured on ``medium`` (4 x (1000 + 1000)): 145k
+    gradients instead of 513k, 20 s instead of 58 s (ADVI included), min bulk ESS 375
+    instead of 485-564 (sigma_innovation: a statistic of the whole path's roughness,
+    which long trajectories explore better), so ESS per second ~2x.
+    """
+    from .approx import AdviSettings, fit_advi
+
+    start = time.perf_counter()
+    # the means need not be exact for a preconditioner: a shorter averaging phase
+    fit = fit_advi(kernel, sampler.seed, AdviSettings(averaging=500))
+    seconds = time.perf_counter() - start
+    attrs = {"preconditioner": "advi", "precondition_s": seconds,
+             "precondition_iterations": fit.iterations}
+    try:
+        return kernel.with_preconditioner(fit.mean, fit.sd, fit.coef, fit.prev), attrs
+    except ValueError as err:  # non-finite fit: sample without it (slower, same posterior)
+        warnings.warn(f"ADVI preconditioner not used ({err}); sampling without it", stacklevel=3)
+        return kernel, {"preconditioner": f"none ({err})", "precondition_s": seconds}
 
 
 def _advi(kernel: KernelModel | None, sampler: SamplerSpec):

@@ -153,6 +153,19 @@ SAMPLER_ARRAYS = (
     ("sampler_par", np.float64, 1),  # (on, sd of log scale(x~), sd of location(x~))
 )
 
+# Preconditioner: nutpie samples u, and the sampler coordinates are xs = mean + e(u) with
+# e_i = sd_i u_i + coef_i e_prev(i) (prev: the coordinate before i on its unit's latent
+# path), the Gaussian that bayescred.approx fits by ADVI.  The map is linear with a
+# constant Jacobian, so the posterior is exactly the same; NUTS sees it whitened: the
+# path's year-to-year dependence and every coordinate's scale are taken out.
+PRECOND_ARRAYS = (
+    ("pre_on", np.float64, 1),  # [1.0] when the map is on, [0.0]: u = xs
+    ("pre_mean", np.float64, 1),
+    ("pre_sd", np.float64, 1),
+    ("pre_coef", np.float64, 1),
+    ("pre_prev", np.int64, 1),  # -1: no predecessor; predecessors come first
+)
+
 
 # ----------------------------------------------------------------------------- scalars
 
@@ -1102,7 +1115,7 @@ def expand(
 
 # ----------------------------------------------------------------------------- C entry points
 # nutpie calls these through function pointers.  ``user_data`` points at an int64 table
-# with one row (address, rows, columns) per entry of ARRAYS.
+# with one row (address, rows, columns) per entry of ARRAYS, SAMPLER_ARRAYS, PRECOND_ARRAYS.
 
 
 @intrinsic
@@ -1167,7 +1180,8 @@ def _call(fn, x, out, t):
 
 
 N_ARRAYS = len(ARRAYS)
-N_TABLE = N_ARRAYS + len(SAMPLER_ARRAYS)
+N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
+N_TABLE = N_PRECOND + len(PRECOND_ARRAYS)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -1242,11 +1256,58 @@ def _reputation_chain(g, rep, val, dval, kind, table):
             g[i] += gval[i] * dval[i]
 
 
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def chain_map(u, sd, coef, prev):
+    """e_i = sd_i u_i + coef_i e_prev(i) (PRECOND_ARRAYS)."""
+    e = np.empty_like(u)
+    for i in range(u.shape[0]):
+        e[i] = sd[i] * u[i]
+        if prev[i] >= 0:
+            e[i] += coef[i] * e[prev[i]]
+    return e
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def chain_adjoint(g, coef, prev):
+    """The gradient with respect to e, given the gradient g with respect to mean + e."""
+    out = g.copy()
+    for i in range(out.shape[0] - 1, -1, -1):
+        if prev[i] >= 0:
+            out[prev[i]] += coef[i] * out[i]
+    return out
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def logp_grad_whitened(u, gu, table):
+    """The log-density in nutpie's coordinates u (PRECOND_ARRAYS) and its gradient."""
+    if _f1(table, N_PRECOND)[0] < 0.5:
+        return logp_grad_sampler(u, gu, table)
+    mean, sd = _f1(table, N_PRECOND + 1), _f1(table, N_PRECOND + 2)
+    coef, prev = _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4)
+    xs = mean + chain_map(u, sd, coef, prev)
+    g = np.empty_like(xs)
+    value = logp_grad_sampler(xs, g, table)
+    g_e = chain_adjoint(g, coef, prev)
+    for i in range(u.shape[0]):
+        gu[i] = g_e[i] * sd[i]
+    return value
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def expand_whitened(u, out, table):
+    if _f1(table, N_PRECOND)[0] < 0.5:
+        expand_sampler(u, out, table)
+        return
+    mean, sd = _f1(table, N_PRECOND + 1), _f1(table, N_PRECOND + 2)
+    coef, prev = _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4)
+    expand_sampler(mean + chain_map(u, sd, coef, prev), out, table)
+
+
 def _logp_c(n, x_, grad_, logp_, user_data):
     table = numba.carray(user_data, (N_TABLE, 3), np.int64)
     x = numba.carray(x_, (n,))
     grad = numba.carray(grad_, (n,))
-    value = logp_grad_sampler(x, grad, table)
+    value = logp_grad_whitened(x, grad, table)
     logp_[0] = value
     if not np.isfinite(value):
         return 4
@@ -1260,7 +1321,7 @@ def _expand_c(n, n_out, x_, out_, user_data):
     table = numba.carray(user_data, (N_TABLE, 3), np.int64)
     x = numba.carray(x_, (n,))
     out = numba.carray(out_, (n_out,))
-    expand_sampler(x, out, table)
+    expand_whitened(x, out, table)
     return 0
 
 
@@ -1291,7 +1352,7 @@ def pointer_table(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """The int64 (address, rows, columns) table the C entry points read.  The arrays must
     stay alive (and unmoved) as long as the table is used."""
     table = np.zeros((N_TABLE, 3), dtype=np.int64)
-    for i, (name, dtype, ndim) in enumerate(ARRAYS + SAMPLER_ARRAYS):
+    for i, (name, dtype, ndim) in enumerate(ARRAYS + SAMPLER_ARRAYS + PRECOND_ARRAYS):
         a = arrays[name]
         if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
             raise TypeError(f"kernel array {name}: expected C-contiguous {dtype} of rank {ndim}")

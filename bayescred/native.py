@@ -167,8 +167,36 @@ class KernelModel:
 
     def initial_point(self, seed) -> np.ndarray:
         """Uniform(-1, 1) in unconstrained space (PyMC's jitter around a neutral point), in
-        sampler coordinates."""
-        return self.to_sampler(np.random.default_rng(seed).uniform(-1.0, 1.0, self.n_dim))
+        sampler coordinates; with a preconditioner, a draw of its Gaussian (u ~ N(0, 1))."""
+        rng = np.random.default_rng(seed)
+        if self.preconditioned:
+            return rng.standard_normal(self.n_sampler_dim)
+        return self.to_sampler(rng.uniform(-1.0, 1.0, self.n_dim))
+
+    @property
+    def preconditioned(self) -> bool:
+        return bool(self.arrays["pre_on"][0])
+
+    def with_preconditioner(self, mean, sd, coef, prev) -> KernelModel:
+        """The same model, which nutpie samples in coordinates u with sampler coordinates
+        mean + e(u), e_i = sd_i u_i + coef_i e_prev(i) (kernel.PRECOND_ARRAYS)."""
+        n = self.n_sampler_dim
+        pre = {
+            "pre_on": np.ones(1),
+            "pre_mean": np.asarray(mean, np.float64),
+            "pre_sd": np.asarray(sd, np.float64),
+            "pre_coef": np.asarray(coef, np.float64),
+            "pre_prev": np.asarray(prev, np.int64),
+        }
+        for name, value in pre.items():
+            if name != "pre_on" and value.shape != (n,):
+                raise ValueError(f"preconditioner {name}: expected shape ({n},), got {value.shape}")
+        if not all(np.isfinite(v).all() for v in pre.values()) or np.any(pre["pre_sd"] <= 0):
+            raise ValueError("preconditioner: non-finite values or sd <= 0")
+        if np.any(pre["pre_prev"] >= np.arange(n)):
+            raise ValueError("preconditioner: every predecessor must come before its coordinate")
+        arrays = {**self.arrays, **{k: np.ascontiguousarray(v) for k, v in pre.items()}}
+        return dataclasses.replace(self, arrays=arrays)
 
     def nutpie_model(self):
         """A nutpie compiled model calling the kernel through C function pointers."""
@@ -256,9 +284,10 @@ def kernel_model(model: pm.Model, panel: Panel, spec: ModelSpec, scales) -> Kern
         ),
     }
     arrays.update(_sampler_map(blocks, arrays["walk_centred"], n_years))
+    arrays.update(_no_preconditioner(sum(b.size for b in blocks)))
     arrays = {
         name: np.ascontiguousarray(arrays[name], dtype=dt)
-        for name, dt, _ in k.ARRAYS + k.SAMPLER_ARRAYS
+        for name, dt, _ in k.ARRAYS + k.SAMPLER_ARRAYS + k.PRECOND_ARRAYS
     }
     stored = _stored(model, blocks)
     dims = {name: tuple(model.named_vars_to_dims.get(name, ())) for name, _ in stored}
@@ -309,6 +338,18 @@ def _sampler_map(blocks, centred: np.ndarray, n_years: int) -> dict:
     n_loc = int(np.sum((kind == k.K_LEVEL) | (kind == k.K_ABS)))
     aux = _AUX_SD / np.sqrt(n_loc)
     return {"sampler_kind": kind, "sampler_ref": ref, "sampler_par": np.array([1.0, aux, aux])}
+
+
+def _no_preconditioner(n_dim: int) -> dict:
+    """kernel.PRECOND_ARRAYS switched off (nutpie samples the sampler coordinates)."""
+    n = n_dim + 2  # room for the sampler's scale and location; unused when off
+    return {
+        "pre_on": np.zeros(1),
+        "pre_mean": np.zeros(n),
+        "pre_sd": np.ones(n),
+        "pre_coef": np.zeros(n),
+        "pre_prev": np.full(n, -1, np.int64),
+    }
 
 
 def _pad(values, n):

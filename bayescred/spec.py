@@ -84,6 +84,8 @@ class SamplerSpec:
     chains: int = 4
     seed: int = 1
     target_accept: float = 0.8
+    # nutpie: precondition NUTS with an ADVI fit (kernel.PRECOND_ARRAYS; fit.py says why)
+    precondition: bool = True
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,57 @@ def test_kernel_reports_a_degenerate_point_instead_of_raising(name):
                       table.ctypes.data)
         assert status in (3, 4), (fill, status)  # 4: log-density, 3: gradient not finite
         assert not (status == 4 and np.isfinite(logp[0]))
+
+
+@pytest.mark.parametrize("name", list(CASES)[:2])  # random walk (paths, sampler map); ar1
+def test_preconditioned_entry_point_is_the_same_density(name):
+    """With an ADVI preconditioner nutpie samples u, with sampler coordinates
+    xs = mean + e(u) (kernel.PRECOND_ARRAYS): the C entry point's log-density at u is the
+    sampler's at xs, its gradient is the chain rule's (checked by finite differences),
+    and a draw stores what the sampler's expansion of xs stores."""
+    from bayescred import kernel as k
+    from bayescred.approx import path_predecessors
+    from bayescred.native import c_logp_function
+
+    _, km = _case(name)
+    n = km.n_sampler_dim
+    rng = np.random.default_rng(3)
+    prev = path_predecessors(km)
+    assert (prev >= 0).any()  # both cases have latent paths
+    mean, sd = km.initial_point(1), np.exp(rng.normal(-1.0, 0.3, n))
+    coef = np.where(prev >= 0, rng.uniform(0.5, 1.0, n), 0.0)
+    pre = km.with_preconditioner(mean, sd, coef, prev)
+    table = k.pointer_table(pre.arrays)
+    call = c_logp_function()
+    n_out = sum(int(np.prod(s, dtype=int)) for _, s in km.stored)
+
+    def c_logp(u):
+        grad, logp = np.empty(n), np.empty(1)
+        assert call(n, u.ctypes.data, grad.ctypes.data, logp.ctypes.data, table.ctypes.data) == 0
+        return logp[0], grad
+
+    for _ in range(2):
+        u = rng.standard_normal(n)
+        xs = mean + k.chain_map(u, sd, coef, prev)
+        value, grad = c_logp(u)
+        assert value == pytest.approx(km.sampler_logp_and_grad(xs)[0], rel=1e-12)
+        d, h = rng.normal(size=n), 1e-6
+        numeric = (c_logp(u + h * d)[0] - c_logp(u - h * d)[0]) / (2 * h)
+        assert numeric == pytest.approx(grad @ d, rel=1e-5, abs=1e-4)
+        out_u, out_xs = np.empty(n_out), np.empty(n_out)
+        k.expand_whitened(u, out_u, table)
+        k.expand_sampler(xs, out_xs, k.pointer_table(km.arrays))
+        np.testing.assert_allclose(out_u, out_xs, rtol=1e-12)
+
+
+def test_preconditioner_is_checked():
+    _, km = _case(list(CASES)[0])
+    n = km.n_sampler_dim
+    ok = (np.zeros(n), np.ones(n), np.zeros(n), np.full(n, -1))
+    with pytest.raises(ValueError, match="shape"):
+        km.with_preconditioner(np.zeros(n - 1), *ok[1:])
+    with pytest.raises(ValueError, match="sd <= 0"):
+        km.with_preconditioner(ok[0], np.zeros(n), *ok[2:])
+    with pytest.raises(ValueError, match="before"):
+        km.with_preconditioner(*ok[:3], np.arange(n))
+    assert not km.preconditioned and km.with_preconditioner(*ok).preconditioned

@@ -153,7 +153,12 @@ def test_fast_and_exact_agree_for_a_shift(result):
     shifted = both[(both.member == "M00") & (both.alliance == "A0") & (both.year >= 1992)]
     assert (shifted.mean_e > 0).all()
     z = (shifted.mean_f - shifted.mean_e).abs() / shifted.posterior_sd
-    assert (z < 0.1).all(), shifted
+    # Monte Carlo error of the difference, in posterior sds: the fast answer's importance
+    # weights (their ESS) and the refit's 1000 draws (credibility's ESS is at least that
+    # with the preconditioned sampler); 4 standard errors, ~0.2 sd here
+    se = np.sqrt(1.0 / fast.ess + 1.0 / 1000)
+    print(f"fast vs exact: max {z.max():.3f} sd; standard error {se:.3f} sd")
+    assert (z < 4 * se).all(), shifted
     assert ((shifted.p_up_f - shifted.p_up_e).abs() < 0.05).all(), shifted
     z_all = (both.mean_f - both.mean_e).abs() / both.posterior_sd
     assert np.quantile(z_all, 0.9) < 0.15
