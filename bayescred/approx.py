@@ -47,13 +47,18 @@ LOG_2PI = math.log(2 * math.pi)
 
 @dataclasses.dataclass(frozen=True)
 class AdviSettings:
-    """The optimiser; the defaults are what the benchmark's ``medium`` problem needs."""
+    """The optimiser; the defaults are what the benchmark's ``medium`` problem needs.
+
+    ``averaging``: on ``medium`` (seed 1, 4000 draws) the largest credibility error against
+    three NUTS runs was 0.087-0.111 posterior sd with 2,000 averaged iterations and
+    0.083-0.098 with 5,000 (1.3 s more); two NUTS runs differ by up to 0.069 sd.
+    """
 
     learning_rate: float = 0.05
     window: int = 200  # iterations per ELBO average (the stopping rule compares windows)
     tolerance: float = 0.5  # nats per window below which the ELBO counts as flat
     max_iterations: int = 20_000
-    averaging: int = 2_000  # decayed-step iterations averaged at the end
+    averaging: int = 5_000  # decayed-step iterations averaged at the end (see above)
     initial_sd: float = 0.1
 
 

@@ -57,6 +57,35 @@ cells = [
         "assert again.credibility().equals(result.credibility())\nos.remove(path)"
     ),
 ]
+cells += [
+    nbf.v4.new_markdown_cell(
+        "## 7. Exploring fast: the approximate mode\n\n`sampler='advi'` fits a Gaussian "
+        "approximation to the same posterior in seconds (mean-field, except along each "
+        "unit's path, where it keeps the year-to-year dependence). It is for iterating "
+        "on a spec; the estimates you report come from NUTS. Here its credibility means "
+        "against the NUTS fit above, in NUTS posterior sds."
+    ),
+    nbf.v4.new_code_cell(
+        "from bayescred.diagnostics import quick_check\n\n"
+        "approx = bc.fit(sim.spec, panel, sampler='advi', seed=1, progress=False)\n"
+        "print(approx.timing)\nprint(quick_check(approx))\n"
+        "both = table.merge(approx.credibility(), on=['member', 'alliance', 'year'], "
+        "suffixes=('_nuts', '_advi'))\n"
+        "gap = (both.mean_advi - both.mean_nuts).abs() / both.sd_nuts\n"
+        "print(f'|ADVI - NUTS| / sd: mean {gap.mean():.3f}, 95% {gap.quantile(0.95):.3f}, "
+        "max {gap.max():.3f}; sd ratio (median) {(both.sd_advi / both.sd_nuts).median():.2f}')"
+    ),
+    nbf.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\n\n"
+        "fig, ax = plt.subplots(figsize=(4.5, 4.5))\n"
+        "ax.errorbar(both.mean_nuts, both.mean_advi, xerr=both.sd_nuts, yerr=both.sd_advi, "
+        "fmt='.', ms=3, alpha=0.4, elinewidth=0.5)\n"
+        "lim = [both.mean_nuts.min() - 0.5, both.mean_nuts.max() + 0.5]\n"
+        "ax.plot(lim, lim, 'k--', lw=0.8)\n"
+        "ax.set(xlabel='NUTS posterior mean (± sd)', ylabel='ADVI mean (± sd)', "
+        "title='Credibility, every unit-year');"
+    ),
+]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nbf.write(nb, "notebooks/01_quickstart.ipynb")
