@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import numpy as np
 import xarray as xr
@@ -39,7 +38,6 @@ from numba import njit
 from . import kernel as k
 from .native import KernelModel
 from .psis import psislw
-from .runtime import Timing
 
 ALGORITHM = "advi"
 LOG_2PI = math.log(2 * math.pi)
@@ -101,12 +99,9 @@ class AdviFit:
         return -0.5 * (eps**2).sum(axis=1) - np.log(self.sd).sum() - 0.5 * n * LOG_2PI
 
 
-def sample_advi(kernel: KernelModel, draws: int, seed: int):
-    """ADVI, then ``draws`` draws: (posterior Dataset, Timing, AdviFit)."""
-    start = time.perf_counter()
-    fitted = fit_advi(kernel, seed)
-    posterior, fitted = draw(kernel, fitted, draws, seed)
-    return posterior, Timing(0.0, time.perf_counter() - start), fitted
+def sample_advi(kernel: KernelModel, draws: int, seed: int) -> tuple[xr.Dataset, AdviFit]:
+    """ADVI, then ``draws`` draws: (posterior Dataset, AdviFit)."""
+    return draw(kernel, fit_advi(kernel, seed), draws, seed)
 
 
 def fit_advi(
@@ -115,7 +110,7 @@ def fit_advi(
     """Fit q to ``kernel``'s posterior (sampler coordinates), from its jittered start."""
     rng = np.random.default_rng(seed)
     start = kernel.initial_point(int(rng.integers(2**31)))
-    return optimise(_gradient(kernel), start, path_predecessors(kernel), rng, settings)
+    return optimise(kernel.sampler_logp_and_grad, start, path_predecessors(kernel), rng, settings)
 
 
 def optimise(
@@ -233,20 +228,6 @@ class _Adam:
         return self.learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
 
 
-def _gradient(kernel: KernelModel):
-    """The kernel's log-density and gradient in sampler coordinates, table built once."""
-    table = k.pointer_table(kernel.arrays)
-    arrays = kernel.arrays  # keeps the memory behind ``table`` alive with the closure
-
-    def logp_grad(z: np.ndarray) -> tuple[float, np.ndarray]:
-        g = np.empty_like(z)
-        value = k.logp_grad_sampler(z, g, table)
-        assert arrays is not None
-        return value, g
-
-    return logp_grad
-
-
 # ------------------------------------------------------------------------------- draws
 
 
@@ -255,14 +236,11 @@ def draw(kernel: KernelModel, fit: AdviFit, draws: int, seed: int) -> tuple[xr.D
     ``fit`` with the Pareto k-hat of the draws' importance ratios p / q."""
     eps = np.random.default_rng([seed, 1]).standard_normal((draws, fit.mean.size))
     z = fit.points(eps)
-    table = k.pointer_table(kernel.arrays)
-    n_out = sum(int(np.prod(s, dtype=int)) for _, s in kernel.stored)
-    out = np.empty((draws, n_out))
+    out = np.empty((draws, kernel.n_stored))
     log_p = np.empty(draws)
-    g = np.empty(fit.mean.size)
     for i in range(draws):
-        k.expand_sampler(z[i], out[i], table)
-        log_p[i] = k.logp_grad_sampler(z[i], g, table)
+        k.expand_sampler(z[i], out[i], kernel.table)
+        log_p[i] = kernel.sampler_logp_and_grad(z[i])[0]
     _, pareto_k = psislw(log_p - fit.log_q(eps))
     return _dataset(kernel, out), dataclasses.replace(fit, pareto_k=float(pareto_k))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,17 @@ class KernelModel:
         has coordinates of its own (kernel.SAMPLER_ARRAYS)."""
         return self.n_dim + (2 if self.arrays["sampler_par"][0] else 0)
 
+    @functools.cached_property
+    def table(self) -> np.ndarray:
+        """The pointer table the kernel's sampler-side functions read (kernel.pointer_table):
+        built once per model; the arrays it points at are this model's and never change."""
+        return k.pointer_table(self.arrays)
+
+    @property
+    def n_stored(self) -> int:
+        """Length of one expanded draw (every stored variable, flattened)."""
+        return sum(int(np.prod(shape, dtype=int)) for _, shape in self.stored)
+
     def logp_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """The kernel from Python (tests, benchmarks)."""
         grad = np.empty_like(x)
@@ -117,8 +129,7 @@ class KernelModel:
     def sampler_logp_and_grad(self, xs: np.ndarray) -> tuple[float, np.ndarray]:
         """What nutpie sees: the log-density in sampler coordinates and its gradient."""
         grad = np.empty_like(xs)
-        table = k.pointer_table(self.arrays)
-        value = k.logp_grad_sampler(np.ascontiguousarray(xs, float), grad, table)
+        value = k.logp_grad_sampler(np.ascontiguousarray(xs, float), grad, self.table)
         return float(value), grad
 
     def to_sampler(self, x: np.ndarray, log_scale=None, location=None) -> np.ndarray:
@@ -147,10 +158,10 @@ class KernelModel:
         kind = self.arrays["sampler_kind"]
         x = np.empty(self.n_dim)
         k._to_model(np.ascontiguousarray(xs, float), x, kind, self.arrays["sampler_ref"])
-        return k._minus_reputation(x, kind, k.pointer_table(self.arrays))[0]
+        return k._minus_reputation(x, kind, self.table)[0]
 
     def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        out = np.empty(sum(int(np.prod(s, dtype=int)) for _, s in self.stored))
+        out = np.empty(self.n_stored)
         k.expand(np.ascontiguousarray(x, float), out, *self._args())
         return dict(zip([n for n, _ in self.stored], _split(out, self.stored)))
 
@@ -162,7 +173,7 @@ class KernelModel:
         off (it reads only the non-walk coordinates, the same in x and the sampler's)."""
         kind = self.arrays["sampler_kind"]
         x = np.ascontiguousarray(x, float)
-        less = k._minus_reputation(x, kind, k.pointer_table(self.arrays))[0]
+        less = k._minus_reputation(x, kind, self.table)[0]
         return (x - less)[kind == k.K_ABS]
 
     def initial_point(self, seed) -> np.ndarray:
@@ -208,7 +219,6 @@ class KernelModel:
         sizes = [int(np.prod(s, dtype=int)) for s in shapes]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
-        table = k.pointer_table(self.arrays)
         return CompiledPyMCModel(
             _n_dim=self.n_sampler_dim,
             dims={n: d for n, d in self.dims.items() if n in names and d},
@@ -218,7 +228,7 @@ class KernelModel:
             compiled_expand_func=expand_c,
             initial_point_func=self.initial_point,
             shared_data=dict(self.arrays),  # keeps the arrays behind ``table`` alive
-            user_data=table,
+            user_data=self.table,
             n_expanded=int(starts[-1]),
             shape_info=(names, slices, shapes),
             logp_func=None,

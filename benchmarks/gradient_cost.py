@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from problems import PROBLEMS  # noqa: E402
 
-from bayescred import kernel  # noqa: E402
 from bayescred.model import build_model, signal_scales  # noqa: E402
 from bayescred.native import c_logp_function, kernel_model  # noqa: E402
 
@@ -31,7 +30,7 @@ def gradient_cost(name: str, batch: int = 50, batches: int = 40) -> dict:
     spec, panel, _ = PROBLEMS[name]()
     scales = signal_scales(panel, spec)
     km = kernel_model(build_model(panel, spec, scales), panel, spec, scales)
-    table = kernel.pointer_table(km.arrays)
+    table = km.table
     call = c_logp_function()
     x = km.initial_point(1)
     grad, logp = np.empty_like(x), np.empty(1)
