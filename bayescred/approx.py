@@ -239,7 +239,7 @@ def draw(kernel: KernelModel, fit: AdviFit, draws: int, seed: int) -> tuple[xr.D
     out = np.empty((draws, kernel.n_stored))
     log_p = np.empty(draws)
     for i in range(draws):
-        k.expand_sampler(z[i], out[i], kernel.table)
+        out[i] = kernel.sampler_expand(z[i])
         log_p[i] = kernel.sampler_logp_and_grad(z[i])[0]
     _, pareto_k = psislw(log_p - fit.log_q(eps))
     return _dataset(kernel, out), dataclasses.replace(fit, pareto_k=float(pareto_k))

@@ -108,11 +108,11 @@ def _advi(kernel: KernelModel | None, sampler: SamplerSpec):
             "sampler backend 'advi' needs a model the numba kernel covers; this one is not "
             "covered: use backend 'nutpie'"
         )
-    from .kernel import logp_grad_sampler
+    from .kernel import c_functions
 
     start = time.perf_counter()
-    cached = bool(logp_grad_sampler.signatures)  # already compiled in this process
-    kernel.sampler_logp_and_grad(kernel.initial_point(0))  # compiles, or loads numba's cache
+    cached = c_functions.cache_info().currsize > 0
+    c_functions()  # compiles the C entry points, or loads them from numba's cache
     compiled_at = time.perf_counter()
     posterior, fitted = sample_advi(kernel, sampler.draws * sampler.chains, sampler.seed)
     posterior.attrs.update(fitted.attrs())

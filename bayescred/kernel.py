@@ -390,28 +390,37 @@ def _latent(
                 path[u, t] = prev
             for t in range(n_t):
                 raw[u, t] = level[u] + path[u, t]
+    elif dyn == DYN_STATIC:
+        for u in range(n_u):
+            for t in range(n_t):
+                raw[u, t] = level[u]
     else:
-        if dyn == DYN_STATIC:
-            for u in range(n_u):
-                raw[u, :] = level[u]
-        else:
-            z = val[roles[R_Z] : roles[R_Z] + n_u * (n_t - 1)].reshape((n_u, n_t - 1))
-            shocks = np.empty((n_u, n_t))
-            shocks[:, 0] = level
-            shocks[:, 1:] = val[roles[R_SIGMA]] * z
-            _recursion(val[roles[R_PHI]], shocks, path)
-            raw[:] = path
+        # element loops, not slice assignments: numba compiles each broadcasting slice
+        # assignment's shape checks for seconds
+        oz, sigma = roles[R_Z], val[roles[R_SIGMA]]
+        shocks = np.empty((n_u, n_t))
+        for u in range(n_u):
+            shocks[u, 0] = level[u]
+            for t in range(1, n_t):
+                shocks[u, t] = sigma * val[oz + u * (n_t - 1) + t - 1]
+        _recursion(val[roles[R_PHI]], shocks, path)
+        for u in range(n_u):
+            for t in range(n_t):
+                raw[u, t] = path[u, t]
     if roles[R_GAMMA] >= 0:
         n_k = dims[4]
         for u in range(n_u):
             s = 0.0
             for k in range(n_k):
                 s += covariates[u, k] * val[roles[R_GAMMA] + k]
-            raw[u, :] += s
+            for t in range(n_t):
+                raw[u, t] += s
     rep = _reputation(val, roles, dims, hon, vio)
     if roles[R_KH] >= 0:
         for u in range(n_u):
-            raw[u, :] += rep[member_of_unit[u]]
+            m = member_of_unit[u]
+            for t in range(n_t):
+                raw[u, t] += rep[m, t]
     return raw, path, rep
 
 
@@ -500,7 +509,9 @@ def _latent_grad(
     if roles[R_KH] >= 0:
         g_rep = np.zeros((n_m, n_t))
         for u in range(n_u):
-            g_rep[member_of_unit[u]] += g_raw[u]
+            m = member_of_unit[u]
+            for t in range(n_t):
+                g_rep[m, t] += g_raw[u, t]
         _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio)
 
 
@@ -690,7 +701,11 @@ def _measurement(
     registers (a third faster than one loop over all rows that branches on the family)."""
     n_s = sig_offset.shape[0]
     oa, ol = roles[R_ALPHA], roles[R_LOADING]
-    bounds = np.searchsorted(obs_signal, np.arange(n_s + 1))
+    bounds = np.zeros(n_s + 1, np.int64)  # signal s's rows: bounds[s] to bounds[s + 1]
+    for i in range(obs_signal.shape[0]):
+        bounds[obs_signal[i] + 1] += 1
+    for s in range(n_s):
+        bounds[s + 1] += bounds[s]
     lp = 0.0
     for s in range(n_s):
         rows = (bounds[s], bounds[s + 1])
@@ -1034,6 +1049,14 @@ def logp_grad(
     return lp
 
 
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _copy_into(out, k, values):
+    """out[k : k + n] = values, as a loop (see _latent); returns k + n."""
+    for i in range(values.shape[0]):
+        out[k + i] = values[i]
+    return k + values.shape[0]
+
+
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def expand(
     x,
@@ -1096,14 +1119,10 @@ def expand(
             _zero_sum(val[o : o + n], out[k : k + n + 1])
             k += n + 1
         else:
-            out[k : k + n] = val[o : o + n]
-            k += n
+            k = _copy_into(out, k, val[o : o + n])
     if roles[R_TAU] >= 0:
-        n_a = dims[3]
-        out[k : k + n_a] = _alliance_baselines(val, roles, n_a)
-        k += n_a
-    out[k : k + cred.shape[0]] = cred
-    k += cred.shape[0]
+        k = _copy_into(out, k, _alliance_baselines(val, roles, dims[3]))
+    k = _copy_into(out, k, cred)
     if dims[5] == DYN_RW:
         out[k] = step / sd
         out[k + 1] = val[roles[R_SLEVEL]] / sd
@@ -1116,6 +1135,14 @@ def expand(
 # ----------------------------------------------------------------------------- C entry points
 # nutpie calls these through function pointers.  ``user_data`` points at an int64 table
 # with one row (address, rows, columns) per entry of ARRAYS, SAMPLER_ARRAYS, PRECOND_ARRAYS.
+# Python calls them too (native.KernelModel), so the kernel is compiled once, for them.
+#
+# Compile time (the first fit on a machine waits for it): numba compiles each function
+# into a module of its own, then links its callees' code into it and optimises and emits
+# the whole again, so each level of calls above logp_grad costs seconds.  The wrappers
+# between the entry points and logp_grad / expand are therefore inlined by numba
+# (inline="always"), and the kernel fills arrays with element loops: a slice assignment
+# (a[i, :] = b) compiles numba's broadcasting checks, seconds each.
 
 
 @intrinsic
@@ -1184,32 +1211,37 @@ N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the ta
 N_TABLE = N_PRECOND + len(PRECOND_ARRAYS)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def logp_grad_sampler(xs, gs, table):
     """The log-density in sampler coordinates (SAMPLER_ARRAYS) and its gradient."""
-    par = _f1(table, N_ARRAYS + 2)
-    if par[0] < 0.5:  # sampler coordinates are the model's
-        return _call(logp_grad, xs, gs, table)
-    kind, ref = _i1(table, N_ARRAYS), _i1(table, N_ARRAYS + 1)
-    x_lin = np.empty(xs.shape[0] - 2)
-    _to_model(xs, x_lin, kind, ref)
-    x, rep, val, dval = _minus_reputation(x_lin, kind, table)
-    g = np.empty_like(x)
+    own = _f1(table, N_ARRAYS + 2)[0] > 0.5  # the sampler has coordinates of its own
+    x_lin, x, rep, val, dval = _model_point(xs, table, own)
+    g = np.empty_like(x) if own else gs
     value = _call(logp_grad, x, g, table)
+    if not own:
+        return value
+    kind, ref, par = _i1(table, N_ARRAYS), _i1(table, N_ARRAYS + 1), _f1(table, N_ARRAYS + 2)
     _reputation_chain(g, rep, val, dval, kind, table)
     return value + _sampler_terms(xs, x_lin, g, gs, kind, ref, par)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def expand_sampler(xs, out, table):
-    par = _f1(table, N_ARRAYS + 2)
-    if par[0] < 0.5:
-        _call(expand, xs, out, table)
-        return
+    own = _f1(table, N_ARRAYS + 2)[0] > 0.5
+    _call(expand, _model_point(xs, table, own)[1], out, table)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _model_point(xs, table, own):
+    """(x~ on the raw scale, the model's point x, then what _reputation_chain needs) of
+    sampler point xs; xs itself where the sampler's coordinates are the model's."""
+    if not own:
+        return xs, xs, np.zeros((1, 1)), xs, xs
+    kind = _i1(table, N_ARRAYS)
     x_lin = np.empty(xs.shape[0] - 2)
-    _to_model(xs, x_lin, _i1(table, N_ARRAYS), _i1(table, N_ARRAYS + 1))
-    x = _minus_reputation(x_lin, _i1(table, N_ARRAYS), table)[0]
-    _call(expand, x, out, table)
+    _to_model(xs, x_lin, kind, _i1(table, N_ARRAYS + 1))
+    x, rep, val, dval = _minus_reputation(x_lin, kind, table)
+    return x_lin, x, rep, val, dval
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -1277,30 +1309,33 @@ def chain_adjoint(g, coef, prev):
     return out
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def logp_grad_whitened(u, gu, table):
     """The log-density in nutpie's coordinates u (PRECOND_ARRAYS) and its gradient."""
-    if _f1(table, N_PRECOND)[0] < 0.5:
-        return logp_grad_sampler(u, gu, table)
-    mean, sd = _f1(table, N_PRECOND + 1), _f1(table, N_PRECOND + 2)
-    coef, prev = _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4)
-    xs = mean + chain_map(u, sd, coef, prev)
-    g = np.empty_like(xs)
+    on = _f1(table, N_PRECOND)[0] > 0.5
+    xs = _unwhiten(u, table, on)
+    g = np.empty_like(xs) if on else gu
     value = logp_grad_sampler(xs, g, table)
-    g_e = chain_adjoint(g, coef, prev)
-    for i in range(u.shape[0]):
-        gu[i] = g_e[i] * sd[i]
+    if on:
+        coef, prev = _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4)
+        g_e, sd = chain_adjoint(g, coef, prev), _f1(table, N_PRECOND + 2)
+        for i in range(u.shape[0]):
+            gu[i] = g_e[i] * sd[i]
     return value
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def expand_whitened(u, out, table):
-    if _f1(table, N_PRECOND)[0] < 0.5:
-        expand_sampler(u, out, table)
-        return
+    expand_sampler(_unwhiten(u, table, _f1(table, N_PRECOND)[0] > 0.5), out, table)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _unwhiten(u, table, on):
+    """Sampler coordinates xs = mean + e(u) of nutpie's u (u itself when the map is off)."""
+    if not on:
+        return u
     mean, sd = _f1(table, N_PRECOND + 1), _f1(table, N_PRECOND + 2)
-    coef, prev = _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4)
-    expand_sampler(mean + chain_map(u, sd, coef, prev), out, table)
+    return mean + chain_map(u, sd, _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4))
 
 
 def _logp_c(n, x_, grad_, logp_, user_data):

@@ -58,14 +58,29 @@ _LOGP_C = ctypes.CFUNCTYPE(
     ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
     ctypes.c_void_p,
 )
+# and its expansion of a draw, (n, n_out, x, out, user_data) -> 0 (kernel._expand_c)
+_EXPAND_C = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p,
+    ctypes.c_void_p,
+)
+# What a pointer table's ``sampler_par`` / ``pre_on`` rows point at to switch the sampler's
+# coordinates / the preconditioner off (both read element 0 only).
+_SWITCHED_OFF = np.zeros(3)
 
 
+@functools.lru_cache(maxsize=1)
 def c_logp_function():
     """The C entry point nutpie calls, callable from Python (tests, benchmarks):
     ``f(n, x.ctypes.data, grad.ctypes.data, logp.ctypes.data, table.ctypes.data)`` with
     ``table = kernel.pointer_table(arrays)``; returns 0, or 4 / 3 when the log-density /
     gradient is not finite."""
     return _LOGP_C(k.c_functions()[0].address)
+
+
+@functools.lru_cache(maxsize=1)
+def c_expand_function():
+    """The C entry point that expands a draw: ``f(n, n_out, x, out, table)``."""
+    return _EXPAND_C(k.c_functions()[1].address)
 
 
 class Unsupported(Exception):
@@ -111,26 +126,48 @@ class KernelModel:
 
     @functools.cached_property
     def table(self) -> np.ndarray:
-        """The pointer table the kernel's sampler-side functions read (kernel.pointer_table):
-        built once per model; the arrays it points at are this model's and never change."""
+        """The pointer table the kernel's C entry points read (kernel.pointer_table): built
+        once per model; the arrays it points at are this model's and never change."""
         return k.pointer_table(self.arrays)
+
+    @functools.cached_property
+    def _sampler_table(self) -> np.ndarray:
+        """``table`` with the preconditioner off: the entry points see sampler coordinates."""
+        table = self.table.copy()
+        table[k.N_PRECOND] = (_SWITCHED_OFF.ctypes.data, 1, 1)
+        return table
+
+    @functools.cached_property
+    def _model_table(self) -> np.ndarray:
+        """``table`` with the sampler's coordinates off too: the model's coordinates."""
+        table = self._sampler_table.copy()
+        table[k.N_ARRAYS + 2] = (_SWITCHED_OFF.ctypes.data, 3, 1)
+        return table
 
     @property
     def n_stored(self) -> int:
         """Length of one expanded draw (every stored variable, flattened)."""
         return sum(int(np.prod(shape, dtype=int)) for _, shape in self.stored)
 
+    # From Python the kernel is called through the C entry points that nutpie calls: they
+    # are compiled (or loaded from numba's cache) once, and nothing else is.
     def logp_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """The kernel from Python (tests, benchmarks)."""
-        grad = np.empty_like(x)
-        value = k.logp_grad(np.ascontiguousarray(x, float), grad, *self._args())
-        return float(value), grad
+        """The log-density at the model's unconstrained point x and its gradient."""
+        return _logp_and_grad(self._model_table, x)
 
     def sampler_logp_and_grad(self, xs: np.ndarray) -> tuple[float, np.ndarray]:
-        """What nutpie sees: the log-density in sampler coordinates and its gradient."""
-        grad = np.empty_like(xs)
-        value = k.logp_grad_sampler(np.ascontiguousarray(xs, float), grad, self.table)
-        return float(value), grad
+        """What nutpie sees without a preconditioner: the log-density in sampler
+        coordinates and its gradient."""
+        return _logp_and_grad(self._sampler_table, xs)
+
+    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The stored variables at the model's point x, by name."""
+        out = _expand(self._model_table, x, self.n_stored)
+        return dict(zip([n for n, _ in self.stored], _split(out, self.stored)))
+
+    def sampler_expand(self, xs: np.ndarray) -> np.ndarray:
+        """The stored variables at sampler point xs, flattened in ``stored`` order."""
+        return _expand(self._sampler_table, xs, self.n_stored)
 
     def to_sampler(self, x: np.ndarray, log_scale=None, location=None) -> np.ndarray:
         """Sampler coordinates of model point x (the inverse of :meth:`to_model`); by
@@ -159,14 +196,6 @@ class KernelModel:
         x = np.empty(self.n_dim)
         k._to_model(np.ascontiguousarray(xs, float), x, kind, self.arrays["sampler_ref"])
         return k._minus_reputation(x, kind, self.table)[0]
-
-    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        out = np.empty(self.n_stored)
-        k.expand(np.ascontiguousarray(x, float), out, *self._args())
-        return dict(zip([n for n, _ in self.stored], _split(out, self.stored)))
-
-    def _args(self):
-        return [self.arrays[name] for name, _, _ in k.ARRAYS]
 
     def _reputation_at_walk(self, x: np.ndarray) -> np.ndarray:
         """Reputation at each centred walk coordinate: what kernel._minus_reputation takes
@@ -234,6 +263,19 @@ class KernelModel:
             logp_func=None,
             expand_func=None,
         )
+
+
+def _logp_and_grad(table: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+    x = np.ascontiguousarray(x, np.float64)
+    grad, logp = np.empty_like(x), np.empty(1)
+    c_logp_function()(x.size, x.ctypes.data, grad.ctypes.data, logp.ctypes.data, table.ctypes.data)
+    return float(logp[0]), grad
+
+
+def _expand(table: np.ndarray, x: np.ndarray, n_out: int) -> np.ndarray:
+    x, out = np.ascontiguousarray(x, np.float64), np.empty(n_out)
+    c_expand_function()(x.size, n_out, x.ctypes.data, out.ctypes.data, table.ctypes.data)
+    return out
 
 
 def _split(flat: np.ndarray, stored) -> list[np.ndarray]:

@@ -259,7 +259,7 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     and a draw stores what the sampler's expansion of xs stores."""
     from bayescred import kernel as k
     from bayescred.approx import path_predecessors
-    from bayescred.native import c_logp_function
+    from bayescred.native import c_expand_function, c_logp_function
 
     _, km = _case(name)
     n = km.n_sampler_dim
@@ -270,7 +270,7 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     coef = np.where(prev >= 0, rng.uniform(0.5, 1.0, n), 0.0)
     pre = km.with_preconditioner(mean, sd, coef, prev)
     table = k.pointer_table(pre.arrays)
-    call = c_logp_function()
+    call, expand = c_logp_function(), c_expand_function()
     n_out = sum(int(np.prod(s, dtype=int)) for _, s in km.stored)
 
     def c_logp(u):
@@ -286,10 +286,9 @@ def test_preconditioned_entry_point_is_the_same_density(name):
         d, h = rng.normal(size=n), 1e-6
         numeric = (c_logp(u + h * d)[0] - c_logp(u - h * d)[0]) / (2 * h)
         assert numeric == pytest.approx(grad @ d, rel=1e-5, abs=1e-4)
-        out_u, out_xs = np.empty(n_out), np.empty(n_out)
-        k.expand_whitened(u, out_u, table)
-        k.expand_sampler(xs, out_xs, k.pointer_table(km.arrays))
-        np.testing.assert_allclose(out_u, out_xs, rtol=1e-12)
+        out_u = np.empty(n_out)
+        assert expand(n, n_out, u.ctypes.data, out_u.ctypes.data, table.ctypes.data) == 0
+        np.testing.assert_allclose(out_u, km.sampler_expand(xs), rtol=1e-12)
 
 
 def test_preconditioner_is_checked():
