@@ -54,6 +54,13 @@ def fit(
     Returns
     -------
     CredibilityResult
+
+    Notes
+    -----
+    With nutpie, a trace of more than 512 MB (every stored value of every draw, tuning
+    included) is written to a temporary folder while it is sampled (``TMPDIR``; removed
+    afterwards) and read back without the tuning draws, so memory holds the posterior
+    once rather than nutpie's in-memory buffers of every draw.
     """
     if not isinstance(spec, ModelSpec):
         spec = load_spec(spec)

@@ -126,6 +126,31 @@ def test_same_seed_same_draws(sim):
     )
 
 
+def test_a_large_trace_goes_through_disk_and_comes_back_the_same(sim, monkeypatch, tmp_path):
+    """Past fit.TRACE_IN_MEMORY_BYTES nutpie writes the trace to a temporary zarr store:
+    the result must be the in-memory one (draws, coordinates, statistics), the folder gone."""
+    import importlib
+
+    fit_module = importlib.import_module("bayescred.fit")  # bc.fit is the function
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    args = dict(draws=20, tune=20, chains=2, seed=9, progress=False)
+    in_memory = bc.fit(sim.spec, panel, **args).idata
+    monkeypatch.setattr(fit_module, "TRACE_IN_MEMORY_BYTES", 0)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+    on_disk = bc.fit(sim.spec, panel, **args).idata
+    assert on_disk.groups() == in_memory.groups()
+    for group in ("posterior", "sample_stats"):
+        a, b = in_memory[group], on_disk[group]
+        assert sorted(a.data_vars) == sorted(b.data_vars)
+        for name in a.data_vars:
+            np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    for name, coord in in_memory.posterior.coords.items():
+        np.testing.assert_array_equal(coord.values, on_disk.posterior[name].values)
+    assert on_disk.posterior.attrs.keys() >= {"preconditioner"}
+    assert list(tmp_path.iterdir()) == []  # the temporary store is removed
+
+
 def test_cli_fit_writes_result(sim, tmp_path):
     spec_path = sim.write(tmp_path / "panel")
     out = tmp_path / "result.nc"

@@ -302,3 +302,20 @@ def test_preconditioner_is_checked():
     with pytest.raises(ValueError, match="before"):
         km.with_preconditioner(*ok[:3], np.arange(n))
     assert not km.preconditioned and km.with_preconditioner(*ok).preconditioned
+
+
+def test_python_calls_compile_nothing_but_the_entry_points():
+    """A cold start compiles the kernel once, for nutpie's two C entry points (~45 s on two
+    cores): Python's calls must go through them, not compile the wrappers a second time as
+    Python functions (each such version re-emits the whole kernel)."""
+    from bayescred import kernel as k
+
+    _, km = _case(list(CASES)[0])
+    x = km.to_model(km.initial_point(2))
+    km.logp_and_grad(x), km.expand(x)
+    km.sampler_logp_and_grad(km.to_sampler(x)), km.sampler_expand(km.to_sampler(x))
+    wrappers = (k.logp_grad_sampler, k.expand_sampler, k.logp_grad_whitened, k.expand_whitened)
+    assert [len(f.signatures) for f in wrappers] == [0, 0, 0, 0]  # inlined, never standalone
+    # the entry points' callees: compiled once (none loaded when the entry points came
+    # from numba's disk cache)
+    assert len(k.logp_grad.signatures) <= 1 and len(k.expand.signatures) <= 1
