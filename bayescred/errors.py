@@ -19,3 +19,7 @@ class SpecError(BayescredError):
 
 class ResultError(BayescredError):
     """A result file is missing, corrupt, not a bayescred result, or from another version."""
+
+
+class SettingError(BayescredError):
+    """An environment variable that bayescred reads has an invalid value."""

@@ -40,6 +40,8 @@ def sample(
     model is compiled by PyTensor (slower to compile and to run).
     """
     progress = interactive() if progress is None else progress
+    if sampler.backend == "nutpie":
+        _trace_in_memory_limit()  # a bad setting fails now, not after compiling and sampling
     if sampler.backend == "advi":
         return _advi(kernel, sampler)
     if sampler.backend == "nutpie" and kernel is not None:
@@ -123,8 +125,10 @@ def _advi(kernel: KernelModel | None, sampler: SamplerSpec):
 # A trace larger than this (tuning draws included) is written to a temporary zarr store on
 # disk while nutpie samples.  In memory, nutpie keeps every draw, tuning included, in Arrow
 # buffers that grow by doubling: on ``large`` (4 x 2000 draws of 30,000 values, 1.9 GB)
-# the process passed 4 GB before the trace was even converted.  Small traces stay in
-# memory: the store costs a few seconds of writing and reading.
+# the process passed 4 GB before the trace was even converted, 6-7 GB after.  Through
+# the store it peaks at 1.5 GB, but samples ~20% slower (nutpie writes and compresses as
+# it samples) and reads back for ~20 s, so small traces stay in memory.  With memory to
+# spare, BAYESCRED_TRACE_IN_MEMORY_MB raises the limit.
 TRACE_IN_MEMORY_BYTES = 512 * 2**20
 # what nutpie's zarr store holds besides what its in-memory trace returns (sample_stats)
 _ZARR_ONLY_STATS = (
@@ -153,9 +157,28 @@ def _nutpie_sample(nutpie, compiled, sampler: SamplerSpec, progress: bool):
     )
     per_draw = sum(int(np.prod(shape, dtype=int)) for shape in compiled.shapes.values())
     trace_bytes = 8 * per_draw * (sampler.draws + sampler.tune) * sampler.chains
-    if trace_bytes <= TRACE_IN_MEMORY_BYTES:
+    if trace_bytes <= _trace_in_memory_limit():
         return nutpie.sample(compiled, **kwargs)
     return _sample_to_disk(nutpie, compiled, kwargs)
+
+
+def _trace_in_memory_limit() -> float:
+    value = os.environ.get("BAYESCRED_TRACE_IN_MEMORY_MB")
+    if value is None:
+        return TRACE_IN_MEMORY_BYTES
+    try:
+        limit = float(value)
+    except ValueError:
+        limit = -1.0
+    if not limit >= 0:  # also catches nan
+        from .errors import SettingError
+
+        raise SettingError(
+            f"environment variable BAYESCRED_TRACE_IN_MEMORY_MB={value!r}: expected a number "
+            "of megabytes >= 0 (a trace larger than that goes through a temporary folder on "
+            "disk while nutpie samples)"
+        )
+    return limit * 2**20
 
 
 def _sample_to_disk(nutpie, compiled, kwargs: dict) -> az.InferenceData:

@@ -183,3 +183,10 @@ def test_missing_values_are_dropped_and_reported(panel_dir):
     edit(panel_dir, "observations", change)
     panel = read_panel(load_spec(panel_dir))
     assert any("dropped 2 row(s) with a missing value" in n for n in panel.notes)
+
+
+@pytest.mark.parametrize("value", ["lots", "-1", "nan"])
+def test_bad_trace_memory_setting(panel_dir, tmp_path, monkeypatch, value):
+    """A bad BAYESCRED_TRACE_IN_MEMORY_MB fails before anything is compiled or sampled."""
+    monkeypatch.setenv("BAYESCRED_TRACE_IN_MEMORY_MB", value)
+    assert_clean_failure(*run_fit(panel_dir, tmp_path), "BAYESCRED_TRACE_IN_MEMORY_MB", "megabytes")
