@@ -189,7 +189,14 @@ def _sample_to_disk(nutpie, compiled, kwargs: dict) -> az.InferenceData:
     from arviz.data.base import make_attrs
     from nutpie import zarr_store
 
-    with tempfile.TemporaryDirectory(prefix="bayescred-trace-") as folder:
+    try:
+        temporary = tempfile.TemporaryDirectory(prefix="bayescred-trace-")
+    except OSError as err:  # no writable TMPDIR: slower to fail later than to use memory
+        warnings.warn(
+            f"no temporary folder for the trace ({err}); keeping it in memory", stacklevel=4
+        )
+        return nutpie.sample(compiled, **kwargs)
+    with temporary as folder:
         idata = nutpie.sample(compiled, zarr_store=zarr_store.LocalStore(folder), **kwargs)
         stats = idata.sample_stats
         stats = stats.drop_vars([v for v in _ZARR_ONLY_STATS if v in stats.data_vars])

@@ -151,6 +151,21 @@ def test_a_large_trace_goes_through_disk_and_comes_back_the_same(sim, monkeypatc
     assert list(tmp_path.iterdir()) == []  # the temporary store is removed
 
 
+def test_without_a_temporary_folder_a_large_trace_stays_in_memory(sim, monkeypatch):
+    import importlib
+    import tempfile
+
+    def unwritable(*args, **kwargs):
+        raise PermissionError("[Errno 13] Permission denied: '/tmp'")
+
+    monkeypatch.setattr(importlib.import_module("bayescred.fit"), "TRACE_IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", unwritable)
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    with pytest.warns(UserWarning, match="keeping it in memory"):
+        result = bc.fit(sim.spec, panel, draws=20, tune=20, chains=2, seed=9, progress=False)
+    assert result.idata.posterior.sizes["draw"] == 20
+
+
 def test_cli_fit_writes_result(sim, tmp_path):
     spec_path = sim.write(tmp_path / "panel")
     out = tmp_path / "result.nc"
