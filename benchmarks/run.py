@@ -139,11 +139,9 @@ def kept_rows(path: Path, args) -> list[dict]:
     for row in earlier["rows"]:
         if row["engine"] in args.engines and row["problem"] in args.problems:
             continue
-        # a row the earlier run had itself kept already says which run measured it
-        earlier_note = row.get("note") or ""
-        note = earlier_note if "from the run of" in earlier_note else "; ".join(
-            n for n in (earlier_note, when) if n
-        )
+        note = row.get("note") or ""
+        if "from the run of" not in note:  # else the earlier run had kept it: already said
+            note = "; ".join(n for n in (note, when) if n)
         kept.append({**row, "note": note})
     return kept
 

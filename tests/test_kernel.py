@@ -269,9 +269,9 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     mean, sd = km.initial_point(1), np.exp(rng.normal(-1.0, 0.3, n))
     coef = np.where(prev >= 0, rng.uniform(0.5, 1.0, n), 0.0)
     pre = km.with_preconditioner(mean, sd, coef, prev)
-    table = k.pointer_table(pre.arrays)
+    table = pre.table
     call, expand = c_logp_function(), c_expand_function()
-    n_out = sum(int(np.prod(s, dtype=int)) for _, s in km.stored)
+    n_out = km.n_stored
 
     def c_logp(u):
         grad, logp = np.empty(n), np.empty(1)
