@@ -88,7 +88,8 @@ def _preconditioned(kernel: KernelModel, sampler: SamplerSpec):
     attrs = {"preconditioner": "advi", "precondition_s": seconds,
              "precondition_iterations": fit.iterations}
     try:
-        return kernel.with_preconditioner(fit.mean, fit.sd, fit.coef, fit.prev), attrs
+        follow = kernel.scale_following(fit.mean, fit.sd)
+        return kernel.with_preconditioner(fit.mean, fit.sd, fit.coef, fit.prev, follow), attrs
     except ValueError as err:  # non-finite fit: sample without it (slower, same posterior)
         warnings.warn(f"ADVI preconditioner not used ({err}); sampling without it", stacklevel=3)
         return kernel, {"preconditioner": f"none ({err})", "precondition_s": seconds}

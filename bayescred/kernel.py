@@ -164,6 +164,8 @@ PRECOND_ARRAYS = (
     ("pre_sd", np.float64, 1),
     ("pre_coef", np.float64, 1),
     ("pre_prev", np.int64, 1),  # -1: no predecessor; predecessors come first
+    ("pre_follow", np.float64, 1),  # w_i: e_i scales by exp(-w_i e_scale) (see _unwhiten)
+    ("pre_scale_at", np.int64, 1),  # [index of log c in xs], or [-1]: no scaling
 )
 
 
@@ -1313,10 +1315,11 @@ def chain_adjoint(g, coef, prev):
 def logp_grad_whitened(u, gu, table):
     """The log-density in nutpie's coordinates u (PRECOND_ARRAYS) and its gradient."""
     on = _f1(table, N_PRECOND)[0] > 0.5
-    xs = _unwhiten(u, table, on)
+    xs, e = _unwhiten(u, table, on)
     g = np.empty_like(xs) if on else gu
     value = logp_grad_sampler(xs, g, table)
     if on:
+        value += _follow_grad(g, e, table)
         coef, prev = _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4)
         g_e, sd = chain_adjoint(g, coef, prev), _f1(table, N_PRECOND + 2)
         for i in range(u.shape[0]):
@@ -1326,16 +1329,46 @@ def logp_grad_whitened(u, gu, table):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def expand_whitened(u, out, table):
-    expand_sampler(_unwhiten(u, table, _f1(table, N_PRECOND)[0] > 0.5), out, table)
+    expand_sampler(_unwhiten(u, table, _f1(table, N_PRECOND)[0] > 0.5)[0], out, table)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _unwhiten(u, table, on):
-    """Sampler coordinates xs = mean + e(u) of nutpie's u (u itself when the map is off)."""
+    """Sampler coordinates xs of nutpie's u (u itself when the map is off), and e(u):
+    xs_i = mean_i + exp(-w_i e_s) e_i, where s is log c's coordinate (pre_scale_at).
+
+    With w_i = 1 a path value's deviation from the mean shrinks as the raw scale c grows,
+    as the walk's prior does (its steps are WALK_STEP / c in x~'s units): a partially
+    non-centred form (Papaspiliopoulos, Roberts and Skold 2007), in which log c and the
+    path's roughness move together instead of trading one small step at a time."""
     if not on:
-        return u
+        return u, u
     mean, sd = _f1(table, N_PRECOND + 1), _f1(table, N_PRECOND + 2)
-    return mean + chain_map(u, sd, _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4))
+    e = chain_map(u, sd, _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4))
+    s, w = _i1(table, N_PRECOND + 6)[0], _f1(table, N_PRECOND + 5)
+    xs = np.empty_like(u)
+    for i in range(u.shape[0]):
+        xs[i] = mean[i] + (math.exp(-w[i] * e[s]) * e[i] if s >= 0 else e[i])
+    return xs, e
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _follow_grad(g, e, table):
+    """Turns g, the gradient with respect to xs, into the gradient with respect to e
+    through _unwhiten's scaling, and returns that map's log-Jacobian, -e_s sum(w): the
+    Jacobian is diagonal but for column s, and xs_s = mean_s + e_s (w_s = 0)."""
+    s, w = _i1(table, N_PRECOND + 6)[0], _f1(table, N_PRECOND + 5)
+    if s < 0:
+        return 0.0
+    g_s, total = 0.0, 0.0
+    for i in range(g.shape[0]):
+        if w[i] != 0.0:
+            f = math.exp(-w[i] * e[s])
+            g[i] *= f
+            g_s -= w[i] * e[i] * g[i]
+            total += w[i]
+    g[s] += g_s - total
+    return -total * e[s]
 
 
 def _logp_c(n, x_, grad_, logp_, user_data):

@@ -254,9 +254,10 @@ def test_kernel_reports_a_degenerate_point_instead_of_raising(name):
 @pytest.mark.parametrize("name", list(CASES)[:2])  # random walk (paths, sampler map); ar1
 def test_preconditioned_entry_point_is_the_same_density(name):
     """With an ADVI preconditioner nutpie samples u, with sampler coordinates
-    xs = mean + e(u) (kernel.PRECOND_ARRAYS): the C entry point's log-density at u is the
-    sampler's at xs, its gradient is the chain rule's (checked by finite differences),
-    and a draw stores what the sampler's expansion of xs stores."""
+    xs_i = mean_i + exp(-w_i e_s) e_i (kernel.PRECOND_ARRAYS, _unwhiten): the C entry
+    point's log-density at u is the sampler's at xs plus the map's log-Jacobian -e_s sum(w),
+    its gradient is the chain rule's (checked by finite differences), and a draw stores
+    what the sampler's expansion of xs stores."""
     from bayescred import kernel as k
     from bayescred.approx import path_predecessors
     from bayescred.native import c_expand_function, c_logp_function
@@ -268,8 +269,13 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     assert (prev >= 0).any()  # both cases have latent paths
     mean, sd = km.initial_point(1), np.exp(rng.normal(-1.0, 0.3, n))
     coef = np.where(prev >= 0, rng.uniform(0.5, 1.0, n), 0.0)
-    pre = km.with_preconditioner(mean, sd, coef, prev)
+    follow = np.zeros(n)
+    if km.arrays["sampler_par"][0]:  # the walk's coordinates follow the sampler's scale
+        walk = {b.name: b for b in km.blocks}["z_walk"]
+        follow[walk.offset : walk.offset + walk.size] = rng.uniform(0.0, 1.0, walk.size)
+    pre = km.with_preconditioner(mean, sd, coef, prev, follow)
     table = pre.table
+    s = km.n_dim if follow.any() else 0
     call, expand = c_logp_function(), c_expand_function()
     n_out = km.n_stored
 
@@ -280,9 +286,11 @@ def test_preconditioned_entry_point_is_the_same_density(name):
 
     for _ in range(2):
         u = rng.standard_normal(n)
-        xs = mean + k.chain_map(u, sd, coef, prev)
+        e = k.chain_map(u, sd, coef, prev)
+        xs = mean + np.exp(-follow * e[s]) * e
         value, grad = c_logp(u)
-        assert value == pytest.approx(km.sampler_logp_and_grad(xs)[0], rel=1e-12)
+        jacobian = -follow.sum() * e[s]
+        assert value == pytest.approx(km.sampler_logp_and_grad(xs)[0] + jacobian, rel=1e-12)
         d, h = rng.normal(size=n), 1e-6
         numeric = (c_logp(u + h * d)[0] - c_logp(u - h * d)[0]) / (2 * h)
         assert numeric == pytest.approx(grad @ d, rel=1e-5, abs=1e-4)
@@ -301,7 +309,34 @@ def test_preconditioner_is_checked():
         km.with_preconditioner(ok[0], np.zeros(n), *ok[2:])
     with pytest.raises(ValueError, match="before"):
         km.with_preconditioner(*ok[:3], np.arange(n))
+    with pytest.raises(ValueError, match="must not follow"):  # the scale follows itself
+        km.with_preconditioner(*ok, np.ones(n))
+    with pytest.raises(ValueError, match="non-finite"):
+        km.with_preconditioner(*ok, np.full(n, np.nan))
     assert not km.preconditioned and km.with_preconditioner(*ok).preconditioned
+
+
+def test_scale_following_is_the_walks_posterior_to_prior_variance_ratio():
+    """The preconditioner's follow exponents (native.KernelModel.scale_following): on each
+    random-walk coordinate, (its sd / its prior sd at the scale c = exp(mean_s))^2, within
+    [0, 1]; 0 on every other coordinate, and everywhere for a model without a walk."""
+    from bayescred import kernel as k
+
+    _, km = _case(list(CASES)[0])
+    n, walk = km.n_sampler_dim, {b.name: b for b in km.blocks}["z_walk"]
+    at = np.arange(walk.offset, walk.offset + walk.size)
+    mean = np.zeros(n)
+    mean[km.n_dim] = np.log(2.0)  # c = 2: a centred step's prior sd is WALK_STEP / 2
+    centred = km.arrays["sampler_kind"][at] == k.K_ABS
+    assert centred.any() and (~centred).any()  # the case has both kinds of coordinate
+    prior = np.where(centred, walk.params[0], 1.0) / 2.0
+    sd = np.full(n, 5.0)
+    sd[at] = prior * np.where(np.arange(at.size) % 2, 0.5, 3.0)  # half share / above prior
+    follow = km.scale_following(mean, sd)
+    np.testing.assert_allclose(follow[at], np.where(np.arange(at.size) % 2, 0.25, 1.0))
+    assert not np.delete(follow, at).any()
+    _, ar1 = _case(list(CASES)[1])
+    assert not ar1.scale_following(np.zeros(ar1.n_sampler_dim), np.ones(ar1.n_sampler_dim)).any()
 
 
 def test_python_calls_compile_nothing_but_the_entry_points():
