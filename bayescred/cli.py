@@ -25,7 +25,10 @@ app = typer.Typer(
 )
 
 Draws = Annotated[int | None, typer.Option(help="Posterior draws per chain.")]
-Tune = Annotated[int | None, typer.Option(help="Tuning (warm-up) draws per chain.")]
+Tune = Annotated[
+    int | None,
+    typer.Option(help="Tuning (warm-up) draws per chain [default: 600 for nutpie, else 1000]."),
+]
 Chains = Annotated[int | None, typer.Option(help="Number of chains.")]
 Seed = Annotated[int | None, typer.Option(help="Random seed (same seed, same draws).")]
 Sampler = Annotated[

@@ -88,7 +88,7 @@ def _preconditioned(kernel: KernelModel, sampler: SamplerSpec):
     attrs = {"preconditioner": "advi", "precondition_s": seconds,
              "precondition_iterations": fit.iterations}
     try:
-        follow = kernel.scale_following(fit.mean, fit.sd)
+        follow = kernel.scale_following(fit.mean, fit.sd)  # partially non-centred
         return kernel.with_preconditioner(fit.mean, fit.sd, fit.coef, fit.prev, follow), attrs
     except ValueError as err:  # non-finite fit: sample without it (slower, same posterior)
         warnings.warn(f"ADVI preconditioner not used ({err}); sampling without it", stacklevel=3)
@@ -148,7 +148,7 @@ _ZARR_ONLY_STATS = (
 def _nutpie_sample(nutpie, compiled, sampler: SamplerSpec, progress: bool):
     kwargs = dict(
         draws=sampler.draws,
-        tune=sampler.tune,
+        tune=sampler.warmup,
         chains=sampler.chains,
         cores=min(sampler.chains, os.cpu_count() or 1),
         seed=sampler.seed,
@@ -157,7 +157,7 @@ def _nutpie_sample(nutpie, compiled, sampler: SamplerSpec, progress: bool):
         save_warmup=False,
     )
     per_draw = sum(int(np.prod(shape, dtype=int)) for shape in compiled.shapes.values())
-    trace_bytes = 8 * per_draw * (sampler.draws + sampler.tune) * sampler.chains
+    trace_bytes = 8 * per_draw * (sampler.draws + sampler.warmup) * sampler.chains
     if trace_bytes <= _trace_in_memory_limit():
         return nutpie.sample(compiled, **kwargs)
     return _sample_to_disk(nutpie, compiled, kwargs)
@@ -382,7 +382,7 @@ def _pymc(model, sampler: SamplerSpec, progress: bool, **engine):
         warnings.simplefilter("ignore", UserWarning)
         idata = pm.sample(
             draws=sampler.draws,
-            tune=sampler.tune,
+            tune=sampler.warmup,
             chains=sampler.chains,
             cores=min(sampler.chains, os.cpu_count() or 1),
             random_seed=sampler.seed,

@@ -219,57 +219,65 @@ class KernelModel:
 
     def with_preconditioner(self, mean, sd, coef, prev, follow=None) -> KernelModel:
         """The same model, which nutpie samples in coordinates u with sampler coordinates
-        xs_i = mean_i + exp(-follow_i e_s) e_i, e_i = sd_i u_i + coef_i e_prev(i), where s
-        is the sampler's log scale (kernel.PRECOND_ARRAYS, kernel._unwhiten); ``follow``
-        defaults to zeros (see :meth:`scale_following`)."""
+        xs_i = mean_i + exp(-w_i e_s(i)) e_i, e_i = sd_i u_i + coef_i e_prev(i)
+        (kernel.PRECOND_ARRAYS, kernel._unwhiten).  ``follow`` is ``(w, s)``, each
+        coordinate's weight in [0, 1] (rounded to multiples of 1 / kernel.FOLLOW_STEPS)
+        and the log-scale coordinate it follows (-1: none), as :meth:`scale_following`
+        gives them; None: no coordinate follows."""
         n = self.n_sampler_dim
-        follow = np.zeros(n) if follow is None else follow
-        scale_at = self.n_dim if self.arrays["sampler_par"][0] else -1
+        weight, scale_at = (np.zeros(n), np.full(n, -1)) if follow is None else follow
         pre = {
             "pre_on": np.ones(1),
             "pre_mean": np.asarray(mean, np.float64),
             "pre_sd": np.asarray(sd, np.float64),
             "pre_coef": np.asarray(coef, np.float64),
             "pre_prev": np.asarray(prev, np.int64),
-            "pre_follow": np.asarray(follow, np.float64),
-            "pre_scale_at": np.array([scale_at], np.int64),
+            "pre_follow": np.asarray(weight, np.float64),  # to multiples of 1/64 below
+            "pre_scale_at": np.asarray(scale_at, np.int64),
         }
         for name, value in pre.items():
-            if name not in ("pre_on", "pre_scale_at") and value.shape != (n,):
+            if name != "pre_on" and value.shape != (n,):
                 raise ValueError(f"preconditioner {name}: expected shape ({n},), got {value.shape}")
         if not all(np.isfinite(v).all() for v in pre.values()) or np.any(pre["pre_sd"] <= 0):
             raise ValueError("preconditioner: non-finite values or sd <= 0")
         if np.any(pre["pre_prev"] >= np.arange(n)):
             raise ValueError("preconditioner: every predecessor must come before its coordinate")
-        if np.any(pre["pre_follow"] != 0) and (scale_at < 0 or pre["pre_follow"][scale_at] != 0):
-            raise ValueError("preconditioner: only with the sampler's scale, which must not follow")
+        _check_following(pre["pre_follow"], pre["pre_scale_at"])
+        j = np.rint(pre["pre_follow"] * k.FOLLOW_STEPS).astype(np.int64)
+        pre["pre_follow"] = np.where(pre["pre_scale_at"] >= 0, j, 0)
+        pre["pre_scale_at"] = np.where(pre["pre_follow"] > 0, pre["pre_scale_at"], -1)
         arrays = {**self.arrays, **{k: np.ascontiguousarray(v) for k, v in pre.items()}}
         return dataclasses.replace(self, arrays=arrays)
 
-    def scale_following(self, mean, sd) -> np.ndarray:
-        """``follow`` exponents for a preconditioner with this ``mean`` and conditional
-        ``sd``: for each random-walk coordinate, its sd as a share of the walk's prior,
-        squared (the posterior-to-prior variance ratio, clipped to [0, 1]); 0 elsewhere.
+    def scale_following(self, mean, sd) -> tuple[np.ndarray, np.ndarray]:
+        """The preconditioner's ``follow`` for a fit with this ``mean`` and conditional
+        ``sd``: the random walk's coordinates follow the sampler's log scale c, by the
+        share of their prior in their posterior, (sd / prior sd)^2, ~0.55 on ``medium``
+        (the partially non-centred weight of Papaspiliopoulos, Roberts and Skold 2007,
+        Statistical Science 22(1)); nothing else follows.
 
-        The walk's steps are WALK_STEP / c in the sampler's units, so in coordinates that
-        do not follow c (w = 0, centred), log c and the roughness of every path can move
+        Why: the walk's steps are WALK_STEP / c in the sampler's units, so where its
+        coordinates do not follow (w = 0), log c and the roughness of every path move
         only together, one small step at a time: the slowest direction on ``medium``
-        (sigma_innovation's ESS 220-440 at 4 x 1000).  Fully non-centred (w = 1), c would
-        move path values the data pin down.  The ratio is the partially non-centred
-        weight of Papaspiliopoulos, Roberts and Skold (2007, Statistical Science 22(1)):
-        ~0.55 on ``medium``, whose sigma_innovation ESS became 650-990 (README).
+        (sigma_innovation's ESS 220-440 at 4 x 1000; 570-1100 following).  Fully
+        non-centred (w = 1), c would move path values that the data pin down.
+
+        Measured and left out: the alliance baselines following tau (w = 1 - sd^2) made
+        divergences in tau's long left tail (3-7 per 4,000 draws instead of 0-1).
         """
-        follow = np.zeros(self.n_sampler_dim)
+        n = self.n_sampler_dim
+        mean, sd = np.asarray(mean, float), np.asarray(sd, float)
+        weight, scale_at = np.zeros(n), np.full(n, -1)
         walk = {b.name: b for b in self.blocks}.get("z_walk")
         if walk is None or not self.arrays["sampler_par"][0]:
-            return follow
+            return weight, scale_at
         at = slice(walk.offset, walk.offset + walk.size)
         c = np.exp(mean[self.n_dim])  # the raw scale at the preconditioner's mean
         # a centred coordinate is a path value (a step's prior sd: WALK_STEP / c), a
         # non-centred one a step in units of WALK_STEP (prior sd 1 / c)
         prior = np.where(self.arrays["sampler_kind"][at] == k.K_ABS, walk.params[0], 1.0) / c
-        follow[at] = np.clip((np.asarray(sd)[at] / prior) ** 2, 0.0, 1.0)
-        return follow
+        weight[at], scale_at[at] = np.clip((sd[at] / prior) ** 2, 0.0, 1.0), self.n_dim
+        return weight, scale_at
 
     def nutpie_model(self):
         """A nutpie compiled model calling the kernel through C function pointers."""
@@ -425,6 +433,16 @@ def _sampler_map(blocks, centred: np.ndarray, n_years: int) -> dict:
     return {"sampler_kind": kind, "sampler_ref": ref, "sampler_par": np.array([1.0, aux, aux])}
 
 
+def _check_following(weight: np.ndarray, scale_at: np.ndarray) -> None:
+    if np.any(weight < 0) or np.any(weight > 1):
+        raise ValueError("preconditioner: follow weights must lie in [0, 1]")
+    if np.any(scale_at < -1) or np.any(scale_at >= scale_at.size):
+        raise ValueError("preconditioner: a follow scale index is out of range")
+    scales = np.unique(scale_at[(scale_at >= 0) & (weight > 0)])
+    if np.any(scale_at[scales] >= 0):
+        raise ValueError("preconditioner: a scale that others follow must not follow")
+
+
 def _no_preconditioner(n_dim: int) -> dict:
     """kernel.PRECOND_ARRAYS switched off (nutpie samples the sampler coordinates)."""
     n = n_dim + 2  # room for the sampler's scale and location; unused when off
@@ -434,8 +452,8 @@ def _no_preconditioner(n_dim: int) -> dict:
         "pre_sd": np.ones(n),
         "pre_coef": np.zeros(n),
         "pre_prev": np.full(n, -1, np.int64),
-        "pre_follow": np.zeros(n),
-        "pre_scale_at": np.full(1, -1, np.int64),
+        "pre_follow": np.zeros(n, np.int64),
+        "pre_scale_at": np.full(n, -1, np.int64),
     }
 
 

@@ -80,12 +80,26 @@ class ReputationSpec:
 class SamplerSpec:
     backend: str = "nutpie"
     draws: int = 1000
-    tune: int = 1000
+    tune: int | None = None  # None: the engine's default, see ``warmup``
     chains: int = 4
     seed: int = 1
     target_accept: float = 0.8
     # nutpie: precondition NUTS with an ADVI fit (kernel.PRECOND_ARRAYS; fit.py says why)
     precondition: bool = True
+
+    @property
+    def warmup(self) -> int:
+        """Tuning draws per chain: ``tune``, or by default 600 for preconditioned nutpie
+        and 1000 otherwise.  Chains that start at draws of the ADVI fit, in coordinates
+        it has whitened, are in the bulk from the first draw and need little mass-matrix
+        adaptation: on ``medium`` (5 data sets) 600 gave the same ESS, R-hat and 0
+        divergences as 1000, in ~20% less time."""
+        if self.tune is not None:
+            return self.tune
+        return PRECONDITIONED_TUNE if self.backend == "nutpie" and self.precondition else 1000
+
+
+PRECONDITIONED_TUNE = 600
 
 
 @dataclass(frozen=True)
@@ -218,6 +232,9 @@ def _reject_unknown(table: Any, valid: tuple[str, ...], where: str) -> None:
         )
 
 
+_NONE_DEFAULT_TYPES = {"tune": int}  # keys whose default None is not a file name
+
+
 def _section(cls, table: dict, where: str):
     valid = tuple(cls.__dataclass_fields__)
     _reject_unknown(table, valid, where)
@@ -226,7 +243,7 @@ def _section(cls, table: dict, where: str):
     for key, value in table.items():
         expected = type(getattr(defaults, key))
         if getattr(defaults, key) is None:
-            expected = str
+            expected = _NONE_DEFAULT_TYPES.get(key, str)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
@@ -269,7 +286,7 @@ def _sampler(table: dict, where: str) -> SamplerSpec:
             f"{where}: backend must be one of {', '.join(BACKENDS)}, got {spec.backend!r}"
         )
     for key in ("draws", "tune", "chains"):
-        if getattr(spec, key) < (1 if key != "tune" else 0):
+        if getattr(spec, key) is not None and getattr(spec, key) < (1 if key != "tune" else 0):
             raise SpecError(f"{where}: {key} must be positive, got {getattr(spec, key)}")
     if not 0 < spec.target_accept < 1:
         raise SpecError(f"{where}: target_accept must lie in (0, 1)")
@@ -335,5 +352,6 @@ def spec_to_toml(spec: ModelSpec, data_paths: dict[str, str] | None = None) -> s
         tables.append(("priors", d["priors"]))
     for header, table in tables:
         lines += ["", f"[{header}]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if v != ""]
+        # None (an unset tune: the engine's default) is left out, as TOML has no null
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if v not in ("", None)]
     return "\n".join(lines) + "\n"

@@ -56,13 +56,22 @@ ESS_MIN = 400.0
 @dataclass(frozen=True)
 class Settings:
     draws: int
-    tune: int
+    tune: int | None  # None: each engine's default (bayescred's, or BASELINE_TUNE)
     chains: int
     seed: int
     reference: Path  # folder of the nutpie posterior summaries the ADVI rows compare with
 
 
 # ---------------------------------------------------------------------------- metrics
+
+
+# Warm-up of the baselines (PyMC's and Stan's own default) when --tune is not given;
+# bayescred's engines then use bayescred's default (SamplerSpec.warmup).
+BASELINE_TUNE = 1000
+
+
+def baseline_tune(s: Settings) -> int:
+    return BASELINE_TUNE if s.tune is None else s.tune
 
 
 def convergence(idata: az.InferenceData, names: list[str]) -> dict:
@@ -126,6 +135,7 @@ def _fit_bayescred(problem: Problem, s: Settings, sampler: str, seed: int | None
     wall = time.perf_counter() - start
     _say(f"fitted in {wall:.1f} s; computing ESS and R-hat")
     figures = dict(
+        tune=result.spec.sampler.warmup,
         compile_s=result.timing.compile_s,
         sample_s=result.timing.sample_s,
         wall_s=wall,
@@ -215,7 +225,7 @@ def baseline_pymc(problem: Problem, s: Settings) -> Iterator[dict]:
         _say(f"init_nuts done in {compiled - start:.1f} s; sampling")
         idata = pm.sample(
             draws=s.draws,
-            tune=s.tune,
+            tune=baseline_tune(s),
             chains=s.chains,
             step=step,
             initvals=initial_points,
@@ -246,7 +256,9 @@ def stan(problem: Problem, s: Settings) -> Iterator[dict]:
         return
     spec, panel, _ = problem()
     start = time.perf_counter()
-    idata, compile_s, sample_s = run_stan(design(panel, spec), s.draws, s.tune, s.chains, s.seed)
+    idata, compile_s, sample_s = run_stan(
+        design(panel, spec), s.draws, baseline_tune(s), s.chains, s.seed
+    )
     wall = time.perf_counter() - start
     yield row(
         problem.name,
@@ -327,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("problem", choices=list(PROBLEMS))
     ap.add_argument("--rows", type=Path, required=True, help="JSON lines file to append to")
     ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--tune", type=int, default=1000)
+    ap.add_argument("--tune", type=int, default=None, help="default: each engine's own")
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--reference", type=Path, default=HERE / "results" / "raw")

@@ -1,7 +1,7 @@
 """Benchmark bayescred against a straightforward PyMC model and Stan on reference problems.
 
     python benchmarks/run.py [--problems medium,large] [--engines E1,E2,...]
-                             [--draws 1000 --tune 1000 --chains 4] [--timeout-s 900]
+                             [--draws 1000 --tune N --chains 4] [--timeout-s 900]
                              [--out benchmarks/results] [--readme README.md]
 
 Engines: bayescred-nutpie, bayescred-pymc, bayescred-numpyro, baseline-pymc, stan,
@@ -157,7 +157,12 @@ def parse(argv):
         "--engines", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)}"
     )
     ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--tune", type=int, default=1000)
+    ap.add_argument(
+        "--tune",
+        type=int,
+        default=None,
+        help="warm-up per chain; default: each engine's own (bayescred's; 1000 for the baselines)",
+    )
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1, help="sampler seed")
     ap.add_argument(
@@ -213,8 +218,7 @@ def run_job(job: Job, engine: str, problem: str, args, out: Path, cache: Path) -
         str(rows_file),
         "--draws",
         str(args.draws),
-        "--tune",
-        str(args.tune),
+        *(["--tune", str(args.tune)] if args.tune is not None else []),
         "--chains",
         str(args.chains),
         "--seed",
@@ -347,6 +351,12 @@ def machine_info() -> dict:
     }
 
 
+def _tune_text(tune) -> str:
+    if tune is not None:
+        return str(tune)
+    return "each engine's default warm-up: bayescred-nutpie 600, the others 1000"
+
+
 def settings(args) -> dict:
     return {
         "draws": args.draws,
@@ -456,7 +466,8 @@ def markdown(report: dict) -> str:
         "",
         f"Packages: {pkgs}.",
         "",
-        f"Sampling: {s['chains']} chains x ({s['tune']} tune + {s['draws']} draws), seed "
+        f"Sampling: {s['chains']} chains x ({_tune_text(s['tune'])} tune + {s['draws']} draws), "
+        f"seed "
         f"{s['seed']}; at most {s['timeout_s']:.0f} s per engine process. "
         f"Command: `{s['command']}`",
         "",

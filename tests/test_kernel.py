@@ -269,13 +269,19 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     assert (prev >= 0).any()  # both cases have latent paths
     mean, sd = km.initial_point(1), np.exp(rng.normal(-1.0, 0.3, n))
     coef = np.where(prev >= 0, rng.uniform(0.5, 1.0, n), 0.0)
-    follow = np.zeros(n)
-    if km.arrays["sampler_par"][0]:  # the walk's coordinates follow the sampler's scale
-        walk = {b.name: b for b in km.blocks}["z_walk"]
-        follow[walk.offset : walk.offset + walk.size] = rng.uniform(0.0, 1.0, walk.size)
-    pre = km.with_preconditioner(mean, sd, coef, prev, follow)
+    # random weights: the walk's coordinates follow the sampler's log scale; in the
+    # AR(1) case (no sampler scale), the innovations follow log sigma_innovation
+    blocks = {b.name: b for b in km.blocks}
+    latent, scale = (("z_walk", km.n_dim) if "z_walk" in blocks
+                     else ("z_innovation", blocks["sigma_innovation"].offset))
+    scale_at = np.full(n, -1)
+    scale_at[blocks[latent].offset : blocks[latent].offset + blocks[latent].size] = scale
+    weight = np.where(scale_at >= 0, rng.uniform(0.0, 1.0, n), 0.0)
+    pre = km.with_preconditioner(mean, sd, coef, prev, (weight, scale_at))
+    rounded = pre.arrays["pre_follow"] / k.FOLLOW_STEPS  # to multiples of 1 / 64
+    assert np.abs(rounded - weight).max() <= 0.5 / k.FOLLOW_STEPS
+    scale_at = pre.arrays["pre_scale_at"]
     table = pre.table
-    s = km.n_dim if follow.any() else 0
     call, expand = c_logp_function(), c_expand_function()
     n_out = km.n_stored
 
@@ -287,9 +293,10 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     for _ in range(2):
         u = rng.standard_normal(n)
         e = k.chain_map(u, sd, coef, prev)
-        xs = mean + np.exp(-follow * e[s]) * e
+        e_scale = np.where(scale_at >= 0, e[np.maximum(scale_at, 0)], 0.0)
+        xs = mean + np.exp(-rounded * e_scale) * e
         value, grad = c_logp(u)
-        jacobian = -follow.sum() * e[s]
+        jacobian = -(rounded * e_scale).sum()
         assert value == pytest.approx(km.sampler_logp_and_grad(xs)[0] + jacobian, rel=1e-12)
         d, h = rng.normal(size=n), 1e-6
         numeric = (c_logp(u + h * d)[0] - c_logp(u - h * d)[0]) / (2 * h)
@@ -309,34 +316,43 @@ def test_preconditioner_is_checked():
         km.with_preconditioner(ok[0], np.zeros(n), *ok[2:])
     with pytest.raises(ValueError, match="before"):
         km.with_preconditioner(*ok[:3], np.arange(n))
-    with pytest.raises(ValueError, match="must not follow"):  # the scale follows itself
-        km.with_preconditioner(*ok, np.ones(n))
+    none = np.full(n, -1)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        km.with_preconditioner(*ok, (np.full(n, 1.5), none))
     with pytest.raises(ValueError, match="non-finite"):
-        km.with_preconditioner(*ok, np.full(n, np.nan))
+        km.with_preconditioner(*ok, (np.full(n, np.nan), none))
+    with pytest.raises(ValueError, match="out of range"):
+        km.with_preconditioner(*ok, (np.ones(n), np.full(n, n)))
+    chained = np.arange(n) - 1  # 1 follows 0, 2 follows 1, ...: 1 is a scale that follows
+    with pytest.raises(ValueError, match="must not follow"):
+        km.with_preconditioner(*ok, (np.ones(n), chained))
     assert not km.preconditioned and km.with_preconditioner(*ok).preconditioned
 
 
 def test_scale_following_is_the_walks_posterior_to_prior_variance_ratio():
-    """The preconditioner's follow exponents (native.KernelModel.scale_following): on each
-    random-walk coordinate, (its sd / its prior sd at the scale c = exp(mean_s))^2, within
-    [0, 1]; 0 on every other coordinate, and everywhere for a model without a walk."""
+    """The preconditioner's follow (native.KernelModel.scale_following): the random
+    walk's coordinates follow the sampler's log scale c with weight (sd / prior sd)^2
+    within [0, 1] (a step's prior sd is WALK_STEP / c for a path value, 1 / c for a
+    non-centred step); nothing else follows, and nothing in a model without a walk."""
     from bayescred import kernel as k
 
     _, km = _case(list(CASES)[0])
     n, walk = km.n_sampler_dim, {b.name: b for b in km.blocks}["z_walk"]
     at = np.arange(walk.offset, walk.offset + walk.size)
     mean = np.zeros(n)
-    mean[km.n_dim] = np.log(2.0)  # c = 2: a centred step's prior sd is WALK_STEP / 2
+    mean[km.n_dim] = np.log(2.0)  # c = 2
     centred = km.arrays["sampler_kind"][at] == k.K_ABS
     assert centred.any() and (~centred).any()  # the case has both kinds of coordinate
     prior = np.where(centred, walk.params[0], 1.0) / 2.0
     sd = np.full(n, 5.0)
-    sd[at] = prior * np.where(np.arange(at.size) % 2, 0.5, 3.0)  # half share / above prior
-    follow = km.scale_following(mean, sd)
-    np.testing.assert_allclose(follow[at], np.where(np.arange(at.size) % 2, 0.25, 1.0))
-    assert not np.delete(follow, at).any()
+    sd[at] = prior * np.where(np.arange(at.size) % 2, 0.5, 3.0)  # a quarter / above prior
+    weight, scale_at = km.scale_following(mean, sd)
+    np.testing.assert_allclose(weight[at], np.where(np.arange(at.size) % 2, 0.25, 1.0))
+    assert (scale_at[at] == km.n_dim).all()
+    assert not np.delete(weight, at).any() and (np.delete(scale_at, at) == -1).all()
     _, ar1 = _case(list(CASES)[1])
-    assert not ar1.scale_following(np.zeros(ar1.n_sampler_dim), np.ones(ar1.n_sampler_dim)).any()
+    weight, scale_at = ar1.scale_following(np.zeros(ar1.n_sampler_dim), np.ones(ar1.n_sampler_dim))
+    assert not weight.any() and (scale_at == -1).all()
 
 
 def test_python_calls_compile_nothing_but_the_entry_points():

@@ -30,6 +30,8 @@ def test_defaults_are_merged():
         ({**BASE, "latent": {"dynamics": "spline"}}, "static, random_walk, ar1"),
         ({**BASE, "sampler": {"backend": "stan"}}, "nutpie, pymc, numpyro"),
         ({**BASE, "sampler": {"draws": "many"}}, "'draws' must be int"),
+        ({**BASE, "sampler": {"tune": "long"}}, "'tune' must be int"),
+        ({**BASE, "sampler": {"tune": -5}}, "tune must be positive"),
         ({**BASE, "priors": {"lodaing": {"dist": "Normal"}}}, "'lodaing'"),
         ({**BASE, "priors": {"loading": {"dist": "Cauchy"}}}, "unknown dist"),
         ({**BASE, "priors": {"loading": {"dist": "HalfNormal", "mu": 1}}}, "'mu'"),
@@ -80,3 +82,15 @@ def test_toml_round_trip(tmp_path):
 def test_sampler_overrides_ignore_none():
     spec = default_spec().with_sampler(draws=50, chains=None)
     assert spec.sampler.draws == 50 and spec.sampler.chains == 4
+
+
+def test_warmup_defaults_to_the_engines_own():
+    """An unset ``tune`` is the engine's default warm-up: 600 draws for nutpie through the
+    ADVI preconditioner (its chains start in the whitened bulk), 1000 otherwise; a given
+    ``tune`` is used as it is, and an unset one survives a TOML round trip."""
+    spec = spec_from_dict(BASE)
+    assert spec.sampler.tune is None and spec.sampler.warmup == 600
+    assert spec.with_sampler(precondition=False).sampler.warmup == 1000
+    assert spec.with_sampler(backend="pymc").sampler.warmup == 1000
+    assert spec.with_sampler(tune=123).sampler.warmup == 123
+    assert spec_from_dict(spec.to_dict()).sampler.tune is None
