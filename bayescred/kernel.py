@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -157,9 +161,11 @@ FOLLOW_STEPS = 64  # the preconditioner's follow exponents are multiples of 1 / 
 
 # Preconditioner: nutpie samples u, and the sampler coordinates are xs = mean + e(u) with
 # e_i = sd_i u_i + coef_i e_prev(i) (prev: the coordinate before i on its unit's latent
-# path), the Gaussian that bayescred.approx fits by ADVI.  The map is linear with a
-# constant Jacobian, so the posterior is exactly the same; NUTS sees it whitened: the
-# path's year-to-year dependence and every coordinate's scale are taken out.
+# path), the Gaussian that bayescred.approx fits by ADVI, except that a coordinate may
+# follow a log scale s(i): xs_i = mean_i + exp(-w_i e_s(i)) e_i (see _unwhiten).  The
+# log-Jacobian of the map is added to the density, so the posterior is exactly the same;
+# NUTS sees it whitened: the path's year-to-year dependence and every coordinate's scale
+# are taken out, and the walk's paths roughen as its scale shrinks.
 PRECOND_ARRAYS = (
     ("pre_on", np.float64, 1),  # [1.0] when the map is on, [0.0]: u = xs
     ("pre_mean", np.float64, 1),
@@ -1418,27 +1424,79 @@ def _expand_c(n, n_out, x_, out_, user_data):
     return 0
 
 
+# Signatures of the two C entry points nutpie calls (see native._LOGP_C / _EXPAND_C)
+SIG_LOGP = types.int64(
+    types.uint64,
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.voidptr,
+)
+SIG_EXPAND = types.int64(
+    types.uint64,
+    types.uint64,
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.voidptr,
+)
+
+
 @functools.lru_cache(maxsize=1)
 def c_functions():
-    """The compiled C entry points: compiled on first use, then loaded from numba's cache."""
-    sig_logp = types.int64(
-        types.uint64,
-        types.CPointer(types.double),
-        types.CPointer(types.double),
-        types.CPointer(types.double),
-        types.voidptr,
-    )
-    sig_expand = types.int64(
-        types.uint64,
-        types.uint64,
-        types.CPointer(types.double),
-        types.CPointer(types.double),
-        types.voidptr,
-    )
-    return (
-        numba.cfunc(sig_logp, cache=True, error_model="numpy")(_logp_c),
-        numba.cfunc(sig_expand, cache=True, error_model="numpy")(_expand_c),
-    )
+    """The compiled C entry points: compiled on first use, then loaded from numba's cache.
+
+    Cold, a second process compiles the expansion entry point into numba's cache while
+    this one compiles the log-density's (see _compile_expand_elsewhere), then this one
+    loads it; should that process fail, this one compiles it as before."""
+    helper = _compile_expand_elsewhere()
+    logp = numba.cfunc(SIG_LOGP, cache=True, error_model="numpy")(_logp_c)
+    if helper is not None:
+        try:
+            helper.wait(timeout=HELPER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
+    return logp, compile_expand()
+
+
+def compile_expand():
+    """The expansion entry point (what the helper process of c_functions runs)."""
+    return numba.cfunc(SIG_EXPAND, cache=True, error_model="numpy")(_expand_c)
+
+
+HELPER_TIMEOUT_S = 900
+
+
+def _compile_expand_elsewhere() -> subprocess.Popen | None:
+    """Start a process that compiles the expansion entry point into numba's cache.  numba
+    compiles in one thread, and each entry point is its own copy of the kernel's code: the
+    two in parallel take a cold start from ~45 s to ~N s on two cores.  None where there is
+    nothing to gain: one core, or the entry point is in the cache already."""
+    if (os.cpu_count() or 1) < 2 or _cached(_expand_c):
+        return None
+    package_root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from bayescred.kernel import compile_expand; compile_expand()"],
+            env={**os.environ, "PYTHONPATH": path},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:  # no process to be had: compile here, one after the other
+        return None
+
+
+def _cached(py_func) -> bool:
+    """Whether numba's cache holds a compiled version of ``py_func`` for this source file
+    (numba's cache index; where that internal API is not there, say yes: no helper)."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        return bool(FunctionCache(py_func)._cache_file._load_index())
+    except Exception:
+        return True
 
 
 def pointer_table(arrays: dict[str, np.ndarray]) -> np.ndarray:
