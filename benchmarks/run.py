@@ -353,8 +353,8 @@ def machine_info() -> dict:
 
 def _tune_text(tune) -> str:
     if tune is not None:
-        return str(tune)
-    return "each engine's default warm-up: bayescred-nutpie 600, the others 1000"
+        return f"{tune} tune"
+    return "tune: each engine's default, 600 for bayescred-nutpie and 1000 for the others;"
 
 
 def settings(args) -> dict:
@@ -466,7 +466,7 @@ def markdown(report: dict) -> str:
         "",
         f"Packages: {pkgs}.",
         "",
-        f"Sampling: {s['chains']} chains x ({_tune_text(s['tune'])} tune + {s['draws']} draws), "
+        f"Sampling: {s['chains']} chains x ({_tune_text(s['tune'])} + {s['draws']} draws), "
         f"seed "
         f"{s['seed']}; at most {s['timeout_s']:.0f} s per engine process. "
         f"Command: `{s['command']}`",
