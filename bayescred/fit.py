@@ -78,8 +78,8 @@ def _preconditioned(kernel: KernelModel, sampler: SamplerSpec):
     and the roughness of its paths move together.  The map has a known Jacobian, so the
     posterior is exactly the model's.  Measured on ``medium`` (4 x (1000 + 1000)): 145k
     gradients instead of 513k, 20 s instead of 58 s (ADVI included); min bulk ESS
-    (sigma_innovation) 220-440 with a linear map, 570-1100 with the scale followed
-    (five data sets), against 485-564 for plain nutpie's long trajectories.
+    (sigma_innovation) 220-440 with a linear map, 650-1100 with the scale followed
+    (six data sets), against 485-564 for plain nutpie's long trajectories.
     """
     from .approx import AdviSettings, fit_advi
 

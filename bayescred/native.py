@@ -259,7 +259,7 @@ class KernelModel:
         Why: the walk's steps are WALK_STEP / c in the sampler's units, so where its
         coordinates do not follow (w = 0), log c and the roughness of every path move
         only together, one small step at a time: the slowest direction on ``medium``
-        (sigma_innovation's ESS 220-440 at 4 x 1000; 570-1100 following).  Fully
+        (sigma_innovation's ESS 220-440 at 4 x 1000; 650-1100 following).  Fully
         non-centred (w = 1), c would move path values that the data pin down.
 
         Measured and left out: the alliance baselines following tau (w = 1 - sd^2) made

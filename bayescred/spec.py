@@ -92,7 +92,7 @@ class SamplerSpec:
         """Tuning draws per chain: ``tune``, or by default 600 for preconditioned nutpie
         and 1000 otherwise.  Chains that start at draws of the ADVI fit, in coordinates
         it has whitened, are in the bulk from the first draw and need little mass-matrix
-        adaptation: on ``medium`` (5 data sets) 600 gave the same ESS, R-hat and 0
+        adaptation: on ``medium`` (3 data sets) 600 gave the same ESS, R-hat and 0
         divergences as 1000, in ~20% less time."""
         if self.tune is not None:
             return self.tune
