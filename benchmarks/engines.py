@@ -75,9 +75,10 @@ def baseline_tune(s: Settings) -> int:
 
 
 def convergence(idata: az.InferenceData, names: list[str]) -> dict:
-    """Max R-hat, min bulk and tail ESS over ``names``, divergences, and the variable with
-    the lowest bulk ESS.  The computation of ``bayescred.diagnostics.convergence`` (the
-    same ArviZ calls), applied to any InferenceData."""
+    """Max R-hat, min bulk and tail ESS over ``names``, divergences, leapfrog steps per
+    draw, and the variable with the lowest bulk ESS.  The computation of
+    ``bayescred.diagnostics.convergence`` (the same ArviZ calls), applied to any
+    InferenceData."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rhat = az.rhat(idata, var_names=names)
@@ -85,7 +86,9 @@ def convergence(idata: az.InferenceData, names: list[str]) -> dict:
         tail = az.ess(idata, var_names=names, method="tail")
     min_bulk = {v: float(np.nanmin(bulk[v].values)) for v in names}
     div = idata.sample_stats.get("diverging")
+    steps = idata.sample_stats.get("n_steps")  # leapfrog steps (Stan's n_leapfrog__)
     return {
+        "steps_per_draw": float(steps.mean()) if steps is not None else None,
         "max_rhat": float(max(np.nanmax(rhat[v].values) for v in names)),
         "min_ess_bulk": min(min_bulk.values()),
         "min_ess_tail": float(min(np.nanmin(tail[v].values) for v in names)),
@@ -239,6 +242,7 @@ def baseline_pymc(problem: Problem, s: Settings) -> Iterator[dict]:
         problem.name,
         "baseline-pymc",
         "cold",
+        tune=baseline_tune(s),
         compile_s=compiled - start,
         sample_s=done - compiled,
         wall_s=done - start,
@@ -264,6 +268,7 @@ def stan(problem: Problem, s: Settings) -> Iterator[dict]:
         problem.name,
         "stan",
         "cold",
+        tune=baseline_tune(s),
         compile_s=compile_s,
         sample_s=sample_s,
         wall_s=wall,

@@ -412,6 +412,7 @@ COLUMNS = (
     ("problem", "problem", "{}"),
     ("engine", "engine", "{}"),
     ("run", "run", "{}"),
+    ("tune", "tune", "{}"),
     ("compile_s", "compile s", "{:.1f}"),
     ("sample_s", "sample s", "{:.1f}"),
     ("wall_s", "wall s", "{:.1f}"),
@@ -420,6 +421,7 @@ COLUMNS = (
     ("ess_per_s", "bulk ESS/s", "{:.1f}"),
     ("max_rhat", "max R-hat", "{:.3f}"),
     ("divergences", "div.", "{}"),
+    ("steps_per_draw", "steps/draw", "{:.1f}"),
     ("peak_rss_mb", "peak MB", "{:.0f}"),
     ("converged", "converged", "{}"),
 )
