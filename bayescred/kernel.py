@@ -1441,6 +1441,9 @@ SIG_EXPAND = types.int64(
 )
 
 
+HELPER_TIMEOUT_S = 900  # seconds c_functions waits for the helper's compile
+
+
 @functools.lru_cache(maxsize=1)
 def c_functions():
     """The compiled C entry points: compiled on first use, then loaded from numba's cache.
@@ -1464,13 +1467,10 @@ def compile_expand():
     return numba.cfunc(SIG_EXPAND, cache=True, error_model="numpy")(_expand_c)
 
 
-HELPER_TIMEOUT_S = 900
-
-
 def _compile_expand_elsewhere() -> subprocess.Popen | None:
     """Start a process that compiles the expansion entry point into numba's cache.  numba
     compiles in one thread, and each entry point is its own copy of the kernel's code: the
-    two in parallel take a cold start from ~45 s to ~N s on two cores.  None where there is
+    two in parallel take the compile from ~53 s to ~38 s on two cores.  None where there is
     nothing to gain: one core, or the entry point is in the cache already."""
     if (os.cpu_count() or 1) < 2 or _cached(_expand_c):
         return None

@@ -12,7 +12,7 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from .errors import SpecError
 from .signals import AUX_PRIORS, FAMILIES
@@ -232,18 +232,13 @@ def _reject_unknown(table: Any, valid: tuple[str, ...], where: str) -> None:
         )
 
 
-_NONE_DEFAULT_TYPES = {"tune": int}  # keys whose default None is not a file name
-
-
 def _section(cls, table: dict, where: str):
     valid = tuple(cls.__dataclass_fields__)
     _reject_unknown(table, valid, where)
-    defaults = cls()
+    hints = get_type_hints(cls)
     table = {k: v for k, v in table.items() if v is not None}  # None = not given
     for key, value in table.items():
-        expected = type(getattr(defaults, key))
-        if getattr(defaults, key) is None:
-            expected = _NONE_DEFAULT_TYPES.get(key, str)
+        expected = _given_type(hints[key])
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
@@ -251,6 +246,11 @@ def _section(cls, table: dict, where: str):
                 f"{where}: key {key!r} must be {expected.__name__}, got {value!r}"
             )
     return cls(**table)
+
+
+def _given_type(hint):
+    """The type a given value must have: ``int`` for a field typed ``int | None``."""
+    return next((t for t in get_args(hint) if t is not type(None)), hint)
 
 
 def _signal(table: Any, where: str) -> SignalSpec:
