@@ -1,4 +1,5 @@
-"""ArviZ checks of a fit, posterior predictive checks, LOO, and a verdict a user can act on.
+"""Checks of a fit (ArviZ's statistics), posterior predictive checks, LOO, and a verdict a
+user can act on.
 
 :func:`diagnose` returns a :class:`DiagnosticReport`: every check with its value, its
 threshold and a status, and a verdict, the worst status of the checks:
@@ -48,11 +49,11 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import mixing
 from .errors import SpecError
 from .predictive import log_likelihood, posterior_predictive, rebuild
 from .results import CredibilityResult
@@ -87,9 +88,7 @@ def convergence(result: CredibilityResult, var_names: list[str] | None = None) -
     prior extrapolation and would otherwise set the headline."""
     idata = result.idata
     names = var_names or reported_variables(result)
-    rhat = az.rhat(idata, var_names=names)
-    bulk = az.ess(idata, var_names=names, method="bulk")
-    tail = az.ess(idata, var_names=names, method="tail")
+    rhat, bulk, tail = mixing.rhat_ess(idata, var_names=names)
     active = _active(result) if "credibility" in names else None
     if active is not None:
         for stat in (rhat, bulk, tail):
@@ -132,7 +131,7 @@ def quick_check(result: CredibilityResult) -> str:
         return "convergence: one chain, R-hat not available"
     cred = convergence(result, ["credibility"])
     others = [v for v in reported_variables(result) if v != "credibility"]
-    rhat = az.rhat(result.idata, var_names=others)
+    rhat = mixing.rhat(result.idata, var_names=others)
     worst = max(others, key=lambda v: float(np.nanmax(rhat[v].values)))
     return (
         f"credibility: max R-hat {cred['max_rhat']:.3f}, min bulk ESS "
@@ -446,12 +445,7 @@ def convergence_table(result: CredibilityResult) -> pd.DataFrame:
     names = reported + internal_variables(result)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if post.sizes["chain"] > 1:
-            rhat = az.rhat(post[names])
-        else:
-            rhat = xr.full_like(post[names].isel(chain=0, draw=0, drop=True), np.nan)
-        bulk = az.ess(post[names], method="bulk")
-        tail = az.ess(post[names], method="tail")
+        rhat, bulk, tail = mixing.rhat_ess(post, var_names=names)  # R-hat NaN for 1 chain
     active = _active(result)
     rows = []
     for name in names:
@@ -715,7 +709,9 @@ def _energy_suspects(result: CredibilityResult, chain: int, n: int = 3) -> tuple
 def _slowest(result: CredibilityResult, n: int) -> list[str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ess = {k: float(az.ess(x)) for k, x in _scalar_draws(result).items()}
+        draws = {k: (("chain", "draw"), x) for k, x in _scalar_draws(result).items()}
+        bulk = mixing.ess(xr.Dataset(draws))
+        ess = {k: float(bulk[k]) for k in draws}
     return sorted(ess, key=ess.get)[:n]
 
 
@@ -728,11 +724,10 @@ def worst_mixing(result: CredibilityResult, n: int = 4) -> list[tuple[str, dict]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in reported_variables(result):
-            da = post[name]
             if post.sizes["chain"] > 1:
-                stat = az.rhat(da.to_dataset())[name]
+                stat = mixing.rhat(post, [name])[name]
             else:
-                stat = -az.ess(da.to_dataset(), method="bulk")[name]
+                stat = -mixing.ess(post, [name], method="bulk")[name]
             if name == "credibility":
                 active = _active(result)
                 stat = stat.where(active) if active is not None else stat

@@ -42,6 +42,8 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 
+from bayescred import mixing
+
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
@@ -77,13 +79,11 @@ def baseline_tune(s: Settings) -> int:
 def convergence(idata: az.InferenceData, names: list[str]) -> dict:
     """Max R-hat, min bulk and tail ESS over ``names``, divergences, leapfrog steps per
     draw, and the variable with the lowest bulk ESS.  The computation of
-    ``bayescred.diagnostics.convergence`` (the same ArviZ calls), applied to any
-    InferenceData."""
+    ``bayescred.diagnostics.convergence`` (bayescred.mixing: ArviZ's statistics,
+    vectorised), applied to any InferenceData."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rhat = az.rhat(idata, var_names=names)
-        bulk = az.ess(idata, var_names=names, method="bulk")
-        tail = az.ess(idata, var_names=names, method="tail")
+        rhat, bulk, tail = mixing.rhat_ess(idata, var_names=names)
     min_bulk = {v: float(np.nanmin(bulk[v].values)) for v in names}
     div = idata.sample_stats.get("diverging")
     steps = idata.sample_stats.get("n_steps")  # leapfrog steps (Stan's n_leapfrog__)
