@@ -16,6 +16,7 @@ arrays described in :data:`ARRAYS`.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import os
@@ -1441,51 +1442,78 @@ SIG_EXPAND = types.int64(
 )
 
 
-HELPER_TIMEOUT_S = 900  # seconds c_functions waits for the helper's compile
+HELPER_TIMEOUT_S = 900  # seconds c_functions waits for a helper's compile
+_HELPERS: dict[str, subprocess.Popen] = {}  # entry point -> process compiling it into the cache
+
+
+def start_compiling() -> None:
+    """Start compiling the log-density's entry point (the long one: ~40 s cold) into
+    numba's cache in another process, and return at once; nothing to do when it is cached
+    or there is one core.  A caller with seconds of work before its first fit (the command
+    line: imports, reading the data, building the model) overlaps the two; c_functions
+    then compiles the expansion's and waits for it."""
+    _compile_elsewhere("logp")
+    atexit.register(_stop_helpers)  # a run that ends before its fit leaves none behind
+
+
+def _stop_helpers() -> None:
+    for helper in _HELPERS.values():
+        helper.kill()
+    _HELPERS.clear()
 
 
 @functools.lru_cache(maxsize=1)
 def c_functions():
     """The compiled C entry points: compiled on first use, then loaded from numba's cache.
 
-    Cold, a second process compiles the expansion entry point into numba's cache while
-    this one compiles the log-density's (see _compile_expand_elsewhere), then this one
-    loads it; should that process fail, this one compiles it as before."""
-    helper = _compile_expand_elsewhere()
-    logp = numba.cfunc(SIG_LOGP, cache=True, error_model="numpy")(_logp_c)
-    if helper is not None:
+    numba compiles in one thread, and each entry point is its own copy of the kernel's
+    code, so cold, with two cores, they are compiled side by side: the expansion's in a
+    second process while this one compiles the log-density's (or waits for the process
+    start_compiling started), ~38 s instead of ~53.  Each helper leaves its entry point in
+    the cache, from which this process loads it; should one fail, this one compiles it."""
+    _compile_elsewhere("expand")
+    if "logp" not in _HELPERS:
+        compile_entry_point("logp")
+    for helper in _HELPERS.values():
         try:
             helper.wait(timeout=HELPER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             helper.kill()
             helper.wait()
-    return logp, compile_expand()
+    _HELPERS.clear()
+    return compile_entry_point("logp"), compile_entry_point("expand")
 
 
-def compile_expand():
-    """The expansion entry point (what the helper process of c_functions runs)."""
-    return numba.cfunc(SIG_EXPAND, cache=True, error_model="numpy")(_expand_c)
+@functools.cache
+def compile_entry_point(name: str):
+    """Entry point ``name`` (logp or expand), from numba's cache or compiled into it (what
+    a helper process of c_functions runs)."""
+    signature, py_func = _ENTRY_POINTS[name]
+    return numba.cfunc(signature, cache=True, error_model="numpy")(py_func)
 
 
-def _compile_expand_elsewhere() -> subprocess.Popen | None:
-    """Start a process that compiles the expansion entry point into numba's cache.  numba
-    compiles in one thread, and each entry point is its own copy of the kernel's code: the
-    two in parallel take the compile from ~53 s to ~38 s on two cores.  None where there is
-    nothing to gain: one core, or the entry point is in the cache already."""
-    if (os.cpu_count() or 1) < 2 or _cached(_expand_c):
-        return None
+_ENTRY_POINTS = {"logp": (SIG_LOGP, _logp_c), "expand": (SIG_EXPAND, _expand_c)}
+
+
+def _compile_elsewhere(name: str) -> None:
+    """Start a process that compiles entry point ``name`` into numba's cache (in _HELPERS);
+    nothing where there is nothing to gain: one core, the entry point cached or already
+    being compiled."""
+    if name in _HELPERS or (os.cpu_count() or 1) < 2 or _cached(_ENTRY_POINTS[name][1]):
+        return
     package_root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    code = f"from bayescred.kernel import compile_entry_point; compile_entry_point({name!r})"
     try:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from bayescred.kernel import compile_expand; compile_expand()"],
+        _HELPERS[name] = subprocess.Popen(
+            [sys.executable, "-c", code],
             env={**os.environ, "PYTHONPATH": path},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    except OSError:  # no process to be had: compile here, one after the other
-        return None
+    except OSError:  # no process to be had: c_functions compiles it here
+        pass
 
 
 def _cached(py_func) -> bool:

@@ -5,13 +5,14 @@
                              [--out benchmarks/results] [--readme README.md]
 
 Engines: bayescred-nutpie, bayescred-pymc, bayescred-numpyro, baseline-pymc, stan,
-bayescred-advi (all by default, in that order; see benchmarks/README.md).  Each engine
-runs on each problem in its own process (``engines.py``), so peak memory and cold starts
-are its own; a process that outlives ``--timeout-s`` is killed and its rows read
+bayescred-advi, bayescred-cli (all by default, in that order; see benchmarks/README.md).
+Each engine runs on each problem in its own process (``engines.py``), so peak memory and
+cold starts are its own; a process that outlives ``--timeout-s`` is killed and its rows read
 ``timeout``.  bayescred-nutpie runs twice: a first process fits the problem (``cold``:
 numba's disk cache is an empty folder unless ``--keep-numba-cache``) and then new data
 of the same structure (``warm: new data``, which must not recompile); a second process
-fits the problem again with the disk cache kept (``warm: new process``).
+fits the problem again with the disk cache kept (``warm: new process``).  bayescred-cli
+times ``bayescred fit`` end to end on the problem's CSVs, cold and warm (its own cache).
 
 Writes ``OUT/latest.json`` and ``OUT/latest.md`` (a header with the machine, the table,
 the approximate mode's accuracy and the issue's targets on ``medium``) and prints the
@@ -67,6 +68,8 @@ ENGINES: dict[str, tuple[Job, ...]] = {
     "stan": (Job("stan", ("cold",)),),
     # after nutpie (its reference), with its numba cache (the kernel is compiled by then)
     "bayescred-advi": (Job("bayescred-advi", ("approx",), numba_cache=True),),
+    # `bayescred fit` as a user runs it (a numba cache of its own: cold, then warm)
+    "bayescred-cli": (Job("bayescred-cli", ("cold", "warm")),),
 }
 PACKAGES = (
     "bayescred",

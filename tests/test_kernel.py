@@ -359,17 +359,24 @@ def test_scale_following_is_the_walks_posterior_to_prior_variance_ratio():
     assert not weight.any() and (scale_at == -1).all()
 
 
-def test_a_cold_start_compiles_the_expansion_in_a_second_process(tmp_path):
-    """With numba's cache empty, kernel.c_functions has a second process compile the
-    expansion entry point into the cache while it compiles the log-density's (~38 s cold
-    instead of ~53 on two cores); with it cached, no process is started."""
+def test_a_cold_start_compiles_the_entry_points_in_other_processes(tmp_path):
+    """With numba's cache empty, start_compiling has a second process compile the
+    log-density's entry point into the cache (the command line starts it before its
+    imports), c_functions another the expansion's, and c_functions then loads both from
+    the cache; once they are cached, no process is started."""
     code = (
         "from bayescred import kernel as k\n"
-        "assert not k._cached(k._expand_c)\n"
-        "helper = k._compile_expand_elsewhere()\n"
-        "assert helper is not None and helper.wait() == 0\n"
-        "assert k._cached(k._expand_c) and not k._cached(k._logp_c)\n"
-        "assert k._compile_expand_elsewhere() is None\n"
+        "assert not k._cached(k._logp_c) and not k._cached(k._expand_c)\n"
+        "k.start_compiling()\n"
+        "assert set(k._HELPERS) == {'logp'}\n"
+        "k._compile_elsewhere('expand')\n"
+        "assert [h.wait() for h in k._HELPERS.values()] == [0, 0]\n"
+        "assert k._cached(k._logp_c) and k._cached(k._expand_c)\n"
+        "logp, expand = k.c_functions()\n"
+        "assert (logp.cache_hits, expand.cache_hits) == (1, 1)\n"  # loaded, not compiled
+        "assert not k._HELPERS\n"
+        "k.start_compiling(); k._compile_elsewhere('expand')\n"
+        "assert not k._HELPERS\n"  # cached: nothing to start
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
