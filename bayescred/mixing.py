@@ -1,4 +1,5 @@
-"""Rank-normalised split R-hat and bulk / tail ESS (Vehtari et al. 2021), vectorised.
+"""Rank-normalised split R-hat and bulk / tail ESS, vectorised (Vehtari, Gelman, Simpson,
+Carpenter and Bürkner 2021, *Bayesian Analysis* 16(2): the definitions ArviZ implements).
 
 The same numbers as ArviZ's ``az.rhat`` and ``az.ess(method="bulk" | "tail")`` (tested to
 1e-9 in tests/test_mixing.py), computed for every scalar of a variable at once instead of
