@@ -20,8 +20,10 @@ import atexit
 import functools
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numba
@@ -1443,22 +1445,24 @@ SIG_EXPAND = types.int64(
 
 
 HELPER_TIMEOUT_S = 900  # seconds c_functions waits for a helper's compile
-_HELPERS: dict[str, subprocess.Popen] = {}  # entry point -> process compiling it into the cache
+# entry point -> (process compiling it, the private numba cache it compiles into)
+_HELPERS: dict[str, tuple[subprocess.Popen, str]] = {}
 
 
 def start_compiling() -> None:
-    """Start compiling the log-density's entry point (the long one: ~40 s cold) into
-    numba's cache in another process, and return at once; nothing to do when it is cached
-    or there is one core.  A caller with seconds of work before its first fit (the command
-    line: imports, reading the data, building the model) overlaps the two; c_functions
-    then compiles the expansion's and waits for it."""
+    """Start compiling the log-density's entry point (the long one: ~40 s cold) in another
+    process, and return at once; nothing to do when it is cached or there is one core.  A
+    caller with seconds of work before its first fit (the command line: imports, reading
+    the data, building the model) overlaps the two; c_functions waits for it."""
     _compile_elsewhere("logp")
     atexit.register(_stop_helpers)  # a run that ends before its fit leaves none behind
 
 
 def _stop_helpers() -> None:
-    for helper in _HELPERS.values():
+    for helper, private in _HELPERS.values():
         helper.kill()
+        helper.wait()
+        shutil.rmtree(private, ignore_errors=True)
     _HELPERS.clear()
 
 
@@ -1469,25 +1473,28 @@ def c_functions():
     numba compiles in one thread, and each entry point is its own copy of the kernel's
     code, so cold, with two cores, they are compiled side by side: the expansion's in a
     second process while this one compiles the log-density's (or waits for the process
-    start_compiling started), ~38 s instead of ~53.  Each helper leaves its entry point in
-    the cache, from which this process loads it; should one fail, this one compiles it."""
+    start_compiling started), ~38 s instead of ~53.  A helper compiles into an empty cache
+    of its own and puts only its entry point into numba's: code linked from callees that
+    another process had cached rounds differently (~1e-14), enough for the same seed to
+    give other draws, so the code must not depend on which process got there first.
+    Should a helper fail, this process compiles its entry point."""
     _compile_elsewhere("expand")
     if "logp" not in _HELPERS:
         compile_entry_point("logp")
-    for helper in _HELPERS.values():
+    for helper, private in _HELPERS.values():
         try:
             helper.wait(timeout=HELPER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             helper.kill()
             helper.wait()
+        shutil.rmtree(private, ignore_errors=True)
     _HELPERS.clear()
     return compile_entry_point("logp"), compile_entry_point("expand")
 
 
 @functools.cache
 def compile_entry_point(name: str):
-    """Entry point ``name`` (logp or expand), from numba's cache or compiled into it (what
-    a helper process of c_functions runs)."""
+    """Entry point ``name`` (logp or expand), from numba's cache or compiled into it."""
     signature, py_func = _ENTRY_POINTS[name]
     return numba.cfunc(signature, cache=True, error_model="numpy")(py_func)
 
@@ -1495,25 +1502,58 @@ def compile_entry_point(name: str):
 _ENTRY_POINTS = {"logp": (SIG_LOGP, _logp_c), "expand": (SIG_EXPAND, _expand_c)}
 
 
+def compile_and_publish(name: str, folder: str) -> None:
+    """What a helper process runs: compile entry point ``name`` (into this process's own
+    numba cache), then copy its cache files into ``folder``, numba's cache folder for it
+    in the process that started this one; data before index, each by an atomic rename,
+    so a reader sees the whole entry or none."""
+    from numba.core.caching import FunctionCache
+
+    compile_entry_point(name)
+    cache = FunctionCache(_ENTRY_POINTS[name][1])
+    index = cache._cache_file._index_name
+    stem = index[: -len("nbi")]
+    source = Path(cache._cache_path)
+    files = sorted((f for f in os.listdir(source) if f.startswith(stem)), key=lambda f: f == index)
+    os.makedirs(folder, exist_ok=True)
+    for name_ in files:
+        partial = Path(folder) / f"{name_}.{os.getpid()}.tmp"
+        shutil.copyfile(source / name_, partial)
+        os.replace(partial, Path(folder) / name_)
+
+
 def _compile_elsewhere(name: str) -> None:
-    """Start a process that compiles entry point ``name`` into numba's cache (in _HELPERS);
-    nothing where there is nothing to gain: one core, the entry point cached or already
-    being compiled."""
-    if name in _HELPERS or (os.cpu_count() or 1) < 2 or _cached(_ENTRY_POINTS[name][1]):
+    """Start a process that compiles entry point ``name`` and puts it into numba's cache
+    (in _HELPERS); nothing where there is nothing to gain: one core, the entry point cached
+    or already being compiled, or numba's cache internals not as expected."""
+    py_func = _ENTRY_POINTS[name][1]
+    if name in _HELPERS or (os.cpu_count() or 1) < 2 or _cached(py_func):
         return
+    try:
+        from numba.core.caching import FunctionCache
+
+        folder = str(FunctionCache(py_func)._cache_path)
+    except Exception:
+        return
+    private = tempfile.mkdtemp(prefix="bayescred-numba-")
     package_root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-    code = f"from bayescred.kernel import compile_entry_point; compile_entry_point({name!r})"
+    code = (
+        "from bayescred.kernel import compile_and_publish; "
+        f"compile_and_publish({name!r}, {folder!r})"
+    )
     try:
-        _HELPERS[name] = subprocess.Popen(
+        helper = subprocess.Popen(
             [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONPATH": path},
+            env={**os.environ, "PYTHONPATH": path, "NUMBA_CACHE_DIR": private},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
     except OSError:  # no process to be had: c_functions compiles it here
-        pass
+        shutil.rmtree(private, ignore_errors=True)
+        return
+    _HELPERS[name] = (helper, private)
 
 
 def _cached(py_func) -> bool:

@@ -361,20 +361,25 @@ def test_scale_following_is_the_walks_posterior_to_prior_variance_ratio():
 
 def test_a_cold_start_compiles_the_entry_points_in_other_processes(tmp_path):
     """With numba's cache empty, start_compiling has a second process compile the
-    log-density's entry point into the cache (the command line starts it before its
-    imports), c_functions another the expansion's, and c_functions then loads both from
-    the cache; once they are cached, no process is started."""
+    log-density's entry point (the command line starts it before its imports), c_functions
+    another the expansion's; each compiles into a cache of its own and puts only its entry
+    point into numba's (callees that another process cached would change the code's
+    rounding, and so the draws), and c_functions loads both from it.  Once they are
+    cached, no process is started."""
     code = (
+        "import os\n"
         "from bayescred import kernel as k\n"
         "assert not k._cached(k._logp_c) and not k._cached(k._expand_c)\n"
         "k.start_compiling()\n"
         "assert set(k._HELPERS) == {'logp'}\n"
         "k._compile_elsewhere('expand')\n"
-        "assert [h.wait() for h in k._HELPERS.values()] == [0, 0]\n"
+        "private = [p for _, p in k._HELPERS.values()]\n"
+        "assert [h.wait() for h, _ in k._HELPERS.values()] == [0, 0]\n"
         "assert k._cached(k._logp_c) and k._cached(k._expand_c)\n"
+        "assert not k._cached(k.logp_grad.py_func) and not k._cached(k._latent.py_func)\n"
         "logp, expand = k.c_functions()\n"
         "assert (logp.cache_hits, expand.cache_hits) == (1, 1)\n"  # loaded, not compiled
-        "assert not k._HELPERS\n"
+        "assert not k._HELPERS and not any(os.path.exists(p) for p in private)\n"
         "k.start_compiling(); k._compile_elsewhere('expand')\n"
         "assert not k._HELPERS\n"  # cached: nothing to start
     )
