@@ -1451,9 +1451,9 @@ _HELPERS: dict[str, tuple[subprocess.Popen, str]] = {}
 
 def start_compiling() -> None:
     """Start compiling the log-density's entry point (the long one: ~40 s cold) in another
-    process, and return at once; nothing to do when it is cached or there is one core.  A
-    caller with seconds of work before its first fit (the command line: imports, reading
-    the data, building the model) overlaps the two; c_functions waits for it."""
+    process, and return at once; nothing to do when it is cached.  A caller with seconds of
+    work before its first fit (the command line: imports, reading the data, building the
+    model) overlaps the two; c_functions waits for it."""
     _compile_elsewhere("logp")
     atexit.register(_stop_helpers)  # a run that ends before its fit leaves none behind
 
@@ -1470,17 +1470,17 @@ def _stop_helpers() -> None:
 def c_functions():
     """The compiled C entry points: compiled on first use, then loaded from numba's cache.
 
-    numba compiles in one thread, and each entry point is its own copy of the kernel's
-    code, so cold, with two cores, they are compiled side by side: the expansion's in a
-    second process while this one compiles the log-density's (or waits for the process
-    start_compiling started), ~38 s instead of ~53.  A helper compiles into an empty cache
-    of its own and puts only its entry point into numba's: code linked from callees that
-    another process had cached rounds differently (~1e-14), enough for the same seed to
-    give other draws, so the code must not depend on which process got there first.
-    Should a helper fail, this process compiles its entry point."""
-    _compile_elsewhere("expand")
-    if "logp" not in _HELPERS:
-        compile_entry_point("logp")
+    Cold, each entry point is compiled in a process of its own, into an empty numba cache
+    of its own, and only the entry point is put into numba's cache, from which this
+    process loads it.  Two reasons.  The code must not depend on what was cached before:
+    an entry point linked from callees that numba had cached (by another process, or a
+    Python call of a callee) rounds differently (~1e-14 in the gradient), and NUTS then
+    gives other draws for the same seed.  And numba compiles in one thread, each entry
+    point being its own copy of the kernel's code: with two cores the two compile side by
+    side, ~38 s instead of ~53.  Should a helper fail, this process compiles its entry
+    point."""
+    for name in _ENTRY_POINTS:
+        _compile_elsewhere(name)
     for helper, private in _HELPERS.values():
         try:
             helper.wait(timeout=HELPER_TIMEOUT_S)
@@ -1524,10 +1524,10 @@ def compile_and_publish(name: str, folder: str) -> None:
 
 def _compile_elsewhere(name: str) -> None:
     """Start a process that compiles entry point ``name`` and puts it into numba's cache
-    (in _HELPERS); nothing where there is nothing to gain: one core, the entry point cached
-    or already being compiled, or numba's cache internals not as expected."""
+    (in _HELPERS); nothing when it is cached or being compiled, or when numba's cache
+    internals are not as expected (c_functions then compiles it in this process)."""
     py_func = _ENTRY_POINTS[name][1]
-    if name in _HELPERS or (os.cpu_count() or 1) < 2 or _cached(py_func):
+    if name in _HELPERS or _cached(py_func):
         return
     try:
         from numba.core.caching import FunctionCache
