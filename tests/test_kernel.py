@@ -377,6 +377,7 @@ def test_a_cold_start_compiles_the_entry_points_in_other_processes(tmp_path):
         "assert [h.wait() for h, _ in k._HELPERS.values()] == [0, 0]\n"
         "assert k._cached(k._logp_c) and k._cached(k._expand_c)\n"
         "assert not k._cached(k.logp_grad.py_func) and not k._cached(k._latent.py_func)\n"
+        "assert all(k._cached(getattr(k, f).py_func) for f in k._CALLED_FROM_PYTHON)\n"
         "logp, expand = k.c_functions()\n"
         "assert (logp.cache_hits, expand.cache_hits) == (1, 1)\n"  # loaded, not compiled
         "assert not k._HELPERS and not any(os.path.exists(p) for p in private)\n"
