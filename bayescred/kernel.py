@@ -1455,10 +1455,12 @@ def start_compiling() -> None:
     work before its first fit (the command line: imports, reading the data, building the
     model) overlaps the two; c_functions waits for it."""
     _compile_elsewhere("logp")
-    atexit.register(_stop_helpers)  # a run that ends before its fit leaves none behind
 
 
+@atexit.register
 def _stop_helpers() -> None:
+    """Helpers still running at exit (a run that ended before its fit, an interrupted
+    wait) are stopped and their private caches removed."""
     for helper, private in _HELPERS.values():
         helper.kill()
         helper.wait()
