@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
@@ -443,9 +442,7 @@ def convergence_table(result: CredibilityResult) -> pd.DataFrame:
     post = result.idata.posterior
     reported = reported_variables(result)
     names = reported + internal_variables(result)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rhat, bulk, tail = mixing.rhat_ess(post, var_names=names)  # R-hat NaN for 1 chain
+    rhat, bulk, tail = mixing.rhat_ess(post, var_names=names)  # R-hat NaN for 1 chain
     active = _active(result)
     rows = []
     for name in names:
@@ -707,12 +704,9 @@ def _energy_suspects(result: CredibilityResult, chain: int, n: int = 3) -> tuple
 
 
 def _slowest(result: CredibilityResult, n: int) -> list[str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        draws = {k: (("chain", "draw"), x) for k, x in _scalar_draws(result).items()}
-        bulk = mixing.ess(xr.Dataset(draws))
-        ess = {k: float(bulk[k]) for k in draws}
-    return sorted(ess, key=ess.get)[:n]
+    draws = {k: (("chain", "draw"), x) for k, x in _scalar_draws(result).items()}
+    bulk = mixing.ess(xr.Dataset(draws))
+    return sorted(draws, key=lambda k: float(bulk[k]))[:n]
 
 
 def worst_mixing(result: CredibilityResult, n: int = 4) -> list[tuple[str, dict]]:
@@ -720,21 +714,21 @@ def worst_mixing(result: CredibilityResult, n: int = 4) -> list[tuple[str, dict]
     ``(variable, selection)`` pairs, e.g. ``("loading", {"signal": "troops"})``, drawn from
     credibility (active unit-years) and the structural parameters."""
     post = result.idata.posterior
+    names = reported_variables(result)
+    if post.sizes["chain"] > 1:
+        stats = mixing.rhat(post, names)
+    else:
+        stats = -mixing.ess(post, names, method="bulk")
+    active = _active(result) if "credibility" in names else None
+    if active is not None:
+        stats["credibility"] = stats["credibility"].where(active)
     scores = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in reported_variables(result):
-            if post.sizes["chain"] > 1:
-                stat = mixing.rhat(post, [name])[name]
-            else:
-                stat = -mixing.ess(post, [name], method="bulk")[name]
-            if name == "credibility":
-                active = _active(result)
-                stat = stat.where(active) if active is not None else stat
-            values = np.asarray(stat.values, float).ravel()
-            for flat, v in enumerate(values):
-                if np.isfinite(v):
-                    scores.append((v, name, flat, stat.dims, stat.shape))
+    for name in names:
+        stat = stats[name]
+        values = np.asarray(stat.values, float).ravel()
+        for flat, v in enumerate(values):
+            if np.isfinite(v):
+                scores.append((v, name, flat, stat.dims, stat.shape))
     scores.sort(key=lambda s: s[0], reverse=True)
     out = []
     for _, name, flat, dims, shape in scores[:n]:

@@ -1457,15 +1457,23 @@ def start_compiling() -> None:
     _compile_elsewhere("logp")
 
 
-@atexit.register
-def _stop_helpers() -> None:
-    """Helpers still running at exit (a run that ended before its fit, an interrupted
-    wait) are stopped and their private caches removed."""
+def _reap_helpers(stop: bool = False) -> None:
+    """Wait for the helpers (stop them first if ``stop``; a helper past HELPER_TIMEOUT_S is
+    stopped) and remove their private caches."""
     for helper, private in _HELPERS.values():
-        helper.kill()
-        helper.wait()
+        if stop:
+            helper.kill()
+        try:
+            helper.wait(timeout=HELPER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
         shutil.rmtree(private, ignore_errors=True)
     _HELPERS.clear()
+
+
+# helpers still running at exit (a run that ended before its fit, an interrupted wait)
+atexit.register(_reap_helpers, stop=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -1483,14 +1491,7 @@ def c_functions():
     point."""
     for name in _ENTRY_POINTS:
         _compile_elsewhere(name)
-    for helper, private in _HELPERS.values():
-        try:
-            helper.wait(timeout=HELPER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            helper.kill()
-            helper.wait()
-        shutil.rmtree(private, ignore_errors=True)
-    _HELPERS.clear()
+    _reap_helpers()
     return compile_entry_point("logp"), compile_entry_point("expand")
 
 

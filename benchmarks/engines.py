@@ -85,9 +85,7 @@ def convergence(idata: az.InferenceData, names: list[str]) -> dict:
     draw, and the variable with the lowest bulk ESS.  The computation of
     ``bayescred.diagnostics.convergence`` (bayescred.mixing: ArviZ's statistics,
     vectorised), applied to any InferenceData."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rhat, bulk, tail = mixing.rhat_ess(idata, var_names=names)
+    rhat, bulk, tail = mixing.rhat_ess(idata, var_names=names)
     min_bulk = {v: float(np.nanmin(bulk[v].values)) for v in names}
     div = idata.sample_stats.get("diverging")
     steps = idata.sample_stats.get("n_steps")  # leapfrog steps (Stan's n_leapfrog__)
