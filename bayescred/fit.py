@@ -155,6 +155,7 @@ def _nutpie_sample(nutpie, compiled, sampler: SamplerSpec, progress: bool):
         cores=min(sampler.chains, os.cpu_count() or 1),
         seed=sampler.seed,
         target_accept=sampler.target_accept,
+        step_size_jitter=sampler.step_size_jitter,
         progress_bar=progress,
         save_warmup=False,
     )

@@ -783,8 +783,9 @@ def _binomial_rows(rows, cred, g_cred, cell, obs_y, trials, icpt, slope):
         th = cred[cell[i]]
         eta = icpt + slope * th
         e = math.exp(-abs(eta))
-        p = 1.0 / (1.0 + e) if eta >= 0 else e / (1.0 + e)
-        ll += obs_y[i] * eta - trials[i] * (max(eta, 0.0) + math.log1p(e))
+        q = 1.0 + e  # log(q), not log1p(e): the same to 1e-16 absolute, a third faster
+        p = 1.0 / q if eta >= 0 else e / q
+        ll += obs_y[i] * eta - trials[i] * (max(eta, 0.0) + math.log(q))
         d = obs_y[i] - trials[i] * p
         g_a += d
         g_l += d * th

@@ -126,6 +126,21 @@ def test_same_seed_same_draws(sim):
     )
 
 
+def test_step_size_jitter_reaches_nutpie(sim):
+    """Each draw's step size is the adapted one times a factor in [1 - j, 1 + j]: constant
+    after warm-up with j = 0, spread over that band with the default j = 0.3."""
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    args = dict(draws=60, tune=30, chains=2, seed=9, progress=False)
+    assert sim.spec.sampler.step_size_jitter == 0.3
+    for jitter in (0.0, 0.3):
+        spec = sim.spec.with_sampler(step_size_jitter=jitter)
+        stats = bc.fit(spec, panel, **args).idata.sample_stats
+        ratio = stats.step_size.values / stats.step_size_bar.values  # bar: the adapted one
+        assert ratio.min() >= 1 - jitter - 1e-12 and ratio.max() <= 1 + jitter + 1e-12
+        if jitter:
+            assert ratio.min() < 0.85 and ratio.max() > 1.15  # 120 uniform factors
+
+
 def test_a_large_trace_goes_through_disk_and_comes_back_the_same(sim, monkeypatch, tmp_path):
     """Past fit.TRACE_IN_MEMORY_BYTES nutpie writes the trace to a temporary zarr store:
     the result must be the in-memory one (draws, coordinates, statistics), the folder gone."""
