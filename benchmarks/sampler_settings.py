@@ -53,7 +53,7 @@ def fit_once(problem: str, seed: int, jitter: float) -> dict:
         "seed": seed,
         "step_size_jitter": jitter,
         "wall_s": round(wall, 1),
-        "compiled": not result.timing.cached,
+        "first_in_process": not result.timing.cached,  # loaded (or compiled) the kernel
         "steps_per_draw": round(float(stats.n_steps.mean()), 1),
         "min_bulk_ess": round(lowest[worst]),
         "worst": worst,
