@@ -73,12 +73,15 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name == "load":
-        value = _importlib.import_module(".results", __name__).CredibilityResult.load
-    elif name in _EXPORTS:
-        value = getattr(_importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    else:
+    if name not in _EXPORTS and name != "load":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .runtime import collector_paused  # light: the standard library only
+
+    with collector_paused():  # a first use may import PyMC and ArviZ: ~1.3 s faster
+        if name == "load":
+            value = _importlib.import_module(".results", __name__).CredibilityResult.load
+        else:
+            value = getattr(_importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

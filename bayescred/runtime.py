@@ -6,6 +6,8 @@ or answering a what-if never pays the samplers' import time.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
 from dataclasses import dataclass
@@ -26,3 +28,18 @@ class Timing:
 def interactive() -> bool:
     """Show progress only on a terminal (not in CI logs or when piped)."""
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused for the block (imports of the scientific
+    stack).  Importing PyMC, PyTensor and ArviZ creates ~10^6 objects that live as long as
+    the process, and the collector walked them ~770 times while they were created:
+    ``import bayescred.api`` took 4.8-5.7 s with it, 3.8-4.1 s without."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
