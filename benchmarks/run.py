@@ -87,6 +87,11 @@ PACKAGES = (
 )
 # the issue's targets for bayescred on `medium`
 WARM_WALL_S, COLD_WALL_S, WARM_COMPILE_S, APPROX_SD = 20.0, 45.0, 10.0, 0.1
+# ... and in ESS per wall second, compilation included (cold rows): how many times the best
+# straightforward engine's (the PyMC baseline, or bayescred's model on PyMC's or numpyro's
+# NUTS) and Stan's
+TIMES_STRAIGHTFORWARD, TIMES_STAN = 5.0, 15.0
+STRAIGHTFORWARD = ("baseline-pymc", "bayescred-pymc", "bayescred-numpyro")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -401,6 +406,7 @@ def targets(rows: list[dict]) -> list[dict]:
     if "warm: new data" in by_run:
         r = by_run["warm: new data"]
         add("new data, same structure: no recompilation", f"cached={r['cached']}", r["cached"])
+    out += _speedups(rows)
     for r in rows:
         if r["problem"] == "medium" and r["engine"] == "bayescred-advi" and r["status"] == "ok":
             add(
@@ -408,6 +414,51 @@ def targets(rows: list[dict]) -> list[dict]:
                 f"max {r['approx_max_err_sd']:.3f} sd",
                 r["approx_within"],
             )
+    return out
+
+
+def _speedups(rows: list[dict]) -> list[dict]:
+    """ESS per wall second of bayescred's cold runs (``bc.fit``, and the ``bayescred fit``
+    command where it ran) against the best straightforward engine's and Stan's on
+    ``medium``: one target per comparison whose rows the run has (a baseline that timed
+    out has no ESS, so it is listed as unmeasured)."""
+    medium = [r for r in rows if r["problem"] == "medium"]
+    ours = [
+        r for r in medium
+        if r["engine"] in ("bayescred-nutpie", "bayescred-cli") and r["run"] == "cold"
+        and r["status"] == "ok"
+    ]  # fmt: skip
+    out = []
+    for label, engines, times in (
+        ("the best straightforward engine", STRAIGHTFORWARD, TIMES_STRAIGHTFORWARD),
+        ("Stan", ("stan",), TIMES_STAN),
+    ):
+        theirs = [r for r in medium if r["engine"] in engines]
+        done = [r for r in theirs if r["status"] == "ok" and r.get("ess_per_s")]
+        if not ours or not theirs:
+            continue
+        if not done:
+            why = "; ".join(sorted({f"{r['engine']}: {r['status']}" for r in theirs}))
+            out.append({
+                "target": f"ESS/s (cold) >= {times:.0f}x {label}'s",
+                "value": f"unmeasured ({why})",
+                "met": False,
+            })  # fmt: skip
+            continue
+        best = max(done, key=lambda r: r["ess_per_s"])
+        unfinished = "".join(
+            f"; {r['engine']}: {r['status']}" for r in theirs if r["status"] != "ok"
+        )
+        for r in ours:
+            ratio = r["ess_per_s"] / best["ess_per_s"]
+            out.append({
+                "target": f"ESS/s (cold, {r['engine']}) >= {times:.0f}x {label}'s",
+                "value": (
+                    f"{r['ess_per_s']:.1f} / {best['ess_per_s']:.2f} ({best['engine']}) "
+                    f"= {ratio:.1f}x{unfinished}"
+                ),
+                "met": ratio >= times,
+            })  # fmt: skip
     return out
 
 
