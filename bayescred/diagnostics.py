@@ -838,8 +838,21 @@ def _family_advice(family: str, stat: str, side: str) -> str:
             "gaussian": "a different family (lognormal for skewed positive values), or check "
             "for outliers",
         }.get(family, "a different family with more dispersion, or check for outliers")
-    if stat == "sd":
-        return "a different family with less dispersion (e.g. poisson instead of negbinomial)"
+    if stat == "sd":  # the data vary less than the model lets them
+        return {
+            "negbinomial": "poisson instead of negbinomial, or a lower floor in the "
+            "`dispersion` prior (it sets the least extra dispersion the model allows)",
+            "gaussian": "a lower floor in the `sigma` prior (it sets the least noise the "
+            "model allows), or a smaller loading prior (credibility's own spread reaches "
+            "the signal through the loading)",
+            "lognormal": "a lower floor in the `sigma` prior (it sets the least noise the "
+            "model allows, on the log scale), or a smaller loading prior (credibility's "
+            "own spread reaches the signal through the loading)",
+            "beta": "a `precision` prior that allows higher values (higher precision is "
+            "less dispersion)",
+            "poisson": "binomial with trials, if the counts have a ceiling (the counts "
+            "are underdispersed)",
+        }.get(family, "a family with less dispersion, or check the data's transform")
     return (
         "check the signal's direction and data, or a different family "
         "(the model cannot reproduce its level)"
