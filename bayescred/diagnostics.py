@@ -839,15 +839,17 @@ def _family_advice(family: str, stat: str, side: str) -> str:
             "for outliers",
         }.get(family, "a different family with more dispersion, or check for outliers")
     if stat == "sd":  # the data vary less than the model lets them
+        less_noise = (
+            "a lower floor in the `sigma` prior (it sets the least noise the model allows"
+            + (", on the log scale" if family == "lognormal" else "")
+            + "), or a smaller loading prior (credibility's own spread reaches the signal "
+            "through the loading)"
+        )
         return {
             "negbinomial": "poisson instead of negbinomial, or a lower floor in the "
             "`dispersion` prior (it sets the least extra dispersion the model allows)",
-            "gaussian": "a lower floor in the `sigma` prior (it sets the least noise the "
-            "model allows), or a smaller loading prior (credibility's own spread reaches "
-            "the signal through the loading)",
-            "lognormal": "a lower floor in the `sigma` prior (it sets the least noise the "
-            "model allows, on the log scale), or a smaller loading prior (credibility's "
-            "own spread reaches the signal through the loading)",
+            "gaussian": less_noise,
+            "lognormal": less_noise,
             "beta": "a `precision` prior that allows higher values (higher precision is "
             "less dispersion)",
             "poisson": "binomial with trials, if the counts have a ceiling (the counts "

@@ -434,9 +434,9 @@ def _speedups(rows: list[dict]) -> list[dict]:
         ("Stan", ("stan",), TIMES_STAN),
     ):
         theirs = [r for r in medium if r["engine"] in engines]
-        done = [r for r in theirs if r["status"] == "ok" and r.get("ess_per_s")]
         if not ours or not theirs:
             continue
+        done = [r for r in theirs if r["status"] == "ok" and r.get("ess_per_s")]
         if not done:
             why = "; ".join(sorted({f"{r['engine']}: {r['status']}" for r in theirs}))
             out.append({

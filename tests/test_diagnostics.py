@@ -29,7 +29,6 @@ from bayescred.cli import app
 from bayescred.errors import ResultError
 from bayescred.model import signal_scales
 from bayescred.predictive import graph_key, log_likelihood, observation_rows, rebuild
-from bayescred.signals import FAMILIES
 from bayescred.simulate import TrueParameters
 
 pytestmark = pytest.mark.sampling
@@ -323,19 +322,3 @@ def test_report_cli_of_under_sampled_fit_says_fail(short, tmp_path):
     assert all(c["message"] and c["next_step"] for c in failing)
     assert (out / "credibility.csv").exists()
     assert len(list(out.glob("*.png"))) >= 3
-
-
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_dispersion_advice_fits_the_family(family):
-    """A predictive sd check's advice speaks of the signal's own family: a lognormal
-    signal that varies too little is not told to leave the negative binomial."""
-    from bayescred.diagnostics import _family_advice
-
-    for side in ("above", "below"):
-        advice = _family_advice(family, "sd", side)
-        others = {"sigma", "dispersion", "precision"} - set(FAMILIES[family].aux)
-        assert not any(f"`{name}`" in advice for name in others), (family, side, advice)
-        if family != "negbinomial":
-            assert "instead of negbinomial" not in advice, (family, side, advice)
-    assert "sigma" in _family_advice("lognormal", "sd", "below")
-    assert "poisson" in _family_advice("negbinomial", "sd", "below")

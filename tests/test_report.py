@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from bayescred.cli import app
 from bayescred.diagnostics import (
     Thresholds,
+    _family_advice,
     _ppc_checks,
     _treedepth_share,
     ppc_summary,
@@ -19,6 +20,7 @@ from bayescred.diagnostics import (
 from bayescred.errors import SpecError
 from bayescred.loo import loo_table
 from bayescred.report import markdown_table
+from bayescred.signals import FAMILIES
 
 runner = CliRunner()
 
@@ -155,3 +157,17 @@ def test_report_into_a_file(tmp_path):
     out.write_text("x")
     res = runner.invoke(app, ["report", str(tmp_path / "r.nc"), "--out", str(out)])
     _one_error_line(res, "taken", "not a folder")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_dispersion_advice_fits_the_family(family):
+    """A predictive sd check's advice speaks of the signal's own family: a lognormal
+    signal that varies too little is not told to leave the negative binomial."""
+    for side in ("above", "below"):
+        advice = _family_advice(family, "sd", side)
+        others = {"sigma", "dispersion", "precision"} - set(FAMILIES[family].aux)
+        assert not any(f"`{name}`" in advice for name in others), (family, side, advice)
+        if family != "negbinomial":
+            assert "instead of negbinomial" not in advice, (family, side, advice)
+    assert "sigma" in _family_advice("lognormal", "sd", "below")
+    assert "poisson" in _family_advice("negbinomial", "sd", "below")
