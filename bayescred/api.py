@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .fit import sample
+from .kernel import start_compiling
 from .model import build_model, signal_scales
 from .native import Unsupported, kernel_model
 from .panel import Panel, read_panel
@@ -70,6 +71,8 @@ def fit(
         draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
         precondition=precondition,
     )
+    if spec.sampler.backend in ("nutpie", "advi"):
+        start_compiling()  # cold, the kernel compiles while the data are read and modelled
     panel = panel if panel is not None else read_panel(spec)
     scales = signal_scales(panel, spec)
     start = time.perf_counter()

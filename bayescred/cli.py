@@ -101,7 +101,7 @@ def fit(
 
 
 def _start_compiling(spec) -> None:
-    """Cold, numba compiles the kernel for ~40 s: start it in another process before the
+    """Cold, numba compiles the kernel for ~25 s: start it in other processes before the
     imports (~6 s) and the model build, which then overlap it (nutpie and advi use it)."""
     if spec.sampler.backend in ("nutpie", "advi"):
         from .kernel import start_compiling

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -965,41 +966,19 @@ def _sampler_terms(xs, x, g, gs, kind, ref, par):
 # ----------------------------------------------------------------------------- entry points
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def logp_grad(
-    x,
-    grad,
-    dims,
-    roles,
-    blk_off,
-    blk_size,
-    blk_transform,
-    blk_dist,
-    blk_par,
-    blk_bounds,
-    alliance_of_unit,
-    member_of_unit,
-    active_weight,
-    covariates,
-    honored,
-    violated,
-    obs_cell,
-    obs_signal,
-    obs_family,
-    obs_y,
-    obs_trials,
-    obs_c1,
-    obs_c2,
-    sig_offset,
-    sig_direction,
-    sig_family,
-    sig_aux,
-    sig_ncut,
-    crisis_cell,
-    crisis_outcome,
-    walk_centred,
-):
-    """Log-density at unconstrained ``x``; writes its gradient into ``grad``."""
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def logp_grad(x, grad, t):
+    """Log-density at unconstrained ``x``; writes its gradient into ``grad``.  The data
+    arrays are read from the pointer table ``t`` (ARRAYS order)."""
+    dims, roles, blk_off, blk_size = _i1(t, 0), _i1(t, 1), _i1(t, 2), _i1(t, 3)
+    blk_transform, blk_dist, blk_par, blk_bounds = _i1(t, 4), _i1(t, 5), _f2(t, 6), _f2(t, 7)
+    alliance_of_unit, member_of_unit, active_weight = _i1(t, 8), _i1(t, 9), _f1(t, 10)
+    covariates, honored, violated = _f2(t, 11), _f2(t, 12), _f2(t, 13)
+    obs_cell, obs_signal = _i1(t, 14), _i1(t, 15)  # 16, obs_family: see sig_family
+    obs_y, obs_trials, obs_c1, obs_c2 = _f1(t, 17), _f1(t, 18), _f1(t, 19), _f1(t, 20)
+    sig_offset, sig_direction = _f1(t, 21), _f1(t, 22)
+    sig_family, sig_aux, sig_ncut = _i1(t, 23), _i1(t, 24), _i1(t, 25)
+    crisis_cell, crisis_outcome, walk_centred = _i1(t, 26), _i1(t, 27), _f2(t, 28)
     val = np.empty_like(x)
     dval = np.empty_like(x)
     gval = np.zeros_like(x)
@@ -1071,44 +1050,17 @@ def _copy_into(out, k, values):
     return k + values.shape[0]
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def expand(
-    x,
-    out,
-    dims,
-    roles,
-    blk_off,
-    blk_size,
-    blk_transform,
-    blk_dist,
-    blk_par,
-    blk_bounds,
-    alliance_of_unit,
-    member_of_unit,
-    active_weight,
-    covariates,
-    honored,
-    violated,
-    obs_cell,
-    obs_signal,
-    obs_family,
-    obs_y,
-    obs_trials,
-    obs_c1,
-    obs_c2,
-    sig_offset,
-    sig_direction,
-    sig_family,
-    sig_aux,
-    sig_ncut,
-    crisis_cell,
-    crisis_outcome,
-    walk_centred,
-):
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def expand(x, out, t):
     """What a draw stores: constrained parameters (block order; zero-sum blocks expanded),
     then mu_alliance (if several alliances), credibility (unit x year), then on
     credibility's scale sigma_innovation and sigma_level (if random walk) and kappa_honor
-    and kappa_violate (if reputation)."""
+    and kappa_violate (if reputation).  The data arrays are read from ``t`` as in logp_grad."""
+    dims, roles, blk_off, blk_size = _i1(t, 0), _i1(t, 1), _i1(t, 2), _i1(t, 3)
+    blk_transform, blk_par, blk_bounds = _i1(t, 4), _f2(t, 6), _f2(t, 7)
+    alliance_of_unit, member_of_unit, active_weight = _i1(t, 8), _i1(t, 9), _f1(t, 10)
+    covariates, honored, violated = _f2(t, 11), _f2(t, 12), _f2(t, 13)
+    walk_centred = _f2(t, 28)
     val = np.empty_like(x)
     dval = np.empty_like(x)
     _constrain(x, val, dval, blk_off, blk_size, blk_transform, blk_bounds)
@@ -1148,15 +1100,21 @@ def expand(
 
 # ----------------------------------------------------------------------------- C entry points
 # nutpie calls these through function pointers.  ``user_data`` points at an int64 table
-# with one row (address, rows, columns) per entry of ARRAYS, SAMPLER_ARRAYS, PRECOND_ARRAYS.
-# Python calls them too (native.KernelModel), so the kernel is compiled once, for them.
+# with one row (address, rows, columns) per entry of ARRAYS, SAMPLER_ARRAYS, PRECOND_ARRAYS,
+# and one (N_UNITS) for the addresses of the model units.  Python calls them too
+# (native.KernelModel), so the kernel is compiled once, for them.
 #
 # Compile time (the first fit on a machine waits for it): numba compiles each function
 # into a module of its own, then links its callees' code into it and optimises and emits
-# the whole again, so each level of calls above logp_grad costs seconds.  The wrappers
-# between the entry points and logp_grad / expand are therefore inlined by numba
-# (inline="always"), and the kernel fills arrays with element loops: a slice assignment
-# (a[i, :] = b) compiles numba's broadcasting checks, seconds each.
+# the whole again, so each level of calls costs seconds.  Hence:
+# - the model's log-density and expansion (logp_grad, expand) are C functions of their
+#   own, the *model units*, which the entry points call by address (_logp_model): the
+#   entry points hold no copy of them, and the units compile in another process, side by
+#   side with the entry points (c_functions);
+# - the wrappers between a C function and the code it runs are inlined by numba
+#   (inline="always"), which saves their level;
+# - the kernel fills arrays with element loops: a slice assignment (a[i, :] = b) compiles
+#   numba's broadcasting checks, seconds each.
 
 
 @intrinsic
@@ -1182,47 +1140,67 @@ def _f2(table, i):
     return numba.carray(_void_pointer(table[i, 0]), (table[i, 1], table[i, 2]), np.float64)
 
 
-@njit(inline="always")
-def _call(fn, x, out, t):
-    # argument order = ARRAYS
-    return fn(
-        x,
-        out,
-        _i1(t, 0),
-        _i1(t, 1),
-        _i1(t, 2),
-        _i1(t, 3),
-        _i1(t, 4),
-        _i1(t, 5),
-        _f2(t, 6),
-        _f2(t, 7),
-        _i1(t, 8),
-        _i1(t, 9),
-        _f1(t, 10),
-        _f2(t, 11),
-        _f2(t, 12),
-        _f2(t, 13),
-        _i1(t, 14),
-        _i1(t, 15),
-        _i1(t, 16),
-        _f1(t, 17),
-        _f1(t, 18),
-        _f1(t, 19),
-        _f1(t, 20),
-        _f1(t, 21),
-        _f1(t, 22),
-        _i1(t, 23),
-        _i1(t, 24),
-        _i1(t, 25),
-        _i1(t, 26),
-        _i1(t, 27),
-        _f2(t, 28),
-    )
-
-
 N_ARRAYS = len(ARRAYS)
 N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
-N_TABLE = N_PRECOND + len(PRECOND_ARRAYS)
+N_UNITS = N_PRECOND + len(PRECOND_ARRAYS)  # the row that points at _UNIT_ADDRESSES
+N_TABLE = N_UNITS + 1
+
+# Addresses of the model units (_logp_model_c, _expand_model_c), which the entry points
+# call through the table's N_UNITS row: set by c_functions once the units are loaded.
+_UNIT_ADDRESSES = np.zeros(2, dtype=np.int64)
+
+
+@intrinsic
+def _logp_model(typingctx, address, x, grad, table):
+    """``_logp_model_c(x, grad, len(x), table)`` called through its C address: the entry
+    point holds no copy of the model's code (see c_functions)."""
+
+    def codegen(context, builder, signature, args):
+        arrays = [
+            context.make_array(ty)(context, builder, value)
+            for ty, value in zip(signature.args[1:], args[1:])
+        ]
+        double_p = ir.DoubleType().as_pointer()
+        fnty = ir.FunctionType(
+            ir.DoubleType(), [double_p, double_p, ir.IntType(64), cgutils.voidptr_t]
+        )
+        fn = builder.inttoptr(args[0], fnty.as_pointer())
+        n = builder.extract_value(arrays[0].shape, 0)
+        user_data = builder.bitcast(arrays[2].data, cgutils.voidptr_t)
+        return builder.call(fn, [arrays[0].data, arrays[1].data, n, user_data])
+
+    if _c_arrays(x, grad, table):
+        return types.float64(address, x, grad, table), codegen
+
+
+@intrinsic
+def _expand_model(typingctx, address, x, out, table):
+    """``_expand_model_c(x, out, len(x), len(out), table)`` called through its C address."""
+
+    def codegen(context, builder, signature, args):
+        arrays = [
+            context.make_array(ty)(context, builder, value)
+            for ty, value in zip(signature.args[1:], args[1:])
+        ]
+        double_p, i64 = ir.DoubleType().as_pointer(), ir.IntType(64)
+        fnty = ir.FunctionType(i64, [double_p, double_p, i64, i64, cgutils.voidptr_t])
+        fn = builder.inttoptr(args[0], fnty.as_pointer())
+        sizes = [builder.extract_value(a.shape, 0) for a in arrays[:2]]
+        user_data = builder.bitcast(arrays[2].data, cgutils.voidptr_t)
+        return builder.call(fn, [arrays[0].data, arrays[1].data, *sizes, user_data])
+
+    if _c_arrays(x, out, table):
+        return types.int64(address, x, out, table), codegen
+
+
+def _c_arrays(*arrays) -> bool:
+    """Typing check of the model-unit calls: the units read their arrays' data pointers as
+    C-contiguous float64 vectors and an int64 table."""
+    dtypes = [types.float64] * (len(arrays) - 1) + [types.int64]
+    return all(
+        isinstance(a, types.Array) and a.layout == "C" and a.dtype == d
+        for a, d in zip(arrays, dtypes)
+    )
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -1231,7 +1209,7 @@ def logp_grad_sampler(xs, gs, table):
     own = _f1(table, N_ARRAYS + 2)[0] > 0.5  # the sampler has coordinates of its own
     x_lin, x, rep, val, dval = _model_point(xs, table, own)
     g = np.empty_like(x) if own else gs
-    value = _call(logp_grad, x, g, table)
+    value = _logp_model(_i1(table, N_UNITS)[0], x, g, table)
     if not own:
         return value
     kind, ref, par = _i1(table, N_ARRAYS), _i1(table, N_ARRAYS + 1), _f1(table, N_ARRAYS + 2)
@@ -1242,7 +1220,7 @@ def logp_grad_sampler(xs, gs, table):
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def expand_sampler(xs, out, table):
     own = _f1(table, N_ARRAYS + 2)[0] > 0.5
-    _call(expand, _model_point(xs, table, own)[1], out, table)
+    _expand_model(_i1(table, N_UNITS)[1], _model_point(xs, table, own)[1], out, table)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -1428,6 +1406,20 @@ def _expand_c(n, n_out, x_, out_, user_data):
     return 0
 
 
+def _logp_model_c(x_, grad_, n, user_data):
+    """The model's log-density at its own coordinates (logp_grad), as a C function of its
+    own: compiled apart from the entry points, which call it by address."""
+    table = numba.carray(user_data, (N_TABLE, 3), np.int64)
+    return logp_grad(numba.carray(x_, (n,)), numba.carray(grad_, (n,)), table)
+
+
+def _expand_model_c(x_, out_, n, n_out, user_data):
+    """The model's expansion of its own coordinates (expand), as a C function of its own."""
+    table = numba.carray(user_data, (N_TABLE, 3), np.int64)
+    expand(numba.carray(x_, (n,)), numba.carray(out_, (n_out,)), table)
+    return 0
+
+
 # Signatures of the two C entry points nutpie calls (see native._LOGP_C / _EXPAND_C)
 SIG_LOGP = types.int64(
     types.uint64,
@@ -1443,19 +1435,34 @@ SIG_EXPAND = types.int64(
     types.CPointer(types.double),
     types.voidptr,
 )
+SIG_LOGP_MODEL = types.float64(
+    types.CPointer(types.double), types.CPointer(types.double), types.int64, types.voidptr
+)
+SIG_EXPAND_MODEL = types.int64(
+    types.CPointer(types.double),
+    types.CPointer(types.double),
+    types.int64,
+    types.int64,
+    types.voidptr,
+)
 
 
 HELPER_TIMEOUT_S = 900  # seconds c_functions waits for a helper's compile
-# entry point -> (process compiling it, the private numba cache it compiles into)
+# What each helper process compiles, in this order; one helper per group, side by side.
+# The log-density's model unit is ~60% of the work (its own core); the other group
+# shares the callees of the expansion and the entry points.
+_HELPER_GROUPS = {"logp_model": ("logp_model",), "rest": ("expand_model", "logp", "expand")}
+# group -> (process compiling it, the private numba cache it compiles into)
 _HELPERS: dict[str, tuple[subprocess.Popen, str]] = {}
 
 
 def start_compiling() -> None:
-    """Start compiling the log-density's entry point (the long one: ~40 s cold) in another
-    process, and return at once; nothing to do when it is cached.  A caller with seconds of
-    work before its first fit (the command line: imports, reading the data, building the
-    model) overlaps the two; c_functions waits for it."""
-    _compile_elsewhere("logp")
+    """Start compiling the kernel (~25 s cold) in other processes, and return at once;
+    nothing to do when it is cached.  A caller with seconds of work before its first fit
+    (the command line: imports, reading the data, building the model) overlaps the two;
+    c_functions waits for them."""
+    for group in _HELPER_GROUPS:
+        _compile_elsewhere(group)
 
 
 def _reap_helpers(stop: bool = False) -> None:
@@ -1479,31 +1486,44 @@ atexit.register(_reap_helpers, stop=True)
 
 @functools.lru_cache(maxsize=1)
 def c_functions():
-    """The compiled C entry points: compiled on first use, then loaded from numba's cache.
+    """The C entry points nutpie calls (log-density, expansion): compiled on first use,
+    then loaded from numba's cache.
 
-    Cold, each entry point is compiled in a process of its own, into an empty numba cache
-    of its own, and only the entry point is put into numba's cache, from which this
-    process loads it.  Two reasons.  The code must not depend on what was cached before:
-    an entry point linked from callees that numba had cached (by another process, or a
-    Python call of a callee) rounds differently (~1e-14 in the gradient), and NUTS then
-    gives other draws for the same seed.  And numba compiles in one thread, each entry
-    point being its own copy of the kernel's code: with two cores the two compile side by
-    side, ~38 s instead of ~53.  Should a helper fail, this process compiles its entry
-    point."""
-    for name in _ENTRY_POINTS:
-        _compile_elsewhere(name)
+    The compiled code is four C functions: the model's log-density and expansion at the
+    model's coordinates (``_logp_model_c``, ``_expand_model_c``: logp_grad and expand) and
+    the two entry points, which map nutpie's coordinates to the model's and call the
+    model's functions by address (the table's N_UNITS row).  numba compiles in one thread,
+    and links a copy of every callee into its caller, re-optimising it: as one function
+    the log-density took ~44 s; split, its model unit compiles on one core while the rest
+    compile on the other (~28 s on two cores).
+
+    Cold, each group of _HELPER_GROUPS is compiled in a process of its own, into an empty
+    numba cache of its own, and only the four functions are put into numba's cache, from
+    which this process loads them.  The code must not depend on what was cached before:
+    a function linked from callees that numba had cached (by another process, or a Python
+    call of a callee) rounds differently (~1e-14 in the gradient), and NUTS then gives
+    other draws for the same seed.  Should a helper fail, this process compiles what it
+    did not."""
+    start_compiling()
     _reap_helpers()
+    units = compile_entry_point("logp_model"), compile_entry_point("expand_model")
+    _UNIT_ADDRESSES[:] = [unit.address for unit in units]
     return compile_entry_point("logp"), compile_entry_point("expand")
 
 
 @functools.cache
 def compile_entry_point(name: str):
-    """Entry point ``name`` (logp or expand), from numba's cache or compiled into it."""
+    """C function ``name`` (of _ENTRY_POINTS), from numba's cache or compiled into it."""
     signature, py_func = _ENTRY_POINTS[name]
     return numba.cfunc(signature, cache=True, error_model="numpy")(py_func)
 
 
-_ENTRY_POINTS = {"logp": (SIG_LOGP, _logp_c), "expand": (SIG_EXPAND, _expand_c)}
+_ENTRY_POINTS = {
+    "logp": (SIG_LOGP, _logp_c),
+    "expand": (SIG_EXPAND, _expand_c),
+    "logp_model": (SIG_LOGP_MODEL, _logp_model_c),
+    "expand_model": (SIG_EXPAND_MODEL, _expand_model_c),
+}
 
 
 # Kernel functions Python calls directly (native.KernelModel, approx): the log-density's
@@ -1512,17 +1532,19 @@ _ENTRY_POINTS = {"logp": (SIG_LOGP, _logp_c), "expand": (SIG_EXPAND, _expand_c)}
 _CALLED_FROM_PYTHON = ("_to_model", "_minus_reputation", "chain_map", "chain_adjoint")
 
 
-def compile_and_publish(name: str, folder: str) -> None:
-    """What a helper process runs: compile entry point ``name`` (into this process's own
-    numba cache), then copy its cache files (and, for the log-density's, those of
-    _CALLED_FROM_PYTHON) into ``folder``, numba's cache folder of the process that started
-    this one; data before index, each by an atomic rename, so that a reader finds a whole
-    entry or none."""
+def compile_and_publish(group: str, folder: str) -> None:
+    """What a helper process runs: compile the C functions of ``group`` (into this
+    process's own numba cache), then copy their cache files (and, with the log-density's
+    entry point, those of _CALLED_FROM_PYTHON) into ``folder``, numba's cache folder of the
+    process that started this one; data before index, each by an atomic rename, so that a
+    reader finds a whole entry or none."""
     from numba.core.caching import FunctionCache
 
-    compile_entry_point(name)
-    py_funcs = [_ENTRY_POINTS[name][1]]
-    if name == "logp":
+    names = _HELPER_GROUPS[group]
+    for name in names:
+        compile_entry_point(name)
+    py_funcs = [_ENTRY_POINTS[name][1] for name in names]
+    if "logp" in names:
         py_funcs += [globals()[f].py_func for f in _CALLED_FROM_PYTHON]
     os.makedirs(folder, exist_ok=True)
     for py_func in py_funcs:
@@ -1536,17 +1558,18 @@ def compile_and_publish(name: str, folder: str) -> None:
             os.replace(partial, Path(folder) / file)
 
 
-def _compile_elsewhere(name: str) -> None:
-    """Start a process that compiles entry point ``name`` and puts it into numba's cache
-    (in _HELPERS); nothing when it is cached or being compiled, or when numba's cache
-    internals are not as expected (c_functions then compiles it in this process)."""
-    py_func = _ENTRY_POINTS[name][1]
-    if name in _HELPERS or _cached(py_func):
+def _compile_elsewhere(group: str) -> None:
+    """Start a process that compiles the C functions of ``group`` and puts them into
+    numba's cache (in _HELPERS); nothing when they are cached or being compiled, or when
+    numba's cache internals are not as expected (c_functions then compiles them in this
+    process)."""
+    py_funcs = [_ENTRY_POINTS[name][1] for name in _HELPER_GROUPS[group]]
+    if group in _HELPERS or all(_cached(f) for f in py_funcs):
         return
     try:
         from numba.core.caching import FunctionCache
 
-        folder = str(FunctionCache(py_func)._cache_path)
+        folder = str(FunctionCache(py_funcs[0])._cache_path)
     except Exception:
         return
     private = tempfile.mkdtemp(prefix="bayescred-numba-")
@@ -1554,7 +1577,7 @@ def _compile_elsewhere(name: str) -> None:
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     code = (
         "from bayescred.kernel import compile_and_publish; "
-        f"compile_and_publish({name!r}, {folder!r})"
+        f"compile_and_publish({group!r}, {folder!r})"
     )
     try:
         helper = subprocess.Popen(
@@ -1567,7 +1590,7 @@ def _compile_elsewhere(name: str) -> None:
     except OSError:  # no process to be had: c_functions compiles it here
         shutil.rmtree(private, ignore_errors=True)
         return
-    _HELPERS[name] = (helper, private)
+    _HELPERS[group] = (helper, private)
 
 
 def _cached(py_func) -> bool:
@@ -1590,4 +1613,5 @@ def pointer_table(arrays: dict[str, np.ndarray]) -> np.ndarray:
         if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
             raise TypeError(f"kernel array {name}: expected C-contiguous {dtype} of rank {ndim}")
         table[i] = (a.ctypes.data, a.shape[0], a.shape[1] if ndim == 2 else 1)
+    table[N_UNITS] = (_UNIT_ADDRESSES.ctypes.data, _UNIT_ADDRESSES.shape[0], 1)
     return table

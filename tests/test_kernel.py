@@ -359,29 +359,32 @@ def test_scale_following_is_the_walks_posterior_to_prior_variance_ratio():
     assert not weight.any() and (scale_at == -1).all()
 
 
-def test_a_cold_start_compiles_the_entry_points_in_other_processes(tmp_path):
-    """With numba's cache empty, start_compiling has a second process compile the
-    log-density's entry point (the command line starts it before its imports), c_functions
-    another the expansion's; each compiles into a cache of its own and puts only its entry
-    point into numba's (callees that another process cached would change the code's
-    rounding, and so the draws), and c_functions loads both from it.  Once they are
-    cached, no process is started."""
+def test_a_cold_start_compiles_the_kernel_in_other_processes(tmp_path):
+    """With numba's cache empty, start_compiling has two processes compile the kernel's
+    four C functions side by side (the model units apart from the entry points; the
+    command line starts them before its imports); each compiles into a cache of its own
+    and puts only its C functions into numba's (callees that another process cached would
+    change the code's rounding, and so the draws), and c_functions loads all four from it
+    and gives the entry points the units' addresses.  Once they are cached, no process is
+    started."""
     code = (
         "import os\n"
         "from bayescred import kernel as k\n"
-        "assert not k._cached(k._logp_c) and not k._cached(k._expand_c)\n"
+        "functions = [f for _, f in k._ENTRY_POINTS.values()]\n"
+        "assert len(functions) == 4 and not any(k._cached(f) for f in functions)\n"
         "k.start_compiling()\n"
-        "assert set(k._HELPERS) == {'logp'}\n"
-        "k._compile_elsewhere('expand')\n"
+        "assert set(k._HELPERS) == set(k._HELPER_GROUPS) == {'logp_model', 'rest'}\n"
         "private = [p for _, p in k._HELPERS.values()]\n"
         "assert [h.wait() for h, _ in k._HELPERS.values()] == [0, 0]\n"
-        "assert k._cached(k._logp_c) and k._cached(k._expand_c)\n"
-        "assert not k._cached(k.logp_grad.py_func) and not k._cached(k._latent.py_func)\n"
+        "assert all(k._cached(f) for f in functions)\n"
+        "assert not k._cached(k._measurement.py_func) and not k._cached(k._latent.py_func)\n"
         "assert all(k._cached(getattr(k, f).py_func) for f in k._CALLED_FROM_PYTHON)\n"
         "logp, expand = k.c_functions()\n"
-        "assert (logp.cache_hits, expand.cache_hits) == (1, 1)\n"  # loaded, not compiled
+        "assert all(k.compile_entry_point(n).cache_hits == 1 for n in k._ENTRY_POINTS)\n"
+        "units = [k.compile_entry_point(n).address for n in ('logp_model', 'expand_model')]\n"
+        "assert list(k._UNIT_ADDRESSES) == units and all(units)\n"
         "assert not k._HELPERS and not any(os.path.exists(p) for p in private)\n"
-        "k.start_compiling(); k._compile_elsewhere('expand')\n"
+        "k.start_compiling()\n"
         "assert not k._HELPERS\n"  # cached: nothing to start
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
@@ -390,17 +393,19 @@ def test_a_cold_start_compiles_the_entry_points_in_other_processes(tmp_path):
 
 
 def test_python_calls_compile_nothing_but_the_entry_points():
-    """A cold start compiles the kernel once, for nutpie's two C entry points (~45 s on two
-    cores): Python's calls must go through them, not compile the wrappers a second time as
-    Python functions (each such version re-emits the whole kernel)."""
+    """A cold start compiles the kernel once, for nutpie's two C entry points and the model
+    units they call (~25 s on two cores): Python's calls must go through them, not compile
+    the wrappers a second time as Python functions (each such version re-emits the whole
+    kernel)."""
     from bayescred import kernel as k
 
     _, km = _case(list(CASES)[0])
     x = km.to_model(km.initial_point(2))
     km.logp_and_grad(x), km.expand(x)
     km.sampler_logp_and_grad(km.to_sampler(x)), km.sampler_expand(km.to_sampler(x))
-    wrappers = (k.logp_grad_sampler, k.expand_sampler, k.logp_grad_whitened, k.expand_whitened)
-    assert [len(f.signatures) for f in wrappers] == [0, 0, 0, 0]  # inlined, never standalone
-    # the entry points' callees: compiled once (none loaded when the entry points came
-    # from numba's disk cache)
-    assert len(k.logp_grad.signatures) <= 1 and len(k.expand.signatures) <= 1
+    wrappers = (k.logp_grad_sampler, k.expand_sampler, k.logp_grad_whitened, k.expand_whitened,
+                k.logp_grad, k.expand)
+    assert [len(f.signatures) for f in wrappers] == [0] * 6  # inlined, never standalone
+    # the C functions' callees: compiled once (none loaded when the C functions came from
+    # numba's disk cache)
+    assert len(k._measurement.signatures) <= 1 and len(k._latent.signatures) <= 1
