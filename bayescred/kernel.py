@@ -1206,10 +1206,13 @@ def _c_arrays(*arrays) -> bool:
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def logp_grad_sampler(xs, gs, table):
     """The log-density in sampler coordinates (SAMPLER_ARRAYS) and its gradient."""
+    unit = _i1(table, N_UNITS)[0]
+    if unit == 0:  # the model units are not loaded (c_functions): no density, not a crash
+        return np.nan
     own = _f1(table, N_ARRAYS + 2)[0] > 0.5  # the sampler has coordinates of its own
     x_lin, x, rep, val, dval = _model_point(xs, table, own)
     g = np.empty_like(x) if own else gs
-    value = _logp_model(_i1(table, N_UNITS)[0], x, g, table)
+    value = _logp_model(unit, x, g, table)
     if not own:
         return value
     kind, ref, par = _i1(table, N_ARRAYS), _i1(table, N_ARRAYS + 1), _f1(table, N_ARRAYS + 2)
@@ -1219,8 +1222,13 @@ def logp_grad_sampler(xs, gs, table):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def expand_sampler(xs, out, table):
+    """Writes the expansion of sampler point xs into out; 0, or 1 when the model units are
+    not loaded."""
+    unit = _i1(table, N_UNITS)[1]
+    if unit == 0:
+        return 1
     own = _f1(table, N_ARRAYS + 2)[0] > 0.5
-    _expand_model(_i1(table, N_UNITS)[1], _model_point(xs, table, own)[1], out, table)
+    return _expand_model(unit, _model_point(xs, table, own)[1], out, table)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -1319,7 +1327,7 @@ def logp_grad_whitened(u, gu, table):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def expand_whitened(u, out, table):
-    expand_sampler(_unwhiten(u, table, _f1(table, N_PRECOND)[0] > 0.5)[0], out, table)
+    return expand_sampler(_unwhiten(u, table, _f1(table, N_PRECOND)[0] > 0.5)[0], out, table)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -1402,8 +1410,7 @@ def _expand_c(n, n_out, x_, out_, user_data):
     table = numba.carray(user_data, (N_TABLE, 3), np.int64)
     x = numba.carray(x_, (n,))
     out = numba.carray(out_, (n_out,))
-    expand_whitened(x, out, table)
-    return 0
+    return expand_whitened(x, out, table)
 
 
 def _logp_model_c(x_, grad_, n, user_data):

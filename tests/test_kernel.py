@@ -255,6 +255,29 @@ def test_kernel_reports_a_degenerate_point_instead_of_raising(name):
         assert not (status == 4 and np.isfinite(logp[0]))
 
 
+def test_entry_points_without_model_units_report_instead_of_crashing():
+    """The entry points call the model units by the addresses c_functions writes; a table
+    whose unit row holds none gives a non-finite log-density (status 4) and an expansion
+    status of 1, where a call to address 0 would end the process."""
+    from bayescred import kernel as k
+    from bayescred.native import c_expand_function, c_logp_function
+
+    _, km = _case(list(CASES)[0])
+    logp_c, expand_c = c_logp_function(), c_expand_function()
+    no_units = np.zeros(2, dtype=np.int64)
+    table = km.table.copy()
+    table[k.N_UNITS] = (no_units.ctypes.data, 2, 1)
+    x = km.initial_point(1)
+    grad, logp, out = np.zeros_like(x), np.zeros(1), np.zeros(km.n_stored)
+    assert logp_c(x.size, x.ctypes.data, grad.ctypes.data, logp.ctypes.data,
+                  table.ctypes.data) == 4
+    assert expand_c(x.size, out.size, x.ctypes.data, out.ctypes.data, table.ctypes.data) == 1
+    # with the units' addresses, the same calls succeed
+    assert logp_c(x.size, x.ctypes.data, grad.ctypes.data, logp.ctypes.data,
+                  km.table.ctypes.data) == 0
+    assert expand_c(x.size, out.size, x.ctypes.data, out.ctypes.data, km.table.ctypes.data) == 0
+
+
 @pytest.mark.parametrize("name", list(CASES)[:2])  # random walk (paths, sampler map); ar1
 def test_preconditioned_entry_point_is_the_same_density(name):
     """With an ADVI preconditioner nutpie samples u, with sampler coordinates
