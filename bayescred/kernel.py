@@ -1154,43 +1154,35 @@ _UNIT_ADDRESSES = np.zeros(2, dtype=np.int64)
 def _logp_model(typingctx, address, x, grad, table):
     """``_logp_model_c(x, grad, len(x), table)`` called through its C address: the entry
     point holds no copy of the model's code (see c_functions)."""
-
-    def codegen(context, builder, signature, args):
-        arrays = [
-            context.make_array(ty)(context, builder, value)
-            for ty, value in zip(signature.args[1:], args[1:])
-        ]
-        double_p = ir.DoubleType().as_pointer()
-        fnty = ir.FunctionType(
-            ir.DoubleType(), [double_p, double_p, ir.IntType(64), cgutils.voidptr_t]
-        )
-        fn = builder.inttoptr(args[0], fnty.as_pointer())
-        n = builder.extract_value(arrays[0].shape, 0)
-        user_data = builder.bitcast(arrays[2].data, cgutils.voidptr_t)
-        return builder.call(fn, [arrays[0].data, arrays[1].data, n, user_data])
-
     if _c_arrays(x, grad, table):
+        codegen = _unit_call(ir.DoubleType(), n_sizes=1)
         return types.float64(address, x, grad, table), codegen
 
 
 @intrinsic
 def _expand_model(typingctx, address, x, out, table):
     """``_expand_model_c(x, out, len(x), len(out), table)`` called through its C address."""
+    if _c_arrays(x, out, table):
+        return types.int64(address, x, out, table), _unit_call(ir.IntType(64), n_sizes=2)
+
+
+def _unit_call(return_type, n_sizes: int):
+    """Code generator of a model-unit call: the function at address ``args[0]`` called
+    with the data pointers of the two vectors, the lengths of the first ``n_sizes`` of
+    them, and the table's data pointer."""
 
     def codegen(context, builder, signature, args):
         arrays = [
             context.make_array(ty)(context, builder, value)
             for ty, value in zip(signature.args[1:], args[1:])
         ]
-        double_p, i64 = ir.DoubleType().as_pointer(), ir.IntType(64)
-        fnty = ir.FunctionType(i64, [double_p, double_p, i64, i64, cgutils.voidptr_t])
-        fn = builder.inttoptr(args[0], fnty.as_pointer())
-        sizes = [builder.extract_value(a.shape, 0) for a in arrays[:2]]
-        user_data = builder.bitcast(arrays[2].data, cgutils.voidptr_t)
-        return builder.call(fn, [arrays[0].data, arrays[1].data, *sizes, user_data])
+        sizes = [builder.extract_value(a.shape, 0) for a in arrays[:n_sizes]]
+        call_args = [arrays[0].data, arrays[1].data, *sizes]
+        call_args.append(builder.bitcast(arrays[2].data, cgutils.voidptr_t))
+        fnty = ir.FunctionType(return_type, [a.type for a in call_args])
+        return builder.call(builder.inttoptr(args[0], fnty.as_pointer()), call_args)
 
-    if _c_arrays(x, out, table):
-        return types.int64(address, x, out, table), codegen
+    return codegen
 
 
 def _c_arrays(*arrays) -> bool:
