@@ -71,7 +71,7 @@ def fit(
         draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
         precondition=precondition,
     )
-    if spec.sampler.backend in ("nutpie", "advi"):
+    if spec.sampler.uses_kernel:
         start_compiling()  # cold, the kernel compiles while the data are read and modelled
     panel = panel if panel is not None else read_panel(spec)
     scales = signal_scales(panel, spec)
@@ -88,7 +88,7 @@ def fit(
 def native_kernel(model, panel: Panel, spec: ModelSpec, scales):
     """The model described to the numba kernel, or None where it is not covered (then the
     PyMC model is compiled by PyTensor instead)."""
-    if spec.sampler.backend not in ("nutpie", "advi"):
+    if not spec.sampler.uses_kernel:
         return None
     try:
         return kernel_model(model, panel, spec, scales)

@@ -1505,19 +1505,21 @@ def c_functions():
     did not."""
     start_compiling()
     _reap_helpers()
-    units = compile_entry_point("logp_model"), compile_entry_point("expand_model")
+    units = compile_c_function("logp_model"), compile_c_function("expand_model")
     _UNIT_ADDRESSES[:] = [unit.address for unit in units]
-    return compile_entry_point("logp"), compile_entry_point("expand")
+    return compile_c_function("logp"), compile_c_function("expand")
 
 
 @functools.cache
-def compile_entry_point(name: str):
-    """C function ``name`` (of _ENTRY_POINTS), from numba's cache or compiled into it."""
-    signature, py_func = _ENTRY_POINTS[name]
+def compile_c_function(name: str):
+    """C function ``name`` (an entry point or a model unit, see _C_FUNCTIONS), from numba's
+    cache or compiled into it."""
+    signature, py_func = _C_FUNCTIONS[name]
     return numba.cfunc(signature, cache=True, error_model="numpy")(py_func)
 
 
-_ENTRY_POINTS = {
+# The kernel's C functions: nutpie's two entry points and the two model units they call.
+_C_FUNCTIONS = {
     "logp": (SIG_LOGP, _logp_c),
     "expand": (SIG_EXPAND, _expand_c),
     "logp_model": (SIG_LOGP_MODEL, _logp_model_c),
@@ -1541,8 +1543,8 @@ def compile_and_publish(group: str, folder: str) -> None:
 
     names = _HELPER_GROUPS[group]
     for name in names:
-        compile_entry_point(name)
-    py_funcs = [_ENTRY_POINTS[name][1] for name in names]
+        compile_c_function(name)
+    py_funcs = [_C_FUNCTIONS[name][1] for name in names]
     if "logp" in names:
         py_funcs += [globals()[f].py_func for f in _CALLED_FROM_PYTHON]
     os.makedirs(folder, exist_ok=True)
@@ -1562,7 +1564,7 @@ def _compile_elsewhere(group: str) -> None:
     numba's cache (in _HELPERS); nothing when they are cached or being compiled, or when
     numba's cache internals are not as expected (c_functions then compiles them in this
     process)."""
-    py_funcs = [_ENTRY_POINTS[name][1] for name in _HELPER_GROUPS[group]]
+    py_funcs = [_C_FUNCTIONS[name][1] for name in _HELPER_GROUPS[group]]
     if group in _HELPERS or all(_cached(f) for f in py_funcs):
         return
     try:

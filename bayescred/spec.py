@@ -105,6 +105,12 @@ class SamplerSpec:
             return self.tune
         return PRECONDITIONED_TUNE if self.backend == "nutpie" and self.precondition else 1000
 
+    @property
+    def uses_kernel(self) -> bool:
+        """Whether this backend runs bayescred's compiled kernel (``kernel.py``), where the
+        model is one the kernel covers; the others compile the PyMC model instead."""
+        return self.backend in ("nutpie", "advi")
+
 
 PRECONDITIONED_TUNE = 600
 
