@@ -255,6 +255,52 @@ def test_kernel_reports_a_degenerate_point_instead_of_raising(name):
         assert not (status == 4 and np.isfinite(logp[0]))
 
 
+@pytest.mark.parametrize(
+    "counts, a",
+    [([20.0, 350.0, 17691.0, 20.0], 0.7), ([0.0, 1.0, 3.0, 40.0], 0.5), ([0.0, 2.0], 12.0)],
+    ids=["every y + a >= 10: Stirling", "small counts: row by row", "y = 0, large a"],
+)
+def test_negative_binomial_sums_of_lgamma_and_digamma(counts, a):
+    """The negative binomial's sums of lgamma(y + a) and digamma(y + a) over a signal's
+    rows take Stirling's series in one vectorised loop when every y + a >= 10, and go row
+    by row otherwise: both against scipy, on rows 1 .. n-1 of the vector."""
+    from scipy.special import digamma, gammaln
+
+    from bayescred import kernel as k
+
+    y = np.array([-1.0, *counts])  # row 0 is not in the range
+    rows = (1, len(y))
+    lg, dg = k._lgamma_digamma_sums(y, rows, a)
+    np.testing.assert_allclose(lg, gammaln(y[1:] + a).sum(), rtol=1e-13)
+    # below 10 digamma's series starts at x >= 6: good to ~1e-11
+    np.testing.assert_allclose(dg, digamma(y[1:] + a).sum(), rtol=1e-13, atol=1e-10)
+
+
+@pytest.mark.skipif(not __import__("bayescred.kernel").kernel.VECTOR_MATH,
+                    reason="no libmvec (not glibc on x86-64): the loops stay scalar")
+def test_likelihood_loops_call_the_vector_maths_library():
+    """Where glibc's libmvec loaded, the kernel compiles with it as LLVM's vector library:
+    the family loops call its 4-wide exp and log; and the option is LLVM's default again
+    afterwards, for other numba code in the process."""
+    import re
+
+    import numba
+
+    from bayescred import kernel as k
+
+    def calls(fn):
+        return set(re.findall(r"@(_ZGV\w+_(?:exp|log))\(", fn.inspect_llvm(fn.signatures[0])))
+
+    source = k._poisson_rows.py_func
+    args = (np.array([0, 3]), np.zeros(2), np.zeros(2), np.array([0, 1, 1]), np.ones(3), 0.1, 1.0)
+    with k._vector_math():
+        inside = numba.njit(error_model="numpy", fastmath=k.FASTMATH_SUMS)(source)
+        inside(*args)
+    outside = numba.njit(error_model="numpy", fastmath=k.FASTMATH_SUMS)(source)
+    outside(*args)
+    assert calls(inside) and not calls(outside)
+
+
 def test_entry_points_without_model_units_report_instead_of_crashing():
     """The entry points call the model units by the addresses c_functions writes; a table
     whose unit row holds none gives a non-finite log-density (status 4) and an expansion
