@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -274,6 +275,20 @@ def test_negative_binomial_sums_of_lgamma_and_digamma(counts, a):
     np.testing.assert_allclose(lg, gammaln(y[1:] + a).sum(), rtol=1e-13)
     # below 10 digamma's series starts at x >= 6: good to ~1e-11
     np.testing.assert_allclose(dg, digamma(y[1:] + a).sum(), rtol=1e-13, atol=1e-10)
+
+
+def test_branch_free_lgamma_and_digamma_match_scipy():
+    """The beta rows' lgamma and digamma of mu * precision (any x > 0, no branches, so that
+    the loop vectorises), against scipy from 1e-3 to 1e6, across the switch at 10."""
+    from scipy.special import digamma, gammaln
+
+    from bayescred import kernel as k
+
+    fn = numba.njit(lambda x: k._lgamma_digamma_any(x))
+    for x in np.concatenate([np.geomspace(1e-3, 1e6, 400), [9.999999, 10.0, 10.000001]]):
+        lg, dg = fn(x)
+        assert abs(lg - gammaln(x)) <= 1e-13 * max(1.0, abs(gammaln(x))), x
+        assert abs(dg - digamma(x)) <= 1e-13 * max(1.0, abs(digamma(x))), x
 
 
 @pytest.mark.skipif(not __import__("bayescred.kernel").kernel.VECTOR_MATH,
