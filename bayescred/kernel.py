@@ -51,11 +51,13 @@ def _load_vector_math() -> bool:
     it; whether it loaded."""
     if not sys.platform.startswith("linux") or platform.machine() not in ("x86_64", "AMD64"):
         return False
-    try:
-        llvm.load_library_permanently(ctypes.util.find_library("mvec") or "libmvec.so.1")
-    except Exception:  # no libmvec (musl, old glibc): the loops stay scalar
-        return False
-    return True
+    for name in ("libmvec.so.1", None):  # None: ask ldconfig (slower: a subprocess)
+        try:
+            llvm.load_library_permanently(name or ctypes.util.find_library("mvec") or "")
+            return True
+        except Exception:  # no libmvec (musl, old glibc): the loops stay scalar
+            continue
+    return False
 
 
 # With libmvec, LLVM's loop vectoriser calls it for the exp and log of the likelihood
