@@ -61,10 +61,10 @@ def _load_vector_math() -> bool:
 
 
 # With libmvec, LLVM's loop vectoriser calls it for the exp and log of the likelihood
-# loops: ~2.5x faster rows (binomial, ``medium``), as the scalar libm calls were a third
-# of the gradient's time.  The option is LLVM's, for the whole process, so it is set only
-# while the kernel compiles (compile_c_function); the code it compiles needs libmvec
-# loaded in every process that runs it, hence the load at import.
+# loops (a loop of 1,432 rows, alone: 43 -> 17 us), where the scalar libm calls were a
+# third of the gradient's time.  The option is LLVM's, for the whole process, so it is
+# set only while the kernel compiles (compile_c_function); the code it compiles needs
+# libmvec loaded in every process that runs it, hence the load at import.
 VECTOR_MATH = _load_vector_math()
 
 
