@@ -49,15 +49,18 @@ def _load_vector_math() -> bool:
     """Load glibc's vector maths library (libmvec: exp, log, ... four values per call
     with AVX2) where there is one (Linux on x86-64), so that compiled kernel code can call
     it; whether it loaded."""
-    if not sys.platform.startswith("linux") or platform.machine() not in ("x86_64", "AMD64"):
+    if not sys.platform.startswith("linux") or platform.machine() != "x86_64":
         return False
-    for name in ("libmvec.so.1", None):  # None: ask ldconfig (slower: a subprocess)
-        try:
-            llvm.load_library_permanently(name or ctypes.util.find_library("mvec") or "")
-            return True
-        except Exception:  # no libmvec (musl, old glibc): the loops stay scalar
-            continue
-    return False
+    try:
+        llvm.load_library_permanently("libmvec.so.1")
+        return True
+    except Exception:  # not under that name: ask ldconfig (slower: a subprocess)
+        found = ctypes.util.find_library("mvec")
+    try:
+        llvm.load_library_permanently(found)
+        return True
+    except Exception:  # no libmvec (musl, old glibc): the loops stay scalar
+        return False
 
 
 # With libmvec, LLVM's loop vectoriser calls it for the exp and log of the likelihood
@@ -229,10 +232,9 @@ PRECOND_ARRAYS = (
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _sigmoid(x):
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+    """1 / (1 + exp(-x)) without overflow, and without a branch (loops of it vectorise)."""
+    e = math.exp(-abs(x))
+    return (1.0 if x >= 0 else e) / (1.0 + e)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
@@ -958,8 +960,7 @@ def _beta_rows(rows, cred, g_cred, cell, c1, c2, icpt, slope, nu):
     r0, ll, g_a, g_l, g_nu = rows[0], 0.0, 0.0, 0.0, 0.0
     for k in range(th.shape[0]):
         eta = icpt + slope * th[k]
-        e = math.exp(-abs(eta))
-        mu = (1.0 if eta >= 0 else e) / (1.0 + e)  # the sigmoid, without a branch
+        mu = _sigmoid(eta)
         pa, pb = mu * nu, (1.0 - mu) * nu
         lg_pa, dg_pa = _lgamma_digamma_any(pa)
         lg_pb, dg_pb = _lgamma_digamma_any(pb)

@@ -20,6 +20,7 @@ import pytensor
 import pytest
 
 import bayescred as bc
+from bayescred.kernel import VECTOR_MATH
 from bayescred.model import build_model, signal_scales
 from bayescred.native import kernel_model
 from bayescred.panel import load_panel
@@ -291,15 +292,13 @@ def test_branch_free_lgamma_and_digamma_match_scipy():
         assert abs(dg - digamma(x)) <= 1e-13 * max(1.0, abs(digamma(x))), x
 
 
-@pytest.mark.skipif(not __import__("bayescred.kernel").kernel.VECTOR_MATH,
+@pytest.mark.skipif(not VECTOR_MATH,
                     reason="no libmvec (not glibc on x86-64): the loops stay scalar")
 def test_likelihood_loops_call_the_vector_maths_library():
     """Where glibc's libmvec loaded, the kernel compiles with it as LLVM's vector library:
     the family loops call its 4-wide exp and log; and the option is LLVM's default again
     afterwards, for other numba code in the process."""
     import re
-
-    import numba
 
     from bayescred import kernel as k
 
