@@ -99,6 +99,22 @@ def test_under_sampled_fit_fails_naming_rhat_or_ess(short):
     assert "more draws" in text
 
 
+def test_rhat_advice_asks_for_more_draws_than_were_run():
+    """R-hat over the bound with plenty of ESS (one of credibility's thousands of folded
+    R-hats, at 4 x 1000): the advice is at least twice the draws, more the further R-hat
+    is from the bound (R-hat^2 - 1 ~ 1 / draws), never the draws already run."""
+    from bayescred.diagnostics import Thresholds, _convergence_steps
+
+    def advice(max_rhat, chains=4, draws=1000):
+        reported = pd.DataFrame({"max_rhat": [max_rhat, 1.001], "min_ess_bulk": [900, 2000],
+                                 "min_ess_tail": [1100, 1500]})  # fmt: skip
+        return _convergence_steps(reported, Thresholds(), chains, draws)
+
+    assert "about 2000 per chain with 4 chains" in advice(1.0136)["rhat"]
+    assert "about 4100 per chain with 4 chains" in advice(1.04)["rhat"]  # 0.0816 / 0.0201
+    assert "about 1000 per chain" in advice(1.0136)["ess_bulk"]  # ESS alone: enough already
+
+
 def test_well_sampled_fit_passes(good_report):
     report = good_report
     assert report.verdict == "pass", report.text()
