@@ -547,8 +547,8 @@ def _rhat_draws_factor(reported: pd.DataFrame, limits: Thresholds) -> float:
     """How many times the draws bring the worst R-hat to the bound, at least 2.  Once the
     chains mix, R-hat^2 - 1 shrinks about as 1 / draws.  The worst of many R-hats is
     itself noisy: a posterior of thousands of values (credibility) has one folded R-hat
-    above 1.01 in many fits of 4 x 1000 draws even when it mixes as well as NUTS can
-    (benchmarks/rhat_floor.py), and twice the draws brings them below."""
+    above 1.01 in many fits of 4 x 1000 draws even when it mixes as well as NUTS does on
+    independent normals (benchmarks/rhat_floor.py), and twice the draws brings it below."""
     worst = float(np.nanmax(reported.max_rhat)) if len(reported) else np.nan
     if not np.isfinite(worst) or worst <= limits.rhat or limits.rhat <= 1:
         return 2.0

@@ -14,14 +14,14 @@ on ~40% as many effective draws, and the largest of thousands of such R-hats lie
 the tail of its distribution.
 
 This script measures that tail where no model can be the cause: a posterior of ``d``
-independent N(0, 1), the best case for any preconditioned sampler (bayescred's posterior
-in nutpie's coordinates is close to it), sampled with the settings ``bc.fit`` gives
-nutpie (4 chains, 600 warm-up draws, ``target_accept`` and ``step_size_jitter`` of
-``SamplerSpec``).  Per run it reports leapfrog steps per draw, bulk and folded ESS
-(median and lowest over the values), the largest bulk and folded R-hat and how many
-values exceed 1.01.  Whatever a run of bayescred reaches on a problem, an exact NUTS on
-this posterior reaches about the same: it is the floor of the criterion at that number
-of draws, not of the model.
+independent N(0, 1), what a perfect preconditioner would show nutpie (bayescred's ADVI
+map comes close), sampled with the settings ``bc.fit`` gives nutpie (4 chains, 600
+warm-up draws, ``target_accept`` and ``step_size_jitter`` of ``SamplerSpec``).  Per run
+it reports leapfrog steps per draw, bulk and folded ESS (median and lowest over the
+values), the largest bulk and folded R-hat and how many values exceed 1.01: the floor of
+the criterion at that number of draws for NUTS on a whitened posterior.  (A posterior
+whose directions have different scales can do better on the folded statistic: its
+trajectories leave each value at no particular angle from its start.)
 
 Writes ``rhat_floor.json`` (every run) and ``rhat_floor.md`` (the table, also printed).
 """
