@@ -70,8 +70,13 @@ _BINARY = ("bernoulli",)
 
 def reported_variables(result: CredibilityResult) -> list[str]:
     """Posterior variables users report: credibility and every structural parameter."""
-    post = result.idata.posterior
-    return [v for v in post.data_vars if v not in INTERNAL and not v.endswith("_raw")]
+    return reported_names(result.idata.posterior)
+
+
+def reported_names(posterior) -> list[str]:
+    """:func:`reported_variables` of a posterior Dataset with bayescred's variable names
+    (a trace that is not a fit's result, such as benchmarks/spread_scales.py's)."""
+    return [v for v in posterior.data_vars if v not in INTERNAL and not v.endswith("_raw")]
 
 
 def internal_variables(result: CredibilityResult) -> list[str]:

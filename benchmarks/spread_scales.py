@@ -41,7 +41,7 @@ from problems import PROBLEMS  # noqa: E402
 
 from bayescred import mixing, native  # noqa: E402
 from bayescred.api import native_kernel  # noqa: E402
-from bayescred.diagnostics import INTERNAL  # noqa: E402
+from bayescred.diagnostics import reported_names  # noqa: E402
 from bayescred.fit import _preconditioned  # noqa: E402
 from bayescred.model import build_model, signal_scales  # noqa: E402
 
@@ -137,11 +137,7 @@ def fit_once(problem: str, seed: int | None, scale: float, block: int) -> str:
     split = mixing._split_chains(x)
     folded = mixing._z_scale(mixing._folded(split))
     bulk_ess, folded_ess = mixing._ess(mixing._z_scale(split)), mixing._ess(folded)
-    names = [
-        v
-        for v in trace.posterior.data_vars  # the hyperparameters bayescred reports
-        if v not in INTERNAL and not v.endswith("_raw") and v != "credibility"
-    ]
+    names = [v for v in reported_names(trace.posterior) if v != "credibility"]
     rhat, bulk, _ = mixing.rhat_ess(trace, var_names=names)
     low = min(names, key=lambda v: float(np.nanmin(bulk[v].values)))
     return (
