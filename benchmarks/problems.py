@@ -19,6 +19,7 @@ seed gives new data of the same structure (what a warm, no-recompile fit needs).
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -96,3 +97,37 @@ PROBLEMS: dict[str, Problem] = {
 
 # The seed of the "new data, same structure" fit: the problem's seed plus this.
 NEW_DATA_SEED_OFFSET = 1000
+
+
+# ------------------------------------------------------------- the scripts' list options
+
+
+def names(value: str, valid, parser, what: str) -> list[str]:
+    """A comma-separated option of names (problems, engines), each checked against
+    ``valid``; an unknown one stops the script with argparse's usage error naming it."""
+    listed = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in listed if n not in valid]
+    if unknown:
+        parser.error(f"unknown {what}(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    return listed
+
+
+def numbers(kind: type, blank: str | None = None):
+    """argparse ``type`` for a comma-separated list of ``kind`` (int, float); ``blank``,
+    if given, is an entry kept as None (``-``: the problem's own seed)."""
+
+    def parse(value: str) -> list:
+        out = []
+        for item in (v.strip() for v in value.split(",")):
+            if blank is not None and item == blank:
+                out.append(None)
+                continue
+            try:
+                out.append(kind(item))
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{item!r} in {value!r}: expected comma-separated {kind.__name__}s"
+                ) from None
+        return out
+
+    return parse

@@ -38,12 +38,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from problems import PROBLEMS  # noqa: E402
+from engines import RHAT_MAX  # noqa: E402  (the benchmark's convergence bound)
+from problems import PROBLEMS, names, numbers  # noqa: E402
 
 from bayescred import mixing  # noqa: E402
 from bayescred.spec import PRECONDITIONED_TUNE, SamplerSpec  # noqa: E402
-
-RHAT_MAX = 1.01  # the benchmark's convergence bound (engines.RHAT_MAX)
 
 
 def credibility_values(problem: str) -> int:
@@ -127,23 +126,20 @@ def markdown(runs: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", default="medium,large")
-    parser.add_argument("--seeds", default="1,2,3,4,5")
-    parser.add_argument("--draws", default="1000,2000", help="draws per chain, after warm-up")
+    parser.add_argument("--seeds", type=numbers(int), default="1,2,3,4,5")
+    parser.add_argument(
+        "--draws", type=numbers(int), default="1000,2000", help="draws per chain, after warm-up"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
-    problems = [p for p in args.problems.split(",") if p]
-    unknown = sorted(set(problems) - set(PROBLEMS))
-    if unknown:
-        parser.error(f"--problems: unknown {unknown}; expected some of {sorted(PROBLEMS)}")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    draw_counts = [int(d) for d in args.draws.split(",")]
+    problems = names(args.problems, PROBLEMS, parser, "problem")
 
     runs = []
     for problem in problems:
         values = credibility_values(problem)
         compiled = compile_normal(values)
-        for draws in draw_counts:
-            for seed in seeds:
+        for draws in args.draws:
+            for seed in args.seeds:
                 run = {"problem": problem, "values": values, "draws": draws, "seed": seed}
                 run.update(sample_once(compiled, draws, seed))
                 runs.append(run)

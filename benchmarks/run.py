@@ -44,7 +44,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from cpu_probe import cpu_availability, describe  # noqa: E402
-from problems import PROBLEMS  # noqa: E402
+from problems import PROBLEMS, names  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -193,20 +193,12 @@ def parse(argv):
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--readme", type=Path, help="also write the table into this README")
     args = ap.parse_args(argv)
-    args.problems = _names(args.problems, PROBLEMS, ap, "problem")
-    args.engines = _names(args.engines, ENGINES, ap, "engine")
+    args.problems = names(args.problems, PROBLEMS, ap, "problem")
+    args.engines = names(args.engines, ENGINES, ap, "engine")
     args.command = " ".join(
         ["python", "benchmarks/run.py", *map(shlex.quote, argv or sys.argv[1:])]
     )
     return args
-
-
-def _names(value: str, valid, ap, what: str) -> list[str]:
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in valid]
-    if unknown:
-        ap.error(f"unknown {what}(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    return names
 
 
 # ---------------------------------------------------------------------------- one job

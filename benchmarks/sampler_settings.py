@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engines import convergence  # noqa: E402
-from problems import PROBLEMS  # noqa: E402
+from problems import PROBLEMS, numbers  # noqa: E402
 
 import bayescred as bc  # noqa: E402
 from bayescred.diagnostics import reported_variables  # noqa: E402
@@ -63,12 +63,18 @@ def fit_once(problem: str, seed: int, jitter: float) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--problem", default="medium", choices=sorted(PROBLEMS))
-    ap.add_argument("--seeds", default="1001,1002,1003", help="data sets (problem seeds)")
-    ap.add_argument("--jitter", default="0.1,0.3", help="step_size_jitter values to compare")
+    ap.add_argument(
+        "--seeds", type=numbers(int), default="1001,1002,1003", help="data sets (problem seeds)"
+    )
+    ap.add_argument(
+        "--jitter",
+        type=numbers(float),
+        default="0.1,0.3",
+        help="step_size_jitter values to compare",
+    )
     ap.add_argument("--out", type=Path, help="append one JSON line per fit to this file")
     args = ap.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    jitters = [float(j) for j in args.jitter.split(",")]
+    seeds, jitters = args.seeds, args.jitter
     for seed in seeds:
         for jitter in jitters:
             line = fit_once(args.problem, seed, jitter)

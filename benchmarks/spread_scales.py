@@ -1,7 +1,7 @@
 """Experiment: bayescred's preconditioned posterior seen by nutpie through a map that
 spreads the scales of the random walk's coordinates on purpose.
 
-    python benchmarks/spread_scales.py [--problem medium] [--seeds -,1001,1002,1003]
+    python benchmarks/spread_scales.py [--problem medium] [--seeds=-,1001,1002,1003]
                                        [--scales 1,0.6,0.4] [--block 8]
 
 Why (README, Performance, "R-hat: the floor of the criterion"): through the ADVI
@@ -37,7 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from problems import PROBLEMS  # noqa: E402
+from problems import PROBLEMS, numbers  # noqa: E402
+from rhat_floor import mixing_figures  # noqa: E402
 
 from bayescred import mixing, native  # noqa: E402
 from bayescred.api import native_kernel  # noqa: E402
@@ -133,10 +134,7 @@ def fit_once(problem: str, seed: int | None, scale: float, block: int) -> str:
     )  # fmt: skip
     wall = time.perf_counter() - start
     cred = trace.posterior["credibility"].values
-    x = np.moveaxis(cred.reshape(*cred.shape[:2], -1), 2, 0)
-    split = mixing._split_chains(x)
-    folded = mixing._z_scale(mixing._folded(split))
-    bulk_ess, folded_ess = mixing._ess(mixing._z_scale(split)), mixing._ess(folded)
+    figures = mixing_figures(np.moveaxis(cred.reshape(*cred.shape[:2], -1), 2, 0))
     names = [v for v in reported_names(trace.posterior) if v != "credibility"]
     rhat, bulk, _ = mixing.rhat_ess(trace, var_names=names)
     low = min(names, key=lambda v: float(np.nanmin(bulk[v].values)))
@@ -144,9 +142,9 @@ def fit_once(problem: str, seed: int | None, scale: float, block: int) -> str:
         f"{problem} seed {seed} scale {scale} block {block}: "
         f"{float(trace.sample_stats.n_steps.mean()):.1f} steps/draw, {wall:.0f} s, "
         f"{int(trace.sample_stats.diverging.sum())} div. | credibility: bulk ESS "
-        f"{np.median(bulk_ess):.0f}, folded ESS {np.median(folded_ess):.0f} "
-        f"(lowest {folded_ess.min():.0f}), max folded R-hat "
-        f"{mixing._rhat(folded).max():.4f} | hyperparameters: min bulk ESS "
+        f"{figures['ess_bulk_median']:.0f}, folded ESS {figures['ess_folded_median']:.0f} "
+        f"(lowest {figures['ess_folded_min']:.0f}), max folded R-hat "
+        f"{figures['max_rhat_folded']:.4f} | hyperparameters: min bulk ESS "
         f"{float(np.nanmin(bulk[low].values)):.0f} ({low}), max R-hat "
         f"{max(float(np.nanmax(rhat[v].values)) for v in names):.4f}"
     )
@@ -155,15 +153,21 @@ def fit_once(problem: str, seed: int | None, scale: float, block: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problem", default="medium", choices=sorted(PROBLEMS))
-    parser.add_argument("--seeds", default="-,1001,1002,1003", help="'-': the problem's own")
-    parser.add_argument("--scales", default="1,0.6,0.4")
+    parser.add_argument(
+        "--seeds", type=numbers(int, blank="-"), default="-,1001,1002,1003",
+        help="'-': the problem's own seed (write --seeds=-,1001: argparse reads a value "
+        "that starts with '-' as an option)",
+    )  # fmt: skip
+    parser.add_argument("--scales", type=numbers(float), default="1,0.6,0.4")
     parser.add_argument("--block", type=int, default=8)
     args = parser.parse_args(argv)
-    for seed in args.seeds.split(","):
-        for scale in (float(s) for s in args.scales.split(",")):
+    if not all(0 < s <= 1 for s in args.scales) or args.block < 1:
+        parser.error(f"--scales must lie in (0, 1] and --block be >= 1: got "
+                     f"{args.scales}, {args.block}")  # fmt: skip
+    for seed in args.seeds:
+        for scale in args.scales:
             block = 1 if scale == 1 else args.block  # scale 1: the control
-            print(fit_once(args.problem, None if seed == "-" else int(seed), scale, block),
-                  flush=True)  # fmt: skip
+            print(fit_once(args.problem, seed, scale, block), flush=True)
 
 
 if __name__ == "__main__":

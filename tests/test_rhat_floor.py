@@ -68,4 +68,12 @@ def test_the_command_writes_its_table(tmp_path):
 def test_unknown_problems_are_named(capsys):
     with pytest.raises(SystemExit):
         rhat_floor.main(["--problems", "medium,huge"])
-    assert "unknown ['huge']" in capsys.readouterr().err
+    assert "unknown problem(s) huge" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--seeds", "--draws"])
+def test_a_list_that_is_not_numbers_is_named(capsys, option):
+    with pytest.raises(SystemExit):
+        rhat_floor.main([option, "1,two"])
+    err = capsys.readouterr().err
+    assert option in err and "'two' in '1,two': expected comma-separated ints" in err

@@ -34,3 +34,13 @@ def test_the_scales_are_spread_as_asked():
     bmap = spread_scales.BlockMap(n=8, start=0, size=8, block=8, scale=0.4)
     singular = np.sort(np.linalg.svd(bmap.inv[0], compute_uv=False))
     np.testing.assert_allclose(singular, np.sort(1 / np.linspace(0.4, 1.0, 8)), rtol=1e-12)
+
+
+def test_options_are_checked_before_anything_is_fitted(capsys):
+    with pytest.raises(SystemExit):
+        spread_scales.main(["--scales", "1,1.5"])
+    assert "--scales must lie in (0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        spread_scales.main(["--seeds=-,x"])
+    assert "'x' in '-,x'" in capsys.readouterr().err
+    assert spread_scales.numbers(int, blank="-")("-,1001") == [None, 1001]
