@@ -66,6 +66,10 @@ _EXPAND_C = ctypes.CFUNCTYPE(
 # What a pointer table's ``sampler_par`` / ``pre_on`` rows point at to switch the sampler's
 # coordinates / the preconditioner off (both read element 0 only).
 _SWITCHED_OFF = np.zeros(3)
+# The spread map's block size (KernelModel.spread_map): blocks of 8 and of 16 spread the
+# scales of normals equally well (README, Performance), and a block costs 2 x size
+# multiply-adds per coordinate and gradient.
+SPREAD_BLOCK = 8
 
 
 @functools.lru_cache(maxsize=1)
@@ -207,27 +211,46 @@ class KernelModel:
 
     def initial_point(self, seed) -> np.ndarray:
         """Uniform(-1, 1) in unconstrained space (PyMC's jitter around a neutral point), in
-        sampler coordinates; with a preconditioner, a draw of its Gaussian (u ~ N(0, 1))."""
+        sampler coordinates; with a preconditioner, a draw of its Gaussian (u ~ N(0, 1))
+        in nutpie's coordinates w (through the spread map's inverse)."""
         rng = np.random.default_rng(seed)
         if self.preconditioned:
-            return rng.standard_normal(self.n_sampler_dim)
+            return self._unspread(rng.standard_normal(self.n_sampler_dim))
         return self.to_sampler(rng.uniform(-1.0, 1.0, self.n_dim))
+
+    def _unspread(self, u: np.ndarray) -> np.ndarray:
+        """w with u = M w on the spread map's blocks (kernel.spread), w = u elsewhere."""
+        first, n_blocks = (int(v) for v in self.arrays["pre_spread_at"])
+        m = self.arrays["pre_spread"]
+        if n_blocks == 0:
+            return u
+        at = slice(first, first + n_blocks * m.shape[0])
+        w = u.copy()
+        # block k is column k of the (size, blocks) matrix of coordinates (kernel.spread)
+        w[at] = np.linalg.solve(m, u[at].reshape(m.shape[0], n_blocks)).ravel()
+        return w
 
     @property
     def preconditioned(self) -> bool:
         return bool(self.arrays["pre_on"][0])
 
-    def with_preconditioner(self, mean, sd, coef, prev, follow=None) -> KernelModel:
-        """The same model, which nutpie samples in coordinates u with sampler coordinates
-        xs_i = mean_i + exp(-w_i e_s(i)) e_i, e_i = sd_i u_i + coef_i e_prev(i)
-        (kernel.PRECOND_ARRAYS, kernel._unwhiten).  ``follow`` is ``(w, s)``, each
-        coordinate's weight in [0, 1] (rounded to multiples of 1 / kernel.FOLLOW_STEPS)
-        and the log-scale coordinate it follows (-1: none), as :meth:`scale_following`
-        gives them; None: no coordinate follows."""
+    def with_preconditioner(self, mean, sd, coef, prev, follow=None, spread=None):
+        """The same model, which nutpie samples through the preconditioner: sampler
+        coordinates xs_i = mean_i + exp(-w_i e_s(i)) e_i, e_i = sd_i u_i + coef_i e_prev(i)
+        (kernel.PRECOND_ARRAYS, kernel._unwhiten), where u is nutpie's point but on the
+        spread map's blocks.
+
+        ``follow`` is ``(w, s)``, each coordinate's weight in [0, 1] (rounded to multiples
+        of 1 / kernel.FOLLOW_STEPS) and the log-scale coordinate it follows (-1: none), as
+        :meth:`scale_following` gives them; None: no coordinate follows.  ``spread`` is
+        ``(first, blocks, M)``: u = M v for each block v of nutpie's point, of M's size,
+        from coordinate ``first`` (kernel.spread), as :meth:`spread_map` gives it; None:
+        u is nutpie's point."""
         n = self.n_sampler_dim
         weight, scale_at = (np.zeros(n), np.full(n, -1)) if follow is None else follow
+        spread_at, matrices, log_det = _spread_arrays(n, spread)
         pre = {
-            "pre_on": np.ones(1),
+            "pre_on": np.array([1.0, log_det]),
             "pre_mean": np.asarray(mean, np.float64),
             "pre_sd": np.asarray(sd, np.float64),
             "pre_coef": np.asarray(coef, np.float64),
@@ -246,6 +269,7 @@ class KernelModel:
         j = np.rint(pre["pre_follow"] * k.FOLLOW_STEPS).astype(np.int64)
         pre["pre_follow"] = np.where(pre["pre_scale_at"] >= 0, j, 0)
         pre["pre_scale_at"] = np.where(pre["pre_follow"] > 0, pre["pre_scale_at"], -1)
+        pre["pre_spread_at"], pre["pre_spread"] = spread_at, matrices
         arrays = {**self.arrays, **{k: np.ascontiguousarray(v) for k, v in pre.items()}}
         return dataclasses.replace(self, arrays=arrays)
 
@@ -278,6 +302,31 @@ class KernelModel:
         prior = np.where(self.arrays["sampler_kind"][at] == k.K_ABS, walk.params[0], 1.0) / c
         weight[at], scale_at[at] = np.clip((sd[at] / prior) ** 2, 0.0, 1.0), self.n_dim
         return weight, scale_at
+
+    def spread_map(self, scale: float, size: int = SPREAD_BLOCK):
+        """The preconditioner's ``spread`` for the random walk's coordinates: blocks of
+        ``size`` (a power of 2), each seen through M = H diag(1 / s) H^T, with H the
+        orthonormal Hadamard matrix and s spread evenly from ``scale`` to 1; None without
+        a walk, or with ``scale`` 1.
+
+        Why: the ADVI preconditioner leaves NUTS a nearly isotropic posterior, where every
+        direction turns at one rate, so a trajectory ends each credibility value near the
+        mirror image of its start.  Its draws are antithetic (bulk ESS ~7,500 of 4,000
+        draws) and their distances from the median correlated (folded ESS ~1,600), so
+        credibility's largest folded R-hat sits at 1.01 at 4 x 1000 draws, as it does for
+        independent normals (benchmarks/rhat_floor.py).  Seen at scales s, directions
+        turn at different rates, and a value that combines them lands at no particular
+        angle from its start (benchmarks/spread_scales.py).  H, all of whose entries are
+        +-1 / sqrt(size), gives every coordinate an equal share of every scale: a unit's
+        coordinates sit in one row of their blocks (kernel.spread), and with a random
+        rotation some rows would lean on one scale.  On the other side it leaves the
+        diagonal of w's covariance flat, so nutpie's diagonal mass matrix cannot undo s."""
+        walk = {b.name: b for b in self.blocks}.get("z_walk")
+        if walk is None or scale == 1.0 or walk.size < size:
+            return None
+        h = _hadamard(size) / np.sqrt(size)
+        # the last walk.size % size coordinates stay as they are (w = u)
+        return walk.offset, walk.size // size, (h / np.linspace(scale, 1.0, size)) @ h.T
 
     def nutpie_model(self):
         """A nutpie compiled model calling the kernel through C function pointers."""
@@ -443,17 +492,48 @@ def _check_following(weight: np.ndarray, scale_at: np.ndarray) -> None:
         raise ValueError("preconditioner: a scale that others follow must not follow")
 
 
+def _hadamard(size: int) -> np.ndarray:
+    """Sylvester's Hadamard matrix of order ``size`` (a power of 2): entries +-1, rows
+    orthogonal."""
+    if size < 1 or size & (size - 1):
+        raise ValueError(f"spread map: the block size must be a power of 2, got {size}")
+    h = np.ones((1, 1))
+    while h.shape[0] < size:
+        h = np.block([[h, h], [h, -h]])
+    return h
+
+
+def _spread_arrays(n: int, spread) -> tuple[np.ndarray, np.ndarray, float]:
+    """kernel.PRECOND_ARRAYS's pre_spread_at and pre_spread for ``spread`` (see
+    KernelModel.with_preconditioner), and the map's log-Jacobian log |det dU/dW|."""
+    if spread is None:
+        return np.array([0, 0], np.int64), np.eye(1), 0.0
+    first, n_blocks, m = int(spread[0]), int(spread[1]), np.asarray(spread[2], np.float64)
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or n_blocks < 1:
+        raise ValueError(f"preconditioner spread: expected a square matrix and >= 1 block, "
+                         f"got {m.shape} and {n_blocks}")  # fmt: skip
+    if first < 0 or first + n_blocks * m.shape[0] > n:
+        raise ValueError(f"preconditioner spread: coordinates {first}.."
+                         f"{first + n_blocks * m.shape[0]} outside the {n}")  # fmt: skip
+    sign, log_det = np.linalg.slogdet(m) if np.isfinite(m).all() else (0.0, 0.0)
+    if sign == 0:
+        raise ValueError("preconditioner spread: the matrix is not finite or not invertible")
+    return np.array([first, n_blocks], np.int64), m, float(n_blocks * log_det)
+
+
 def _no_preconditioner(n_dim: int) -> dict:
     """kernel.PRECOND_ARRAYS switched off (nutpie samples the sampler coordinates)."""
     n = n_dim + 2  # room for the sampler's scale and location; unused when off
     return {
-        "pre_on": np.zeros(1),
+        "pre_on": np.zeros(2),
         "pre_mean": np.zeros(n),
         "pre_sd": np.ones(n),
         "pre_coef": np.zeros(n),
         "pre_prev": np.full(n, -1, np.int64),
         "pre_follow": np.zeros(n, np.int64),
         "pre_scale_at": np.full(n, -1, np.int64),
+        "pre_spread_at": np.array([0, 0], np.int64),
+        "pre_spread": np.eye(1),
     }
 
 

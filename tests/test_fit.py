@@ -141,6 +141,18 @@ def test_step_size_jitter_reaches_nutpie(sim):
             assert ratio.min() < 0.85 and ratio.max() > 1.15  # 120 uniform factors
 
 
+def test_spread_scale_reaches_the_preconditioner(sim, result):
+    """``spread_scale`` (the preconditioner's spread map, native.KernelModel.spread_map)
+    is recorded with the draws, and 1 (no map) samples other draws from the same seed."""
+    assert result.idata.posterior.attrs["precondition_spread_scale"] == 0.6
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    args = dict(draws=20, tune=20, chains=2, seed=9, progress=False)
+    on = bc.fit(sim.spec, panel, **args).idata.posterior
+    off = bc.fit(sim.spec.with_sampler(spread_scale=1.0), panel, **args).idata.posterior
+    assert off.attrs["precondition_spread_scale"] == 1.0
+    assert not np.array_equal(on.credibility.values, off.credibility.values)
+
+
 def test_a_large_trace_goes_through_disk_and_comes_back_the_same(sim, monkeypatch, tmp_path):
     """Past fit.TRACE_IN_MEMORY_BYTES nutpie writes the trace to a temporary zarr store:
     the result must be the in-memory one (draws, coordinates, statistics), the folder gone."""

@@ -364,7 +364,10 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     scale_at = np.full(n, -1)
     scale_at[blocks[latent].offset : blocks[latent].offset + blocks[latent].size] = scale
     weight = np.where(scale_at >= 0, rng.uniform(0.0, 1.0, n), 0.0)
-    pre = km.with_preconditioner(mean, sd, coef, prev, (weight, scale_at))
+    # the walk's coordinates seen through the spread map; the AR(1) case has no walk
+    spread = km.spread_map(0.6, size=4)
+    assert (spread is None) == ("z_walk" not in blocks)
+    pre = km.with_preconditioner(mean, sd, coef, prev, (weight, scale_at), spread)
     rounded = pre.arrays["pre_follow"] / k.FOLLOW_STEPS  # to multiples of 1 / 64
     assert np.abs(rounded - weight).max() <= 0.5 / k.FOLLOW_STEPS
     scale_at = pre.arrays["pre_scale_at"]
@@ -378,19 +381,68 @@ def test_preconditioned_entry_point_is_the_same_density(name):
         return logp[0], grad
 
     for _ in range(2):
-        u = rng.standard_normal(n)
+        w = rng.standard_normal(n)  # nutpie's coordinates; u: the spread map's image
+        u, log_det = _spread(w, spread)
         e = k.chain_map(u, sd, coef, prev)
         e_scale = np.where(scale_at >= 0, e[np.maximum(scale_at, 0)], 0.0)
         xs = mean + np.exp(-rounded * e_scale) * e
-        value, grad = c_logp(u)
-        jacobian = -(rounded * e_scale).sum()
+        value, grad = c_logp(w)
+        jacobian = -(rounded * e_scale).sum() + log_det
         assert value == pytest.approx(km.sampler_logp_and_grad(xs)[0] + jacobian, rel=1e-12)
         d, h = rng.normal(size=n), 1e-6
-        numeric = (c_logp(u + h * d)[0] - c_logp(u - h * d)[0]) / (2 * h)
+        numeric = (c_logp(w + h * d)[0] - c_logp(w - h * d)[0]) / (2 * h)
         assert numeric == pytest.approx(grad @ d, rel=1e-5, abs=1e-4)
-        out_u = np.empty(n_out)
-        assert expand(n, n_out, u.ctypes.data, out_u.ctypes.data, table.ctypes.data) == 0
-        np.testing.assert_allclose(out_u, km.sampler_expand(xs), rtol=1e-12)
+        out_w = np.empty(n_out)
+        assert expand(n, n_out, w.ctypes.data, out_w.ctypes.data, table.ctypes.data) == 0
+        np.testing.assert_allclose(out_w, km.sampler_expand(xs), rtol=1e-12)
+
+
+def _spread(w, spread):
+    """u = M w on the spread map's blocks, written out: block k is the coordinates
+    first + j * blocks + k, j = 0 .. size - 1 (kernel.spread); and log |det dU/dW|."""
+    if spread is None:
+        return w, 0.0
+    first, n_blocks, m = spread
+    u = w.copy()
+    for b in range(n_blocks):
+        at = first + np.arange(m.shape[0]) * n_blocks + b
+        u[at] = m @ w[at]
+    return u, n_blocks * np.log(abs(np.linalg.det(m)))
+
+
+def test_spread_map_spreads_scales_and_chains_start_in_its_coordinates():
+    """The spread map (native.KernelModel.spread_map): singular values 1 / s with s spread
+    from the scale to 1; every coordinate of u an equal mix of the scales' directions,
+    and w's covariance M^-1 M^-T with a flat diagonal (nutpie's diagonal mass matrix
+    cannot undo it); and a chain's starting point w maps to a draw u of the
+    preconditioner's N(0, I), the start without the map."""
+    _, km = _case(list(CASES)[0])
+    first, n_blocks, m = km.spread_map(0.6, size=4)
+    walk = {b.name: b for b in km.blocks}["z_walk"]
+    assert first == walk.offset and n_blocks == walk.size // 4
+    left, singular, right = np.linalg.svd(m)
+    np.testing.assert_allclose(singular, 1 / np.linspace(0.6, 1.0, 4))
+    np.testing.assert_allclose(left**2, 0.25)  # each row: a quarter on each scale
+    cov = np.linalg.inv(m) @ np.linalg.inv(m).T
+    np.testing.assert_allclose(np.diag(cov), np.mean(np.linspace(0.6, 1.0, 4) ** 2))
+    assert np.abs(cov - np.diag(np.diag(cov))).max() > 0.01  # correlated: not diagonal
+    assert km.spread_map(1.0) is None
+    with pytest.raises(ValueError, match="power of 2"):
+        km.spread_map(0.6, size=6)
+    n = km.n_sampler_dim
+    ok = (np.zeros(n), np.ones(n), np.zeros(n), np.full(n, -1))
+    plain = km.with_preconditioner(*ok)
+    pre = km.with_preconditioner(*ok, None, (first, n_blocks, m))
+    assert pre.arrays["pre_on"][1] == pytest.approx(n_blocks * np.log(abs(np.linalg.det(m))))
+    w = pre.initial_point(5)
+    np.testing.assert_allclose(_spread(w, (first, n_blocks, m))[0], plain.initial_point(5),
+                               atol=1e-12)  # fmt: skip
+    with pytest.raises(ValueError, match="outside"):
+        km.with_preconditioner(*ok, None, (n - 1, n_blocks, m))
+    with pytest.raises(ValueError, match="square"):
+        km.with_preconditioner(*ok, None, (first, n_blocks, m[:, :3]))
+    with pytest.raises(ValueError, match="not invertible"):
+        km.with_preconditioner(*ok, None, (first, n_blocks, np.zeros((4, 4))))
 
 
 def test_preconditioner_is_checked():
