@@ -1437,7 +1437,7 @@ def logp_grad_whitened(w, gw, table):
         return logp_grad_sampler(w, gw, table)
     at, m = _i1(table, N_PRECOND + 7), _f2(table, N_PRECOND + 8)
     u = w.copy()
-    spread(w, u, m, at)
+    spread(w, u, m, at, False)
     xs, e = _unwhiten(u, table)
     g = np.empty_like(xs)
     value = logp_grad_sampler(xs, g, table) + _follow_grad(g, e, table)
@@ -1446,7 +1446,7 @@ def logp_grad_whitened(w, gw, table):
     for i in range(g_u.shape[0]):
         g_u[i] *= sd[i]
         gw[i] = g_u[i]
-    spread_adjoint(g_u, gw, m, at)
+    spread(g_u, gw, m, at, True)  # the gradient with respect to w
     return value + _f1(table, N_PRECOND)[1]
 
 
@@ -1455,16 +1455,17 @@ def expand_whitened(w, out, table):
     if _f1(table, N_PRECOND)[0] < 0.5:
         return expand_sampler(w, out, table)
     u = w.copy()
-    spread(w, u, _f2(table, N_PRECOND + 8), _i1(table, N_PRECOND + 7))
+    spread(w, u, _f2(table, N_PRECOND + 8), _i1(table, N_PRECOND + 7), False)
     return expand_sampler(_unwhiten(u, table)[0], out, table)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def spread(w, u, m, at):
-    """u = M w on each of the spread map's blocks (PRECOND_ARRAYS); u is left alone
-    elsewhere.  Block k holds coordinates first + j * blocks + k, j = 0 .. size - 1: so
-    the loops run over k, along contiguous memory, and vectorise (4-6 us on ``medium``;
-    consecutive blocks of 8 took 2-4 times as long)."""
+def spread(w, u, m, at, transpose):
+    """u = M w on each of the spread map's blocks (PRECOND_ARRAYS), or u = M^T w with
+    ``transpose`` (the gradient's way back); u is left alone elsewhere.  Block k holds
+    coordinates first + j * blocks + k, j = 0 .. size - 1: so the loops run over k, along
+    contiguous memory, and vectorise (4-6 us on ``medium``; consecutive blocks of 8 took
+    2-4 times as long)."""
     first, n = at[0], at[1]
     size = m.shape[0]
     for i in range(size):
@@ -1472,24 +1473,9 @@ def spread(w, u, m, at):
         for k in range(n):
             u_i[k] = 0.0
         for j in range(size):
-            w_j, c = w[first + j * n : first + (j + 1) * n], m[i, j]
+            w_j, c = w[first + j * n : first + (j + 1) * n], m[j, i] if transpose else m[i, j]
             for k in range(n):
                 u_i[k] += c * w_j[k]
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def spread_adjoint(g_u, g_w, m, at):
-    """g_w = M^T g_u on each of the spread map's blocks: the gradient with respect to w."""
-    first, n = at[0], at[1]
-    size = m.shape[0]
-    for j in range(size):
-        g_j = g_w[first + j * n : first + (j + 1) * n]
-        for k in range(n):
-            g_j[k] = 0.0
-        for i in range(size):
-            g_i, c = g_u[first + i * n : first + (i + 1) * n], m[i, j]
-            for k in range(n):
-                g_j[k] += c * g_i[k]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
