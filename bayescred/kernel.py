@@ -1435,10 +1435,7 @@ def logp_grad_whitened(w, gw, table):
     """The log-density in nutpie's coordinates w (PRECOND_ARRAYS) and its gradient."""
     if _f1(table, N_PRECOND)[0] < 0.5:  # no preconditioner: nutpie samples xs
         return logp_grad_sampler(w, gw, table)
-    at, m = _i1(table, N_PRECOND + 7), _f2(table, N_PRECOND + 8)
-    u = w.copy()
-    spread(w, u, m, at, False)
-    xs, e = _unwhiten(u, table)
+    xs, e = _unwhiten(_spread_point(w, table), table)
     g = np.empty_like(xs)
     value = logp_grad_sampler(xs, g, table) + _follow_grad(g, e, table)
     coef, prev = _f1(table, N_PRECOND + 3), _i1(table, N_PRECOND + 4)
@@ -1446,7 +1443,8 @@ def logp_grad_whitened(w, gw, table):
     for i in range(g_u.shape[0]):
         g_u[i] *= sd[i]
         gw[i] = g_u[i]
-    spread(g_u, gw, m, at, True)  # the gradient with respect to w
+    # the gradient with respect to w
+    spread(g_u, gw, _f2(table, N_PRECOND + 8), _i1(table, N_PRECOND + 7), True)
     return value + _f1(table, N_PRECOND)[1]
 
 
@@ -1454,9 +1452,15 @@ def logp_grad_whitened(w, gw, table):
 def expand_whitened(w, out, table):
     if _f1(table, N_PRECOND)[0] < 0.5:
         return expand_sampler(w, out, table)
+    return expand_sampler(_unwhiten(_spread_point(w, table), table)[0], out, table)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _spread_point(w, table):
+    """The preconditioner's u for nutpie's point w (the spread map, PRECOND_ARRAYS)."""
     u = w.copy()
     spread(w, u, _f2(table, N_PRECOND + 8), _i1(table, N_PRECOND + 7), False)
-    return expand_sampler(_unwhiten(u, table)[0], out, table)
+    return u
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)

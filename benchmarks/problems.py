@@ -131,3 +131,14 @@ def numbers(kind: type, blank: str | None = None):
         return out
 
     return parse
+
+
+# ------------------------------------------------------------- the scripts' tables
+
+
+def markdown_table(head: list[str], rows: list[list]) -> str:
+    """A markdown table: the header's cells, its rule (as many columns as the header),
+    and one line per row of already formatted cells."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)

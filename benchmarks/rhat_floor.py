@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engines import RHAT_MAX  # noqa: E402  (the benchmark's convergence bound)
-from problems import PROBLEMS, names, numbers  # noqa: E402
+from problems import PROBLEMS, markdown_table, names, numbers  # noqa: E402
 
 from bayescred import mixing  # noqa: E402
 from bayescred.spec import PRECONDITIONED_TUNE, SamplerSpec  # noqa: E402
@@ -106,21 +106,17 @@ def mixing_figures(x: np.ndarray) -> dict:
 
 
 def markdown(runs: list[dict]) -> str:
-    head = (
-        "| problem | values | draws per chain | seed | steps/draw | bulk ESS median (min) "
-        "| folded ESS median (min) | max R-hat: bulk | max R-hat: folded "
-        f"| values over {RHAT_MAX} |"
-    )
-    lines = [head, "|" + "---|" * 10]
-    for r in runs:
-        lines.append(
-            f"| {r['problem']} | {r['values']:,} | {r['draws']} | {r['seed']} "
-            f"| {r['steps_per_draw']:.1f} "
-            f"| {r['ess_bulk_median']:,.0f} ({r['ess_bulk_min']:,.0f}) "
-            f"| {r['ess_folded_median']:,.0f} ({r['ess_folded_min']:,.0f}) "
-            f"| {r['max_rhat_bulk']:.4f} | {r['max_rhat_folded']:.4f} | {r['values_over']} |"
-        )
-    return "\n".join(lines)
+    head = ["problem", "values", "draws per chain", "seed", "steps/draw",
+            "bulk ESS median (min)", "folded ESS median (min)", "max R-hat: bulk",
+            "max R-hat: folded", f"values over {RHAT_MAX}"]  # fmt: skip
+    rows = [
+        [r["problem"], f"{r['values']:,}", r["draws"], r["seed"], f"{r['steps_per_draw']:.1f}",
+         f"{r['ess_bulk_median']:,.0f} ({r['ess_bulk_min']:,.0f})",
+         f"{r['ess_folded_median']:,.0f} ({r['ess_folded_min']:,.0f})",
+         f"{r['max_rhat_bulk']:.4f}", f"{r['max_rhat_folded']:.4f}", r["values_over"]]
+        for r in runs
+    ]  # fmt: skip
+    return markdown_table(head, rows)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engines import RHAT_MAX, convergence  # noqa: E402
-from problems import PROBLEMS, numbers  # noqa: E402
+from problems import PROBLEMS, markdown_table, numbers  # noqa: E402
 from rhat_floor import mixing_figures  # noqa: E402
 
 import bayescred as bc  # noqa: E402
@@ -70,53 +70,46 @@ def fit_once(problem: str, seed: int | None, scale: float, draws: int | None = N
 
 
 def fits_table(fits: list[dict]) -> str:
-    lines = [
-        "| data set | spread_scale | wall s | steps/draw | div. | credibility: bulk ESS "
-        "| folded ESS median (lowest) | max R-hat | hyperparameters: min bulk ESS | max R-hat |",
-        "|" + "---|" * 10,
-    ]
-    for f in fits:
-        lines.append(
-            f"| {f['seed'] or 'default'} | {f['spread_scale']} | {f['wall_s']:.1f} "
-            f"| {f['steps_per_draw']:.1f} | {f['divergences']} "
-            f"| {f['credibility_ess_bulk_median']:,.0f} "
-            f"| {f['credibility_ess_folded_median']:,.0f} "
-            f"({f['credibility_ess_folded_min']:,.0f}) | {f['credibility_max_rhat']:.4f} "
-            f"| {f['hyper_min_ess_bulk']:,.0f} ({f['hyper_lowest']}) "
-            f"| {f['hyper_max_rhat']:.4f} |"
-        )
-    return "\n".join(lines)
+    head = ["data set", "spread_scale", "wall s", "steps/draw", "div.", "credibility: bulk ESS",
+            "folded ESS median (lowest)", "max R-hat", "hyperparameters: min bulk ESS",
+            "max R-hat"]  # fmt: skip
+    rows = [
+        [f["seed"] or "default", f["spread_scale"], f"{f['wall_s']:.1f}",
+         f"{f['steps_per_draw']:.1f}", f["divergences"],
+         f"{f['credibility_ess_bulk_median']:,.0f}",
+         f"{f['credibility_ess_folded_median']:,.0f} ({f['credibility_ess_folded_min']:,.0f})",
+         f"{f['credibility_max_rhat']:.4f}",
+         f"{f['hyper_min_ess_bulk']:,.0f} ({f['hyper_lowest']})", f"{f['hyper_max_rhat']:.4f}"]
+        for f in fits
+    ]  # fmt: skip
+    return markdown_table(head, rows)
 
 
 def summary_table(fits: list[dict]) -> str:
     """Per scale: the range of each figure over the data sets, and how many data sets
     have a credibility value or a hyperparameter over the benchmark's R-hat bound."""
-    lines = [
-        "| spread_scale | data sets | wall s | steps/draw | credibility: folded ESS (median "
-        "value) | max R-hat (median) | data sets over "
-        f"{RHAT_MAX} | hyperparameters: min bulk ESS | max R-hat | divergences |",
-        "|" + "---|" * 10,
-    ]
+    head = ["spread_scale", "data sets", "wall s", "steps/draw",
+            "credibility: folded ESS (median value)", "max R-hat (median)",
+            f"data sets over {RHAT_MAX}", "hyperparameters: min bulk ESS", "max R-hat",
+            "divergences"]  # fmt: skip
 
     def span(rows, key, fmt):
         values = [r[key] for r in rows]
         return f"{min(values):{fmt}}-{max(values):{fmt}}"
 
+    lines = []
     for scale in sorted({f["spread_scale"] for f in fits}, reverse=True):
         rows = [f for f in fits if f["spread_scale"] == scale]
         rhat = [max(r["credibility_max_rhat"], r["hyper_max_rhat"]) for r in rows]
-        lines.append(
-            f"| {scale} | {len(rows)} | {span(rows, 'wall_s', '.1f')} "
-            f"| {span(rows, 'steps_per_draw', '.1f')} "
-            f"| {span(rows, 'credibility_ess_folded_median', ',.0f')} "
-            f"| {span(rows, 'credibility_max_rhat', '.4f')} "
-            f"({np.median([r['credibility_max_rhat'] for r in rows]):.4f}) "
-            f"| {sum(v > RHAT_MAX for v in rhat)} "
-            f"| {span(rows, 'hyper_min_ess_bulk', ',.0f')} "
-            f"| {span(rows, 'hyper_max_rhat', '.4f')} "
-            f"| {sum(r['divergences'] for r in rows)} |"
-        )
-    return "\n".join(lines)
+        median = np.median([r["credibility_max_rhat"] for r in rows])
+        lines.append([
+            scale, len(rows), span(rows, "wall_s", ".1f"), span(rows, "steps_per_draw", ".1f"),
+            span(rows, "credibility_ess_folded_median", ",.0f"),
+            f"{span(rows, 'credibility_max_rhat', '.4f')} ({median:.4f})",
+            sum(v > RHAT_MAX for v in rhat), span(rows, "hyper_min_ess_bulk", ",.0f"),
+            span(rows, "hyper_max_rhat", ".4f"), sum(r["divergences"] for r in rows),
+        ])  # fmt: skip
+    return markdown_table(head, lines)
 
 
 def main(argv: list[str] | None = None) -> None:
