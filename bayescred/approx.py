@@ -236,28 +236,11 @@ def draw(kernel: KernelModel, fit: AdviFit, draws: int, seed: int) -> tuple[xr.D
     ``fit`` with the Pareto k-hat of the draws' importance ratios p / q."""
     eps = np.random.default_rng([seed, 1]).standard_normal((draws, fit.mean.size))
     z = fit.points(eps)
-    out = np.empty((draws, kernel.n_stored))
+    values = {name: np.empty((1, draws, *shape)) for name, shape in kernel.stored}
     log_p = np.empty(draws)
     for i in range(draws):
-        out[i] = kernel.sampler_expand(z[i])
+        for name, part in kernel.unflatten(kernel.sampler_expand(z[i])).items():
+            values[name][0, i] = part
         log_p[i] = kernel.sampler_logp_and_grad(z[i])[0]
     _, pareto_k = psislw(log_p - fit.log_q(eps))
-    return _dataset(kernel, out), dataclasses.replace(fit, pareto_k=float(pareto_k))
-
-
-def _dataset(kernel: KernelModel, flat: np.ndarray) -> xr.Dataset:
-    variables, i = {}, 0
-    for name, shape in kernel.stored:
-        size = int(np.prod(shape, dtype=int))
-        values = flat[:, i : i + size].reshape((1, flat.shape[0], *shape))
-        dims = ("chain", "draw", *kernel.dims.get(name, _default_dims(name, shape)))
-        variables[name] = (dims, values)
-        i += size
-    coords = {"chain": [0], "draw": np.arange(flat.shape[0])}
-    for dims in kernel.dims.values():
-        coords |= {d: np.asarray(kernel.coords[d]) for d in dims if d in kernel.coords}
-    return xr.Dataset(variables, coords=coords)
-
-
-def _default_dims(name: str, shape) -> tuple[str, ...]:
-    return tuple(f"{name}_dim_{j}" for j in range(len(shape)))
+    return kernel.dataset(values), dataclasses.replace(fit, pareto_k=float(pareto_k))

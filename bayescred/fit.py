@@ -19,7 +19,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from .native import KernelModel
+from .native import MODEL_POINT, KernelModel
 from .runtime import Timing, interactive  # re-exported: they lived here
 from .spec import SamplerSpec
 
@@ -61,8 +61,11 @@ def _nutpie_native(kernel: KernelModel, sampler: SamplerSpec, progress: bool):
     compiled_at = time.perf_counter()
     kernel, attrs = _preconditioned(kernel, sampler) if sampler.precondition else (kernel, {})
     idata = _nutpie_sample(nutpie, kernel.nutpie_model(), sampler, progress)
-    idata.posterior.attrs.update(attrs)
-    return idata, Timing(compiled_at - start, time.perf_counter() - compiled_at, cached)
+    groups = {group: idata[group] for group in idata.groups()}
+    points = groups["posterior"][MODEL_POINT].values
+    groups["posterior"] = kernel.expand_draws(points, {**idata.posterior.attrs, **attrs})
+    timing = Timing(compiled_at - start, time.perf_counter() - compiled_at, cached)
+    return az.InferenceData(**groups), timing
 
 
 def _preconditioned(kernel: KernelModel, sampler: SamplerSpec):
@@ -132,11 +135,13 @@ def _advi(kernel: KernelModel | None, sampler: SamplerSpec):
 
 # A trace larger than this (tuning draws included) is written to a temporary zarr store on
 # disk while nutpie samples.  In memory, nutpie keeps every draw, tuning included, in Arrow
-# buffers that grow by doubling: on ``large`` (4 x 2000 draws of 30,000 values, 1.9 GB)
-# the process passed 4 GB before the trace was even converted, 6-7 GB after.  Through
-# the store it peaks at 1.5 GB, but samples ~20% slower (nutpie writes and compresses as
-# it samples) and reads back for ~20 s, so small traces stay in memory.  With memory to
-# spare, BAYESCRED_TRACE_IN_MEMORY_MB raises the limit.
+# buffers that grow by doubling.  On ``large``, when draws stored the whole expansion
+# (4 x 2000 draws of 30,000 values, 1.9 GB), the process passed 4 GB before the trace was
+# even converted, 6-7 GB after; through the store it peaked at 1.5 GB but sampled ~20%
+# slower.  Draws now store the model's point (KernelModel.nutpie_model: 15,000 values, 4 x
+# 1600 draws, 0.77 GB): in memory the process peaked at 3.5 GB and sampled no faster
+# (314 s against 311 s through the store), so the limit stays.  With memory to spare,
+# BAYESCRED_TRACE_IN_MEMORY_MB raises it.
 TRACE_IN_MEMORY_BYTES = 512 * 2**20
 # what nutpie's zarr store holds besides what its in-memory trace returns (sample_stats)
 _ZARR_ONLY_STATS = (

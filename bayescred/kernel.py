@@ -1343,13 +1343,18 @@ def logp_grad_sampler(xs, gs, table):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def expand_sampler(xs, out, table):
-    """Writes the expansion of sampler point xs into out; 0, or 1 when the model units are
-    not loaded."""
+    """Writes the expansion of sampler point xs into out, or, where out has the model's
+    dimension, the model's point itself (expanded after sampling: native.KernelModel.
+    nutpie_model); 0, or 1 when the model units are not loaded."""
     unit = _i1(table, N_UNITS)[1]
     if unit == 0:
         return 1
     own = _f1(table, N_ARRAYS + 2)[0] > 0.5
-    return _expand_model(unit, _model_point(xs, table, own)[1], out, table)
+    x = _model_point(xs, table, own)[1]
+    if out.shape[0] == x.shape[0]:  # an expansion is longer: it holds credibility too
+        _copy_into(out, 0, x)
+        return 0
+    return _expand_model(unit, x, out, table)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")

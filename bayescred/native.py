@@ -15,6 +15,7 @@ import functools
 import numpy as np
 import pandas as pd
 import pymc as pm
+import xarray as xr
 from pymc.distributions import transforms as tr
 
 from . import kernel as k
@@ -70,6 +71,9 @@ _SWITCHED_OFF = np.zeros(3)
 # scales of normals equally well (README, Performance), and a block costs 2 x size
 # multiply-adds per coordinate and gradient.
 SPREAD_BLOCK = 8
+# What nutpie's draws store: the model's point, expanded after sampling (nutpie_model)
+MODEL_POINT = "model_point"
+EXPAND_CHUNK = 100  # draws expanded at a time (KernelModel.expand_draws)
 
 
 @functools.lru_cache(maxsize=1)
@@ -166,8 +170,11 @@ class KernelModel:
 
     def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """The stored variables at the model's point x, by name."""
-        out = _expand(self._model_table, x, self.n_stored)
-        return dict(zip([n for n, _ in self.stored], _split(out, self.stored)))
+        return self.unflatten(_expand(self._model_table, x, self.n_stored))
+
+    def unflatten(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """One flattened expansion as the stored variables, by name (views of ``flat``)."""
+        return dict(zip([n for n, _ in self.stored], _split(flat, self.stored)))
 
     def sampler_expand(self, xs: np.ndarray) -> np.ndarray:
         """The stored variables at sampler point xs, flattened in ``stored`` order."""
@@ -329,30 +336,63 @@ class KernelModel:
         return walk.offset, walk.size // size, (h / np.linspace(scale, 1.0, size)) @ h.T
 
     def nutpie_model(self):
-        """A nutpie compiled model calling the kernel through C function pointers."""
+        """A nutpie compiled model calling the kernel through C function pointers.
+
+        Its draws store the model's point (MODEL_POINT), which :meth:`expand_draws` expands
+        after sampling: half the values of the expansion, whose credibility is as large as
+        the walk's coordinates, for nutpie to buffer (and on ``large`` write and compress)
+        on every draw, warm-up included."""
         from nutpie.compile_pymc import CompiledPyMCModel
 
         logp_c, expand_c = k.c_functions()
-        names = [n for n, _ in self.stored]
-        shapes = [tuple(s) for _, s in self.stored]
-        sizes = [int(np.prod(s, dtype=int)) for s in shapes]
-        starts = np.concatenate([[0], np.cumsum(sizes)])
-        slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        if self.n_stored == self.n_dim:  # the kernel tells the two apart by their length
+            raise AssertionError("an expansion must be longer than the model's point")
         return CompiledPyMCModel(
             _n_dim=self.n_sampler_dim,
-            dims={n: d for n, d in self.dims.items() if n in names and d},
+            dims={},
             _coords=self.coords,
-            _shapes=dict(zip(names, shapes)),
+            _shapes={MODEL_POINT: (self.n_dim,)},
             compiled_logp_func=logp_c,
             compiled_expand_func=expand_c,
             initial_point_func=self.initial_point,
             shared_data=dict(self.arrays),  # keeps the arrays behind ``table`` alive
             user_data=self.table,
-            n_expanded=int(starts[-1]),
-            shape_info=(names, slices, shapes),
+            n_expanded=self.n_dim,
+            shape_info=([MODEL_POINT], [slice(0, self.n_dim)], [(self.n_dim,)]),
             logp_func=None,
             expand_func=None,
         )
+
+    def expand_draws(self, points: np.ndarray, attrs: dict | None = None) -> xr.Dataset:
+        """The posterior of the stored variables from draws of the model's point
+        (chain, draw, n_dim), with ``attrs``."""
+        n_chains, n_draws = points.shape[:2]
+        values = {name: np.empty((n_chains, n_draws, *shape)) for name, shape in self.stored}
+        flat = np.empty((min(n_draws, EXPAND_CHUNK), self.n_stored))
+        for chain in range(n_chains):  # a chunk of draws at a time: NumPy copies per variable
+            for first in range(0, n_draws, EXPAND_CHUNK):
+                chunk = flat[: min(EXPAND_CHUNK, n_draws - first)]
+                for i, point in enumerate(points[chain, first : first + len(chunk)]):
+                    _expand_into(self._model_table, np.ascontiguousarray(point), chunk[i])
+                at = 0
+                for name, shape in self.stored:
+                    size = int(np.prod(shape, dtype=int))
+                    part = chunk[:, at : at + size].reshape((len(chunk), *shape))
+                    values[name][chain, first : first + len(chunk)] = part
+                    at += size
+        return self.dataset(values, attrs)
+
+    def dataset(self, values: dict[str, np.ndarray], attrs: dict | None = None) -> xr.Dataset:
+        """A posterior dataset of stored variables ``values`` (chain, draw, *shape)."""
+        variables, coords = {}, {}
+        for name, shape in self.stored:
+            array = values[name]
+            dims = self.dims.get(name) or tuple(f"{name}_dim_{j}" for j in range(len(shape)))
+            variables[name] = (("chain", "draw", *dims), array)
+            coords |= {d: np.asarray(self.coords[d]) for d in dims if d in self.coords}
+        chains, draws = values[self.stored[0][0]].shape[:2]
+        coords |= {"chain": np.arange(chains), "draw": np.arange(draws)}
+        return xr.Dataset(variables, coords=coords, attrs=attrs or {})
 
 
 def _logp_and_grad(table: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -363,8 +403,12 @@ def _logp_and_grad(table: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]
 
 
 def _expand(table: np.ndarray, x: np.ndarray, n_out: int) -> np.ndarray:
-    x, out = np.ascontiguousarray(x, np.float64), np.empty(n_out)
-    c_expand_function()(x.size, n_out, x.ctypes.data, out.ctypes.data, table.ctypes.data)
+    return _expand_into(table, np.ascontiguousarray(x, np.float64), np.empty(n_out))
+
+
+def _expand_into(table: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The expansion at x (contiguous float64) written into ``out``."""
+    c_expand_function()(x.size, out.size, x.ctypes.data, out.ctypes.data, table.ctypes.data)
     return out
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 import bayescred as bc
 from bayescred.cli import app
 from bayescred.errors import ResultError
+from bayescred.native import MODEL_POINT
 from bayescred.simulate import TrueParameters
 
 pytestmark = pytest.mark.sampling
@@ -49,6 +50,7 @@ def test_credibility_layout(result):
     assert result.idata.posterior["loading"].dims[-1] == "signal"
     for name in ("kappa_honor", "kappa_violate"):
         assert name in result.idata.posterior
+    assert MODEL_POINT not in result.idata.posterior  # nutpie's draws, expanded
 
 
 def test_recovers_credibility(result, sim):

@@ -395,6 +395,34 @@ def test_preconditioned_entry_point_is_the_same_density(name):
         out_w = np.empty(n_out)
         assert expand(n, n_out, w.ctypes.data, out_w.ctypes.data, table.ctypes.data) == 0
         np.testing.assert_allclose(out_w, km.sampler_expand(xs), rtol=1e-12)
+        # what nutpie's draws store: the model's point, expanded after sampling
+        point = np.empty(km.n_dim)
+        assert expand(n, km.n_dim, w.ctypes.data, point.ctypes.data, table.ctypes.data) == 0
+        np.testing.assert_allclose(point, km.to_model(xs), rtol=1e-12)
+        expanded = np.concatenate([np.ravel(v) for v in km.expand(point).values()])
+        np.testing.assert_array_equal(expanded, out_w)
+
+
+def test_draws_of_the_model_point_expand_to_the_posterior(monkeypatch):
+    """nutpie stores the model's point; expand_draws gives each draw's stored variables,
+    with the dims and coordinates of the model, whatever the draws' chunking."""
+    from bayescred import native
+
+    model, km = _case(list(CASES)[0])
+    monkeypatch.setattr(native, "EXPAND_CHUNK", 2)  # a full and a partial chunk per chain
+    points = np.random.default_rng(4).uniform(-1.0, 1.0, (2, 3, km.n_dim))
+    post = km.expand_draws(points, {"note": "kept"})
+    assert list(post.data_vars) == [name for name, _ in km.stored]
+    assert post.attrs == {"note": "kept"}
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 3
+    for chain, draw in np.ndindex(2, 3):
+        for name, values in km.expand(points[chain, draw]).items():
+            np.testing.assert_array_equal(post[name].values[chain, draw], values, err_msg=name)
+    for name, _ in km.stored:
+        dims = tuple(model.named_vars_to_dims.get(name) or ())
+        assert post[name].dims[2:] == dims or not dims
+    np.testing.assert_array_equal(post["credibility"]["unit"].values, model.coords["unit"])
+    np.testing.assert_array_equal(post["credibility"]["year"].values, model.coords["year"])
 
 
 def _spread(w, spread):
