@@ -173,7 +173,8 @@ class KernelModel:
         return self.unflatten(_expand(self._model_table, x, self.n_stored))
 
     def unflatten(self, flat: np.ndarray) -> dict[str, np.ndarray]:
-        """One flattened expansion as the stored variables, by name (views of ``flat``)."""
+        """Flattened expansions (along the last axis of ``flat``) as the stored variables,
+        by name (views of ``flat`` where NumPy can)."""
         return dict(zip([n for n, _ in self.stored], _split(flat, self.stored)))
 
     def sampler_expand(self, xs: np.ndarray) -> np.ndarray:
@@ -374,12 +375,8 @@ class KernelModel:
                 chunk = flat[: min(EXPAND_CHUNK, n_draws - first)]
                 for i, point in enumerate(points[chain, first : first + len(chunk)]):
                     _expand_into(self._model_table, np.ascontiguousarray(point), chunk[i])
-                at = 0
-                for name, shape in self.stored:
-                    size = int(np.prod(shape, dtype=int))
-                    part = chunk[:, at : at + size].reshape((len(chunk), *shape))
+                for name, part in self.unflatten(chunk).items():
                     values[name][chain, first : first + len(chunk)] = part
-                    at += size
         return self.dataset(values, attrs)
 
     def dataset(self, values: dict[str, np.ndarray], attrs: dict | None = None) -> xr.Dataset:
@@ -416,7 +413,7 @@ def _split(flat: np.ndarray, stored) -> list[np.ndarray]:
     out, i = [], 0
     for _, shape in stored:
         n = int(np.prod(shape, dtype=int))
-        out.append(flat[i : i + n].reshape(shape))
+        out.append(flat[..., i : i + n].reshape((*flat.shape[:-1], *shape)))
         i += n
     return out
 
