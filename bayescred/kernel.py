@@ -810,11 +810,9 @@ def _measurement(
     registers (a third faster than one loop over all rows that branches on the family)."""
     n_s = sig_offset.shape[0]
     oa, ol = roles[R_ALPHA], roles[R_LOADING]
-    bounds = np.zeros(n_s + 1, np.int64)  # signal s's rows: bounds[s] to bounds[s + 1]
-    for i in range(obs_signal.shape[0]):
-        bounds[obs_signal[i] + 1] += 1
-    for s in range(n_s):
-        bounds[s + 1] += bounds[s]
+    # signal s's rows: bounds[s] to bounds[s + 1], by bisection (a count of every row's
+    # signal read 60,000 numbers per gradient on ``large``)
+    bounds = np.searchsorted(obs_signal, np.arange(n_s + 1))
     lp = 0.0
     for s in range(n_s):
         rows = (bounds[s], bounds[s + 1])
