@@ -236,11 +236,7 @@ def draw(kernel: KernelModel, fit: AdviFit, draws: int, seed: int) -> tuple[xr.D
     ``fit`` with the Pareto k-hat of the draws' importance ratios p / q."""
     eps = np.random.default_rng([seed, 1]).standard_normal((draws, fit.mean.size))
     z = fit.points(eps)
-    values = {name: np.empty((1, draws, *shape)) for name, shape in kernel.stored}
-    log_p = np.empty(draws)
-    for i in range(draws):
-        for name, part in kernel.unflatten(kernel.sampler_expand(z[i])).items():
-            values[name][0, i] = part
-        log_p[i] = kernel.sampler_logp_and_grad(z[i])[0]
+    log_p = np.array([kernel.sampler_logp_and_grad(point)[0] for point in z])
     _, pareto_k = psislw(log_p - fit.log_q(eps))
-    return kernel.dataset(values), dataclasses.replace(fit, pareto_k=float(pareto_k))
+    posterior = kernel.expand_draws(z[None], sampler_coordinates=True)  # one chain
+    return posterior, dataclasses.replace(fit, pareto_k=float(pareto_k))

@@ -364,9 +364,12 @@ class KernelModel:
             expand_func=None,
         )
 
-    def expand_draws(self, points: np.ndarray, attrs: dict | None = None) -> xr.Dataset:
-        """The posterior of the stored variables from draws of the model's point
-        (chain, draw, n_dim), with ``attrs``."""
+    def expand_draws(
+        self, points: np.ndarray, attrs: dict | None = None, sampler_coordinates: bool = False
+    ) -> xr.Dataset:
+        """The posterior of the stored variables from draws (chain, draw, coordinate) of
+        the model's point, or of the sampler's with ``sampler_coordinates``, with ``attrs``."""
+        table = self._sampler_table if sampler_coordinates else self._model_table
         n_chains, n_draws = points.shape[:2]
         values = {name: np.empty((n_chains, n_draws, *shape)) for name, shape in self.stored}
         flat = np.empty((min(n_draws, EXPAND_CHUNK), self.n_stored))
@@ -374,12 +377,12 @@ class KernelModel:
             for first in range(0, n_draws, EXPAND_CHUNK):
                 chunk = flat[: min(EXPAND_CHUNK, n_draws - first)]
                 for i, point in enumerate(points[chain, first : first + len(chunk)]):
-                    _expand_into(self._model_table, np.ascontiguousarray(point), chunk[i])
+                    _expand_into(table, np.ascontiguousarray(point, np.float64), chunk[i])
                 for name, part in self.unflatten(chunk).items():
                     values[name][chain, first : first + len(chunk)] = part
-        return self.dataset(values, attrs)
+        return self._dataset(values, attrs)
 
-    def dataset(self, values: dict[str, np.ndarray], attrs: dict | None = None) -> xr.Dataset:
+    def _dataset(self, values: dict[str, np.ndarray], attrs: dict | None = None) -> xr.Dataset:
         """A posterior dataset of stored variables ``values`` (chain, draw, *shape)."""
         variables, coords = {}, {}
         for name, shape in self.stored:
