@@ -95,10 +95,14 @@ class SamplerSpec:
     step_size_jitter: float = 0.3
     # nutpie, preconditioned: the random walk's coordinates are shown to NUTS at scales
     # spread from this to 1, in blocks (native.KernelModel.spread_map says why); 1: not.
-    # Measured on ``medium``, 9 data sets, 4 x (600 + 1000): credibility's largest R-hat
-    # 1.0058-1.0073 instead of 1.0069-1.0136 (folded ESS +22%), for 11% more leapfrog
-    # steps (benchmarks/spread_scales.py).
-    spread_scale: float = 0.6
+    # Measured with benchmarks/spread_scales.py, 4 x (600 + 1000).  ``medium``, 9 data
+    # sets: against no map (1), 0.6 took credibility's largest R-hat from 1.0069-1.0136 to
+    # 1.0058-1.0073; 0.4 to 1.0044-1.0075 (median 1.0050 against 1.0068), with the
+    # hyperparameters' lowest bulk ESS 943-1,772 instead of 661-1,453 and no divergence
+    # (0.6: one), for 30% more leapfrog steps (27.5 per draw against 21), fewer than it
+    # gains in ESS.  ``large``: 0.6 left a credibility R-hat at 1.0110, 0.4 1.0074 (0.3:
+    # 1.0083 for 62 steps per draw).
+    spread_scale: float = 0.4
 
     @property
     def warmup(self) -> int:

@@ -146,7 +146,7 @@ def test_step_size_jitter_reaches_nutpie(sim):
 def test_spread_scale_reaches_the_preconditioner(sim, result):
     """``spread_scale`` (the preconditioner's spread map, native.KernelModel.spread_map)
     is recorded with the draws, and 1 (no map) samples other draws from the same seed."""
-    assert result.idata.posterior.attrs["precondition_spread_scale"] == 0.6
+    assert result.idata.posterior.attrs["precondition_spread_scale"] == 0.4
     panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
     args = dict(draws=20, tune=20, chains=2, seed=9, progress=False)
     on = bc.fit(sim.spec, panel, **args).idata.posterior
