@@ -12,15 +12,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 spread_scales = pytest.importorskip("spread_scales")
 
 
-def test_the_command_fits_each_scale_and_writes_its_tables(tmp_path, capsys):
+def test_the_command_fits_each_scale_and_writes_its_tables_per_problem(tmp_path, capsys):
     spread_scales.main(["--problem", "tiny", "--seeds", "1", "--scales", "0.6,1",
                         "--draws", "100", "--out", str(tmp_path)])  # fmt: skip
-    fits = json.loads((tmp_path / "spread_scales.json").read_text())
+    fits = json.loads((tmp_path / "spread_scales_tiny.json").read_text())
     assert [f["spread_scale"] for f in fits] == [0.6, 1.0]
     for f in fits:
         assert f["steps_per_draw"] > 1 and f["credibility_ess_folded_median"] > 0
         assert 0.99 < f["credibility_max_rhat"] < 1.5 and f["hyper_min_ess_bulk"] > 0
-    table = (tmp_path / "spread_scales.md").read_text()
+    table = (tmp_path / "spread_scales_tiny.md").read_text()
     assert table in capsys.readouterr().out
     summary = table.split("\n\n")[1].splitlines()
     assert [row.split("|")[1].strip() for row in summary[2:]] == ["1.0", "0.6"]
