@@ -135,8 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     report = f"{fits_table(fits)}\n\n{summary_table(fits)}"
     print("\n" + report)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"spread_scales_{args.problem}.json").write_text(json.dumps(fits, indent=1) + "\n")
-    (args.out / f"spread_scales_{args.problem}.md").write_text(report + "\n")
+    stem = args.out / f"spread_scales_{args.problem}"
+    stem.with_suffix(".json").write_text(json.dumps(fits, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(report + "\n")
 
 
 if __name__ == "__main__":
