@@ -9,16 +9,20 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
+from .design import SignalScale
 from .fit import sample
-from .kernel import start_compiling
+from .kernel.build import start_compiling
+from .kernel.describe import kernel_model
+from .kernel.model import Unsupported
 from .model import build_model, signal_scales
-from .native import Unsupported, kernel_model
 from .panel import Panel, read_panel
 from .results import CredibilityResult
 from .spec import ModelSpec, load_spec
+from .structure import ModelStructure, model_structure
 
 
 def fit(
@@ -32,6 +36,7 @@ def fit(
     sampler: str | None = None,
     precondition: bool | None = None,
     progress: bool | None = None,
+    scales: dict[str, SignalScale] | None = None,
 ) -> CredibilityResult:
     """Fit a credibility model.
 
@@ -51,6 +56,10 @@ def fit(
         posterior is the same, NUTS needs ~4x fewer gradients; see ``fit._preconditioned``).
     progress : bool, optional
         Show a progress bar; by default only on an interactive terminal.
+    scales : dict, optional
+        The signals' scales (centre, spread, offset: :func:`bayescred.model.signal_scales`)
+        to measure the data on; computed from ``panel`` when omitted.  A scenario is fitted
+        on its baseline's scales, so that both are one model on one scale.
 
     Returns
     -------
@@ -74,10 +83,11 @@ def fit(
     if spec.sampler.uses_kernel:
         start_compiling()  # cold, the kernel compiles while the data are read and modelled
     panel = panel if panel is not None else read_panel(spec)
-    scales = signal_scales(panel, spec)
+    scales = scales or signal_scales(panel, spec)
+    structure = model_structure(spec, panel)
     start = time.perf_counter()
-    model = build_model(panel, spec, scales)
-    kernel = native_kernel(model, panel, spec, scales)
+    model = build_model(panel, spec, scales, structure)
+    kernel = native_kernel(model, panel, spec, scales, structure)
     built = time.perf_counter() - start
     idata, timing = sample(model, spec.sampler, progress=progress, kernel=kernel)
     timing = dataclasses.replace(timing, compile_s=timing.compile_s + built)
@@ -85,14 +95,18 @@ def fit(
     return CredibilityResult(idata, spec, panel, scales, timing)
 
 
-def native_kernel(model, panel: Panel, spec: ModelSpec, scales):
-    """The model described to the numba kernel, or None where it is not covered (then the
-    PyMC model is compiled by PyTensor instead)."""
+def native_kernel(model, panel: Panel, spec: ModelSpec, scales, structure: ModelStructure):
+    """The model described to the numba kernel, or None where it is not covered: then the
+    PyMC model is compiled by PyTensor instead, and a one-line notice says why."""
     if not spec.sampler.uses_kernel:
         return None
     try:
-        return kernel_model(model, panel, spec, scales)
-    except Unsupported:
+        return kernel_model(model, panel, spec, scales, structure)
+    except Unsupported as exc:
+        print(
+            f"bayescred: {exc}; nutpie samples the PyTensor-compiled model instead (slower)",
+            file=sys.stderr,
+        )
         return None
 
 

@@ -35,8 +35,8 @@ import numpy as np
 import xarray as xr
 from numba import njit
 
-from . import kernel as k
-from .native import KernelModel
+from .kernel import geometry as k
+from .kernel.model import KernelModel
 from .psis import psislw
 
 ALGORITHM = "advi"

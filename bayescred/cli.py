@@ -104,7 +104,7 @@ def _start_compiling(spec) -> None:
     """Cold, numba compiles the kernel for ~25 s: start it in other processes before the
     imports (~6 s) and the model build, which then overlap it (nutpie and advi use it)."""
     if spec.sampler.uses_kernel:
-        from .kernel import start_compiling
+        from .kernel.build import start_compiling
 
         start_compiling()
 

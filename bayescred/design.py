@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .families import FAMILIES, data_offset
 from .panel import Panel
-from .signals import FAMILIES, data_offset
 from .spec import ModelSpec
 
 # A random walk's yearly step on the raw scale: fixed, so it pins the raw path's scale
@@ -50,7 +50,7 @@ def signal_scales(panel: Panel, spec: ModelSpec) -> dict[str, SignalScale]:
             z = np.log(y) if fam.transform == "log_standardise" else y
             sd = float(np.std(z)) if len(z) > 1 and np.std(z) > 0 else 1.0
             out[name] = SignalScale(center=float(np.mean(z)), scale=sd)
-        elif fam.name == "ordinal":
+        elif not fam.intercept:  # ordered categories: their count sizes the cutpoints
             out[name] = SignalScale(categories=int(y.max()) + 1)
         else:
             out[name] = SignalScale(offset=data_offset(fam, y, trials))
@@ -67,12 +67,7 @@ def scales_from_dict(d: dict) -> dict[str, SignalScale]:
 
 def transformed_values(values: np.ndarray, family: str, scale: SignalScale) -> np.ndarray:
     """Observed values on the scale the likelihood sees."""
-    fam = FAMILIES[family]
-    if fam.transform == "log_standardise":
-        return (np.log(values) - scale.center) / scale.scale
-    if fam.transform == "standardise":
-        return (values - scale.center) / scale.scale
-    return values
+    return FAMILIES[family].to_likelihood_scale(values, scale.center, scale.scale)
 
 
 def covariate_matrix(panel: Panel, spec: ModelSpec) -> np.ndarray:

@@ -19,7 +19,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from .native import MODEL_POINT, KernelModel
+from .kernel.model import MODEL_POINT, KernelModel
 from .runtime import Timing, interactive  # re-exported: they lived here
 from .spec import SamplerSpec
 
@@ -36,7 +36,7 @@ def sample(
     """Draw from the posterior of ``model`` with the engine named in ``sampler.backend``.
 
     With nutpie, ``kernel`` (the same model described to the numba kernel, see
-    :func:`bayescred.native.kernel_model`) is what gets sampled; without it, the PyMC
+    :func:`bayescred.kernel.describe.kernel_model`) is what gets sampled; without it, the PyMC
     model is compiled by PyTensor (slower to compile and to run).
     """
     progress = interactive() if progress is None else progress
@@ -53,7 +53,7 @@ def sample(
 def _nutpie_native(kernel: KernelModel, sampler: SamplerSpec, progress: bool):
     import nutpie
 
-    from .kernel import c_functions
+    from .kernel.build import c_functions
 
     start = time.perf_counter()
     cached = c_functions.cache_info().currsize > 0
@@ -121,7 +121,7 @@ def _advi(kernel: KernelModel | None, sampler: SamplerSpec):
             "sampler backend 'advi' needs a model the numba kernel covers; this one is not "
             "covered: use backend 'nutpie'"
         )
-    from .kernel import c_functions
+    from .kernel.build import c_functions
 
     start = time.perf_counter()
     cached = c_functions.cache_info().currsize > 0

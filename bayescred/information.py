@@ -15,8 +15,8 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
+from .families import FAMILIES, signal_params
 from .results import DEFAULT_PROB, CredibilityResult
 
 FOLLOWTHROUGH = "followthrough"
@@ -49,13 +49,13 @@ def signal_information(
         here = obs[obs.signal == name]
         cell = here.unit_idx.to_numpy(int) * n_years + here.year_idx.to_numpy(int)
         loading = flat["loading"].sel(signal=name).values
-        eta = (
-            result.scales[name].offset
-            + (flat["alpha"].sel(signal=name).values[:, None] if sig.family != "ordinal" else 0)
-            + sig.direction * loading[:, None] * cred[:, cell]
-        )
-        trials = here.trials.to_numpy(float) if "trials" in here else None
-        info = _fisher(sig.family, name, eta, flat, trials) * loading[:, None] ** 2
+        family = FAMILIES[sig.family]
+        eta = sig.direction * loading[:, None] * cred[:, cell]
+        if family.intercept:
+            eta = eta + result.scales[name].offset + flat["alpha"].sel(signal=name).values[:, None]
+        trials = here.trials.to_numpy(float)[None, :] if family.needs_trials else None
+        params = signal_params(family, name, flat, lambda da: da.values)
+        info = family.fisher(eta, params, trials) * loading[:, None] ** 2
         hdi = az.hdi(post["loading"].sel(signal=name), hdi_prob=prob)["loading"].values
         rows.append(_row(name, sig.family, sig.direction, len(here), loading, hdi, info))
     crises = panel.crises
@@ -65,10 +65,10 @@ def signal_information(
         eta = loading[:, None] * cred[:, cell]
         if "alpha_followthrough" in flat:
             eta = eta + flat["alpha_followthrough"].values[:, None]
-            p = expit(eta)
-            info = p * (1 - p)
+            info = FAMILIES["bernoulli"].fisher(eta, {})
         else:
-            info = _ordinal_info(eta, flat["cutpoints_followthrough"].values)
+            cut = flat["cutpoints_followthrough"].values
+            info = FAMILIES["ordinal"].fisher(eta, {"cutpoints": cut})
         info = info * loading[:, None] ** 2
         hdi = az.hdi(post["loading_followthrough"], hdi_prob=prob)["loading_followthrough"].values
         rows.append(_row(FOLLOWTHROUGH, "bernoulli" if "alpha_followthrough" in flat
@@ -92,43 +92,3 @@ def _row(name, family, direction, n, loading, hdi, info) -> dict:
         "information": mean_info,
         "sd_one_obs": 1 / np.sqrt(mean_info) if mean_info > 0 else np.inf,
     }
-
-
-def _aux(flat, aux: str, name: str) -> np.ndarray:
-    return flat[aux].sel({f"{aux}_signal": name}).values[:, None]
-
-
-def _fisher(family: str, name: str, eta, flat, trials) -> np.ndarray:
-    """(d mean / d eta)^2 / Var(y) per draw and cell (the loading^2 factor is applied
-    by the caller)."""
-    match family:
-        case "gaussian" | "lognormal":
-            return np.broadcast_to(1.0 / _aux(flat, "sigma", name) ** 2, eta.shape)
-        case "poisson":
-            return np.exp(eta)
-        case "negbinomial":
-            mu = np.exp(eta)
-            return mu / (1 + mu * _aux(flat, "dispersion", name))
-        case "binomial":
-            p = expit(eta)
-            return trials[None, :] * p * (1 - p)
-        case "bernoulli":
-            p = expit(eta)
-            return p * (1 - p)
-        case "beta":
-            p = expit(eta)
-            return p * (1 - p) * (1 + _aux(flat, "precision", name))
-        case "ordinal":
-            return _ordinal_info(eta, flat[f"cutpoints_{name}"].values)
-    raise AssertionError(f"no information formula for family {family!r}")
-
-
-def _ordinal_info(eta: np.ndarray, cutpoints: np.ndarray) -> np.ndarray:
-    """Fisher information of a cumulative-logit outcome about eta: sum_k p_k'(eta)^2 / p_k."""
-    cut = cutpoints.reshape(cutpoints.shape[0], 1, -1)
-    cdf = expit(cut - eta[..., None])
-    cdf = np.concatenate([np.zeros_like(cdf[..., :1]), cdf, np.ones_like(cdf[..., :1])], -1)
-    dens = cdf * (1 - cdf)
-    p = np.diff(cdf, axis=-1)
-    dp = -np.diff(dens, axis=-1)
-    return np.sum(dp**2 / np.clip(p, 1e-12, None), axis=-1)

@@ -55,9 +55,11 @@ from .design import (  # noqa: F401
     walk_centring,
     walk_matrix,
 )
+from .families import FAMILIES
 from .panel import OUTCOMES, Panel
-from .signals import FAMILIES, likelihood
-from .spec import PRIOR_DISTS, ModelSpec
+from .priors import PRIOR_DISTS
+from .spec import ModelSpec
+from .structure import ModelStructure, _groups, model_structure
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -84,7 +86,10 @@ def decay_matrix(phi, n_years: int):
 
 
 def build_model(
-    panel: Panel, spec: ModelSpec, scales: dict[str, SignalScale] | None = None
+    panel: Panel,
+    spec: ModelSpec,
+    scales: dict[str, SignalScale] | None = None,
+    structure: ModelStructure | None = None,
 ) -> pm.Model:
     """Build the PyMC model of ``spec`` on ``panel``.
 
@@ -96,6 +101,9 @@ def build_model(
         The model spec.
     scales : dict, optional
         Per-signal transform constants; computed from ``panel`` when omitted.
+    structure : ModelStructure, optional
+        The model's structure (:func:`bayescred.structure.model_structure`); computed
+        when omitted.
 
     Returns
     -------
@@ -103,6 +111,7 @@ def build_model(
         With posterior variable ``credibility`` of dims ``("unit", "year")``.
     """
     scales = scales or signal_scales(panel, spec)
+    structure = structure or model_structure(spec, panel)
     coords = {
         "unit": panel.unit_labels,
         "year": panel.years.astype(int),
@@ -112,13 +121,13 @@ def build_model(
         "signal": panel.signals,
     }
     with pm.Model(coords=coords) as model:
-        theta_raw, raw_scale = _latent(panel, spec)
+        theta_raw, raw_scale = _latent(panel, spec, structure)
         theta = _standardise(theta_raw, panel.active_mask())
         # scale parameters reported on credibility's scale (the raw scale is arbitrary)
         for name, value in raw_scale.items():
             pm.Deterministic(name.removesuffix("_raw"), value / theta.sd_raw)
-        _measurement(panel, spec, scales, theta)
-        _followthrough(panel, spec, theta)
+        _measurement(panel, spec, scales, theta, structure)
+        _followthrough(panel, spec, theta, structure)
     return model
 
 
@@ -138,9 +147,9 @@ def _standardise(theta_raw, active: np.ndarray) -> _Standardised:
     return _Standardised(value, sd)
 
 
-def _latent(panel: Panel, spec: ModelSpec):
+def _latent(panel: Panel, spec: ModelSpec, structure: ModelStructure):
     """The raw path (unit, year) and the scale parameters to report on credibility's scale."""
-    n_units, n_years = len(panel.units), len(panel.years)
+    n_units, n_years = structure.n_units, structure.n_years
     # Each unit's level is centred on its alliance's baseline, and the baselines sum to
     # zero.  The data pin down a unit's level itself, not its deviation from an alliance
     # mean, and say nothing about the panel's overall location (credibility is
@@ -149,24 +158,24 @@ def _latent(panel: Panel, spec: ModelSpec):
     # baselines themselves are non-centred: a handful of alliances hardly inform tau, and
     # centred baselines made a funnel (tau ESS 12, 325 divergences in 2 x 1000 draws).
     centre = 0.0
-    if len(panel.alliances) > 1:
+    if structure.pooled_alliances:
         tau = prior(spec, "tau")
         z = pm.ZeroSumNormal("z_alliance", sigma=1.0, dims="alliance")
         mu = pm.Deterministic("mu_alliance", tau * z, dims="alliance")
         centre = mu[panel.alliance_of_unit]
-    if spec.latent.dynamics == "random_walk" and n_years > 1:
+    if structure.random_walk:
         theta, raw_scale = _random_walk(panel, spec, centre, n_units, n_years)
     else:
         level = pm.Normal("level", centre, 1.0, dims="unit")
-        theta, raw_scale = _dynamics(spec, level, n_years), {}
-    if spec.latent.covariates:
+        theta, raw_scale = _dynamics(spec, structure, level, n_years), {}
+    if structure.covariates:
         x = covariate_matrix(panel, spec)
         model = pm.modelcontext(None)
         model.add_coord("covariate", list(spec.latent.covariates))
         gamma = prior(spec, "gamma", dims="covariate")
         theta = theta + pt.dot(x, gamma)[:, None]
-    if spec.reputation.enabled and len(panel.crises):
-        r, kappa = _reputation(panel, spec, n_years)
+    if structure.reputation:
+        r, kappa = _reputation(panel, spec, structure, n_years)
         theta = theta + r[panel.member_of_unit]
         raw_scale.update(kappa)
     return theta, raw_scale
@@ -203,9 +212,9 @@ def _random_walk(panel: Panel, spec: ModelSpec, centre, n_units: int, n_years: i
     return theta, {"sigma_innovation_raw": pt.constant(WALK_STEP), "sigma_level_raw": sigma_level}
 
 
-def _dynamics(spec: ModelSpec, level, n_years: int):
+def _dynamics(spec: ModelSpec, structure: ModelStructure, level, n_years: int):
     """Static and AR(1) paths from the units' levels (non-centred AR(1) innovations)."""
-    if spec.latent.dynamics == "static" or n_years == 1:
+    if structure.dynamics == "static":
         return pt.repeat(level[:, None], n_years, axis=1)
     sigma = prior(spec, "sigma_innovation")
     z = pm.Normal("z_innovation", 0.0, 1.0, dims=("unit", "step"))
@@ -214,7 +223,7 @@ def _dynamics(spec: ModelSpec, level, n_years: int):
     return pt.dot(shocks, decay_matrix(phi, n_years).T)
 
 
-def _reputation(panel: Panel, spec: ModelSpec, n_years: int):
+def _reputation(panel: Panel, spec: ModelSpec, structure: ModelStructure, n_years: int):
     honored, violated = crisis_counts(panel)
     honored = pm.Data("honored_count", honored, dims=("member", "year"))
     violated = pm.Data("violated_count", violated, dims=("member", "year"))
@@ -224,7 +233,7 @@ def _reputation(panel: Panel, spec: ModelSpec, n_years: int):
     shock = kappa_h * honored - kappa_v * violated
     # a crisis in year t moves reputation from t + 1 on
     shock = pt.concatenate([pt.zeros((shock.shape[0], 1)), shock[:, :-1]], axis=1)
-    if spec.reputation.noise:
+    if structure.reputation_noise:
         sigma_r = prior(spec, "sigma_reputation")
         eps = pm.Normal("z_reputation", 0.0, 1.0, dims=("member", "step"))
         shock = shock + pt.concatenate([pt.zeros((eps.shape[0], 1)), sigma_r * eps], axis=1)
@@ -236,85 +245,80 @@ def _reputation(panel: Panel, spec: ModelSpec, n_years: int):
 
 
 def measurement_groups(spec: ModelSpec) -> dict[str, list[str]]:
-    """Signals sharing one vectorised likelihood: one group per family (ordinal: per signal,
-    since the number of categories may differ)."""
-    groups: dict[str, list[str]] = {}
-    for name, sig in spec.signals.items():
-        key = f"ordinal_{name}" if sig.family == "ordinal" else sig.family
-        groups.setdefault(key, []).append(name)
-    return groups
+    """Signals sharing one vectorised likelihood (see :class:`bayescred.structure.
+    ModelStructure`'s ``groups``)."""
+    return _groups(spec, {})
 
 
 def group_data(panel: Panel, spec: ModelSpec, scales, signals: list[str]) -> dict:
     """Arrays of one measurement group (what the ``pm.Data`` containers hold)."""
     obs = panel.observations[panel.observations.signal.isin(signals)]
-    family = spec.signals[signals[0]].family
+    family = FAMILIES[spec.signals[signals[0]].family]
     values = np.empty(len(obs))
     for name in signals:
         here = (obs.signal == name).to_numpy()
-        values[here] = transformed_values(obs.value.to_numpy()[here], family, scales[name])
-    real_valued = FAMILIES[family].transform != "none" or family == "beta"
+        values[here] = transformed_values(obs.value.to_numpy()[here], family.name, scales[name])
     data = {
         # flat (unit, year) cell: one integer index is far cheaper than two (and its
         # gradient is a plain scatter-add) in every PyTensor backend
         "cell": obs.unit_idx.to_numpy(int) * len(panel.years) + obs.year_idx.to_numpy(int),
         "signal": obs.signal_idx.to_numpy(int),
         "local": pd.Categorical(obs.signal, categories=signals).codes.astype(int),
-        "y": values if real_valued else np.round(values).astype(int),
+        "y": np.round(values).astype(int) if family.integer else values,
     }
-    if FAMILIES[family].needs_trials:
+    if family.needs_trials:
         data["trials"] = obs.trials.to_numpy(int)
     return data
 
 
-def _measurement(panel: Panel, spec: ModelSpec, scales, theta: _Standardised) -> None:
+def _measurement(
+    panel: Panel, spec: ModelSpec, scales, theta: _Standardised, structure: ModelStructure
+) -> None:
     alpha = prior(spec, "alpha", dims="signal")
     loading = prior(spec, "loading", dims="signal")
     direction = np.array([spec.signals[s].direction for s in panel.signals], float)
     offset = np.array([scales[s].offset for s in panel.signals])
-    aux = _aux_parameters(spec, scales)
-    for group, signals in measurement_groups(spec).items():
-        fam = FAMILIES[spec.signals[signals[0]].family]
+    params = _family_parameters(spec, scales, structure)
+    for group, signals in structure.groups.items():
+        fam = structure.families[signals[0]]
         arrays = group_data(panel, spec, scales, signals)
         d = {k: pm.Data(f"{group}_{k}", v) for k, v in arrays.items()}
         s = d["signal"]
         slope = pt.as_tensor(direction)[s] * loading[s]
         cred = theta.value.ravel()[d["cell"]]
-        if fam.name == "ordinal":
-            eta = slope * cred
-            group_aux = {"cutpoints": aux[f"cutpoints_{signals[0]}"][None, :]}
-        else:
-            eta = pt.as_tensor(offset)[s] + alpha[s] + slope * cred
-            # aux vectors run over every signal having that parameter (sigma: gaussian
-            # and lognormal ones), so map the group's local index to its aux position
-            group_aux = {k: aux[k][aux_positions(spec, k, signals)] for k in fam.aux}
-        likelihood(fam, f"y_{group}", eta, d["y"], d["local"], group_aux, d.get("trials"))
+        eta = slope * cred
+        if fam.intercept:
+            eta = pt.as_tensor(offset)[s] + alpha[s] + eta
+        # each row's parameters: a scalar parameter's vector runs over every signal that
+        # has it (sigma: gaussian, lognormal and student-t ones), so map the group's local
+        # index to its position; a vector parameter (cutpoints) is one per group
+        row_params = {}
+        for p in fam.params:
+            if p.vector:
+                row_params[p.name] = params[f"{p.name}_{signals[0]}"][None, :]
+            else:
+                at = np.array([structure.param_position(p.name, x) for x in signals], int)
+                row_params[p.name] = params[p.name][at][d["local"]]
+        fam.pymc(f"y_{group}", eta, d["y"], row_params, d.get("trials"))
 
 
 def aux_signals(spec: ModelSpec, aux_name: str) -> list[str]:
     """Signals that have the family parameter ``aux_name`` (its coordinate, in order)."""
-    return [n for n, s in spec.signals.items() if aux_name in FAMILIES[s.family].aux]
+    return [n for n, s in spec.signals.items() if aux_name in FAMILIES[s.family].param_names]
 
 
-def aux_positions(spec: ModelSpec, aux_name: str, signals: list[str]) -> np.ndarray:
-    """Position of each of ``signals`` in the ``aux_name`` parameter vector."""
-    names = aux_signals(spec, aux_name)
-    return np.array([names.index(s) for s in signals], dtype=int)
-
-
-def _aux_parameters(spec: ModelSpec, scales) -> dict:
-    """Per-signal parameters of the families (sigma, dispersion, precision, cutpoints)."""
+def _family_parameters(spec: ModelSpec, scales, structure: ModelStructure) -> dict:
+    """The families' own parameters: one vector per scalar parameter over the signals that
+    have it (sigma, dispersion, precision, nu, ...), one ordered vector per signal and
+    vector parameter (cutpoints)."""
     model = pm.modelcontext(None)
     out = {}
-    for aux_name in ("sigma", "dispersion", "precision"):
-        names = aux_signals(spec, aux_name)
-        if names:
-            model.add_coord(f"{aux_name}_signal", names)
-            out[aux_name] = prior(spec, aux_name, dims=f"{aux_name}_signal")
-    for name, sig in spec.signals.items():
-        if sig.family == "ordinal":
-            k = scales[name].categories - 1
-            out[f"cutpoints_{name}"] = _cutpoints(spec, "cutpoints", f"cutpoints_{name}", k)
+    for name, signals in structure.param_signals.items():
+        model.add_coord(f"{name}_signal", signals)
+        out[name] = prior(spec, name, dims=f"{name}_signal")
+    for name, signal in structure.vector_params():
+        k = scales[signal].categories - 1
+        out[f"{name}_{signal}"] = _cutpoints(spec, name, f"{name}_{signal}", k)
     return out
 
 
@@ -336,16 +340,18 @@ def outcome_codes(outcomes: pd.Series) -> np.ndarray:
     return outcomes.map({o: i for i, o in enumerate(OUTCOMES)}).to_numpy(int)
 
 
-def _followthrough(panel: Panel, spec: ModelSpec, theta: _Standardised) -> None:
+def _followthrough(
+    panel: Panel, spec: ModelSpec, theta: _Standardised, structure: ModelStructure
+) -> None:
     crises = panel.crises
-    if crises.empty:
+    if structure.followthrough == "none":
         return
     cell = crises.unit_idx.to_numpy(int) * len(panel.years) + crises.year_idx.to_numpy(int)
     cell = pm.Data("crisis_cell", cell)
     codes = outcome_codes(crises.outcome)
     loading = prior(spec, "loading_followthrough")
     cred = theta.value.ravel()[cell]
-    if (codes == 1).any():  # partial outcomes: ordered violated < partial < honored
+    if structure.followthrough == "ordinal":  # ordered violated < partial < honored
         outcome = pm.Data("crisis_outcome", codes)
         cut = _cutpoints(spec, "cutpoints_followthrough", "cutpoints_followthrough", 2)
         pm.OrderedLogistic(

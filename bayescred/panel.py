@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .signals import FAMILIES
+from .families import FAMILIES
 from .spec import ModelSpec
 
 OBS_COLUMNS = ("member", "alliance", "year", "signal", "value")

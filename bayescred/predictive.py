@@ -35,9 +35,9 @@ from pytensor.graph.basic import Constant
 from pytensor.tensor.random.var import RandomGeneratorSharedVariable
 
 from .errors import ResultError
+from .families import FAMILIES
 from .model import build_model, measurement_groups
 from .results import CredibilityResult
-from .signals import FAMILIES
 
 FOLLOWTHROUGH = "followthrough"  # the signal label of crisis outcomes
 SAMPLE_DIMS = ("chain", "draw")

@@ -43,7 +43,7 @@ Rules where a scenario could mean two things:
 * A shift of a year with no observation (a missing year, or a future one) shifts the
   unit's most recent value of that signal before that year (carried forward), as it
   stood before the entry: ``factor = 2`` from 2013 on doubles the last observed value.
-* A shifted count (binomial, poisson, negbinomial, ordinal) is rounded to the nearest
+* A shifted count (a family with integer values: binomial, poisson, ...) is rounded to the nearest
   integer; a ``[[set]]`` value must already be valid for the signal's family.
 * Binomial signals need trials: a set may give ``trials``; otherwise the cell's own, or
   the most recent, trials are used.
@@ -61,8 +61,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, SpecError
+from .families import FAMILIES, INTEGER_FAMILIES
 from .panel import UNIT_SEP, Panel
-from .signals import FAMILIES
 from .spec import read_toml
 
 SCENARIO_KEYS = ("name", "description", "horizon", "set", "shift", "crisis")
@@ -72,7 +72,6 @@ CRISIS_KEYS = ("member", "alliance", "year", "outcome")
 SCENARIO_OUTCOMES = ("honored", "violated")
 _RANGE = re.compile(r"^\s*(\d{1,4})\s*(?:-\s*(\d{1,4})\s*)?$")
 _SHOW = 40  # how many valid names an error message lists
-_INTEGER_FAMILIES = ("binomial", "poisson", "negbinomial", "ordinal")
 
 
 # ---------------------------------------------------------------------------- entries
@@ -669,7 +668,7 @@ class _Context:
                     f"{signal!r} in or before {year} to shift; use [[set]] instead"
                 )
             value = base[0] + entry.by if entry.by is not None else base[0] * entry.factor
-            if self.spec.signals[signal].family in _INTEGER_FAMILIES:
+            if self.spec.signals[signal].family in INTEGER_FAMILIES:
                 value = float(np.round(value))  # a shifted count stays a count
             updates[t] = (value, base[1])
         how = f"by {entry.by:g}" if entry.by is not None else f"by a factor {entry.factor:g}"
@@ -682,11 +681,11 @@ class _Context:
         trials = np.array([n for _, n in updates.values()])
         if family.needs_trials and np.isnan(trials).any():
             raise DataError(
-                f"{where}: signal {signal!r} is binomial and this unit has no trials to "
+                f"{where}: signal {signal!r} is {family.name} and this unit has no trials to "
                 "carry forward; give 'trials'"
             )
         bad = family.bad_values(values, trials if family.needs_trials else None)
-        if family.name == "ordinal":
+        if not family.intercept:  # ordered categories: at most the fitted ones
             top = self.scales[signal].categories - 1
             bad = bad | (values > top)
         if bad.any():
@@ -694,7 +693,7 @@ class _Context:
             value = values[bad][0]
             extra = (
                 f" up to {self.scales[signal].categories - 1} (the categories fitted)"
-                if family.name == "ordinal"
+                if not family.intercept
                 else " (at most its trials)"
                 if family.needs_trials
                 else ""

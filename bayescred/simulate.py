@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .families import FAMILIES
 from .spec import ModelSpec, spec_from_dict, spec_to_toml
 
 DEFAULT_SIGNALS = {
@@ -26,8 +27,6 @@ DEFAULT_SIGNALS = {
     "exercises": {"family": "poisson", "direction": 1, "description": "joint exercises"},
 }
 
-# Typical size of each family's signal, so simulated data look like real ones.
-_BASELINE = {"negbinomial": np.log(800.0), "poisson": np.log(3.0), "binomial": 0.5, "beta": 0.3}
 
 
 def default_spec(
@@ -62,7 +61,7 @@ class TrueParameters:
     alpha_followthrough: float = 0.8
     loading_followthrough: float = 1.5
     noise: dict[str, float] = field(
-        default_factory=lambda: {"sigma": 0.4, "dispersion": 0.15, "precision": 40.0}
+        default_factory=lambda: {"sigma": 0.4, "dispersion": 0.15, "precision": 40.0, "nu": 4.0}
     )
 
 
@@ -273,33 +272,9 @@ def _signals(rng, spec, truth, units, years, raw, missing):
 
 
 def _draw(rng, family: str, eta, truth):
-    noise = truth.noise
-    base = _BASELINE.get(family, 0.0)
-    match family:
-        case "gaussian":
-            return np.round(10 + 3 * (eta + rng.normal(0, noise["sigma"], eta.shape)), 5), None
-        case "lognormal":
-            log_y = np.log(2.0) + 0.4 * (eta + rng.normal(0, noise["sigma"], eta.shape))
-            return np.round(np.exp(log_y), 6), None
-        case "binomial":
-            trials = rng.integers(60, 160, eta.shape)
-            return rng.binomial(trials, expit(base + eta)), trials
-        case "bernoulli":
-            return rng.binomial(1, expit(eta)), None
-        case "poisson":
-            return rng.poisson(np.exp(base + eta)), None
-        case "negbinomial":
-            k = 1.0 / noise["dispersion"]
-            mu = np.exp(base + eta)
-            return rng.negative_binomial(k, k / (k + mu)), None
-        case "beta":
-            mu, nu = expit(base + eta), noise["precision"]
-            return np.round(np.clip(rng.beta(mu * nu, (1 - mu) * nu), 1e-4, 1 - 1e-4), 6), None
-        case "ordinal":
-            cut = np.array([-1.0, 0.0, 1.0])
-            latent = eta + rng.logistic(size=eta.shape)
-            return (latent[..., None] > cut).sum(-1), None
-    raise ValueError(f"unknown family {family!r}")
+    """Values of a ``family`` signal at linear predictor ``eta`` on the data's own scale
+    (and trials, or None), from the family's declaration."""
+    return FAMILIES[family].synthetic(rng, eta, truth.noise)
 
 
 def _reported(truth: TrueParameters, spec: ModelSpec, scale: float, obs) -> dict:

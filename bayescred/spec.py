@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from .errors import SpecError
-from .signals import AUX_PRIORS, FAMILIES
+from .families import FAMILIES, PARAM_PRIORS
+from .priors import PRIOR_DISTS
 
 DYNAMICS = ("static", "random_walk", "ar1")
 BACKENDS = ("nutpie", "pymc", "numpyro", "advi")  # advi: approximate (approx.py)
@@ -40,22 +41,6 @@ DEFAULT_PRIORS: dict[str, dict] = {
     "loading_followthrough": {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0},
     "cutpoints_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 3.0},
 }
-
-# Distributions a prior may name, with the parameters each takes.
-PRIOR_DISTS: dict[str, tuple[str, ...]] = {
-    "Normal": ("mu", "sigma"),
-    "HalfNormal": ("sigma",),
-    "LogNormal": ("mu", "sigma"),
-    "Exponential": ("lam",),
-    "Gamma": ("alpha", "beta"),
-    "Beta": ("alpha", "beta"),
-    "HalfCauchy": ("beta",),
-    "HalfStudentT": ("nu", "sigma"),
-    "StudentT": ("nu", "mu", "sigma"),
-    "Uniform": ("lower", "upper"),
-    "TruncatedNormal": ("mu", "sigma", "lower", "upper"),
-}
-
 
 @dataclass(frozen=True)
 class SignalSpec:
@@ -94,7 +79,7 @@ class SamplerSpec:
     # 463-934, for ~25% more leapfrog steps (19 per draw instead of 15).
     step_size_jitter: float = 0.3
     # nutpie, preconditioned: the random walk's coordinates are shown to NUTS at scales
-    # spread from this to 1, in blocks (native.KernelModel.spread_map says why); 1: not.
+    # spread from this to 1, in blocks (kernel.model.KernelModel.spread_map says why); 1: not.
     # Measured with benchmarks/spread_scales.py, 4 x (600 + 1000).  ``medium``, 9 data
     # sets: against no map (1), 0.6 took credibility's largest R-hat from 1.0069-1.0136 to
     # 1.0058-1.0073; 0.4 to 1.0044-1.0075 (median 1.0050 against 1.0068), with the
@@ -158,7 +143,7 @@ class ModelSpec:
 
     def prior(self, name: str) -> dict:
         """The prior of parameter ``name``: the spec's override, else the default."""
-        return self.priors.get(name) or {**DEFAULT_PRIORS, **AUX_PRIORS}[name]
+        return self.priors.get(name) or {**DEFAULT_PRIORS, **PARAM_PRIORS}[name]
 
     def with_sampler(self, **overrides: Any) -> ModelSpec:
         """A copy with sampler settings replaced (``None`` values are ignored)."""
@@ -329,7 +314,7 @@ def _sampler(table: dict, where: str) -> SamplerSpec:
 
 def valid_prior_names(signals: dict[str, SignalSpec]) -> list[str]:
     """Every parameter whose prior the spec may override."""
-    aux = {a for s in signals.values() for a in FAMILIES[s.family].aux}
+    aux = {a for s in signals.values() for a in FAMILIES[s.family].param_names}
     return sorted(set(DEFAULT_PRIORS) | aux)
 
 

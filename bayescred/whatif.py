@@ -80,7 +80,7 @@ from .panel import UNIT_SEP, Panel
 from .psis import psislw
 from .results import DEFAULT_PROB, CredibilityResult
 from .scenario import BoundScenario, Scenario, bind, load_scenario
-from .signals import FAMILIES
+from .families import FAMILIES
 from .whatif_plot import FigureData, Marker, Series, Subplot, draw, save_png
 
 ENGINES = ("auto", "fast", "exact")
@@ -907,10 +907,12 @@ def _refit(panel: Panel, spec, scales, progress: bool):
     from .api import native_kernel
     from .fit import sample
     from .model import build_model
+    from .structure import model_structure
 
     start = time.perf_counter()
-    model = build_model(panel, spec, scales)
-    kernel = native_kernel(model, panel, spec, scales)
+    structure = model_structure(spec, panel)
+    model = build_model(panel, spec, scales, structure)
+    kernel = native_kernel(model, panel, spec, scales, structure)
     built = time.perf_counter() - start
     idata, timing = sample(model, spec.sampler, progress=progress, kernel=kernel)
     return idata, replace(timing, compile_s=timing.compile_s + built)

@@ -9,7 +9,7 @@ preconditioner alone NUTS sees a nearly isotropic posterior, where every directi
 at the same rate, so a trajectory brings each credibility value near the mirror image of
 its start: the draws are antithetic and their distances from the median correlated
 (folded ESS ~0.4 of the draws), and credibility's largest folded R-hat sits near 1.01.
-The spread map (``native.KernelModel.spread_map``) shows NUTS the random walk's
+The spread map (``kernel.model.KernelModel.spread_map``) shows NUTS the random walk's
 coordinates at scales spread from ``spread_scale`` to 1 in rotated blocks, so directions
 turn at different rates; 1 switches it off.  This script is how the default was chosen.
 

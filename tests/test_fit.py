@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import bayescred as bc
 from bayescred.cli import app
 from bayescred.errors import ResultError
-from bayescred.native import MODEL_POINT
+from bayescred.kernel.model import MODEL_POINT
 from bayescred.simulate import TrueParameters
 
 pytestmark = pytest.mark.sampling
@@ -144,7 +144,7 @@ def test_step_size_jitter_reaches_nutpie(sim):
 
 
 def test_spread_scale_reaches_the_preconditioner(sim, result):
-    """``spread_scale`` (the preconditioner's spread map, native.KernelModel.spread_map)
+    """``spread_scale`` (the preconditioner's spread map, kernel.model.KernelModel.spread_map)
     is recorded with the draws, and 1 (no map) samples other draws from the same seed."""
     assert result.idata.posterior.attrs["precondition_spread_scale"] == 0.4
     panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)

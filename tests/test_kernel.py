@@ -20,20 +20,17 @@ import pytensor
 import pytest
 
 import bayescred as bc
-from bayescred.kernel import VECTOR_MATH
+from bayescred.families import FAMILIES, KERNEL_FAMILIES
+from bayescred.kernel.build import VECTOR_MATH
+from bayescred.kernel.describe import kernel_model
 from bayescred.model import build_model, signal_scales
-from bayescred.native import kernel_model
 from bayescred.panel import load_panel
 
+# one signal of every registered family with kernel code (every other direction -1), so
+# that a family added to the registry is checked here without an edit
 ALL_FAMILIES = {
-    "score": {"family": "gaussian"},
-    "spending": {"family": "lognormal", "direction": -1},
-    "votes": {"family": "binomial"},
-    "treaty": {"family": "bernoulli"},
-    "exercises": {"family": "poisson"},
-    "troops": {"family": "negbinomial"},
-    "alignment": {"family": "beta"},
-    "rating": {"family": "ordinal"},
+    f"{name}_signal": {"family": name, "direction": -1 if i % 2 else 1}
+    for i, name in enumerate(KERNEL_FAMILIES)
 }
 
 CASES = {
@@ -61,7 +58,10 @@ CASES = {
                 "sigma": {"dist": "TruncatedNormal", "mu": 1.0, "sigma": 1.0, "lower": 0.0},
                 "precision": {"dist": "Uniform", "lower": 1.0, "upper": 200.0},
             },
-            signals={k: ALL_FAMILIES[k] for k in ("spending", "troops", "alignment", "score")},
+            signals={
+                f"{k}_signal": {"family": k}
+                for k in ("lognormal", "negbinomial", "beta", "gaussian")
+            },
         ),
         sim=dict(n_units=6, n_members=6, n_alliances=2, n_years=8, n_crises=0),
     ),
@@ -243,7 +243,7 @@ def test_kernel_reports_a_degenerate_point_instead_of_raising(name):
     nutpie's C entry point must report that (and nutpie reject the point), not raise an
     exception that a C callback can only print before returning "success"."""
     from bayescred import kernel as k
-    from bayescred.native import c_logp_function
+    from bayescred.kernel.model import c_logp_function
 
     _, km = _case(name)
     call = c_logp_function()
@@ -268,11 +268,11 @@ def test_negative_binomial_sums_of_lgamma_and_digamma(counts, a):
     by row otherwise: both against scipy, on rows 1 .. n-1 of the vector."""
     from scipy.special import digamma, gammaln
 
-    from bayescred import kernel as k
+    from bayescred.kernel import scalars
 
     y = np.array([-1.0, *counts])  # row 0 is not in the range
     rows = (1, len(y))
-    lg, dg = k._lgamma_digamma_sums(y, rows, a)
+    lg, dg = scalars.lgamma_digamma_sums(y, rows, a)
     np.testing.assert_allclose(lg, gammaln(y[1:] + a).sum(), rtol=1e-13)
     # below 10 digamma's series starts at x >= 6: good to ~1e-11
     np.testing.assert_allclose(dg, digamma(y[1:] + a).sum(), rtol=1e-13, atol=1e-10)
@@ -283,9 +283,9 @@ def test_branch_free_lgamma_and_digamma_match_scipy():
     the loop vectorises), against scipy from 1e-3 to 1e6, across the switch at 10."""
     from scipy.special import digamma, gammaln
 
-    from bayescred import kernel as k
+    from bayescred.kernel import scalars
 
-    fn = numba.njit(lambda x: k._lgamma_digamma_any(x))
+    fn = numba.njit(lambda x: scalars.lgamma_digamma_any(x))
     for x in np.concatenate([np.geomspace(1e-3, 1e6, 400), [9.999999, 10.0, 10.000001]]):
         lg, dg = fn(x)
         assert abs(lg - gammaln(x)) <= 1e-13 * max(1.0, abs(gammaln(x))), x
@@ -300,17 +300,19 @@ def test_likelihood_loops_call_the_vector_maths_library():
     afterwards, for other numba code in the process."""
     import re
 
-    from bayescred import kernel as k
-
     def calls(fn):
         return set(re.findall(r"@(_ZGV\w+_(?:exp|log))\(", fn.inspect_llvm(fn.signatures[0])))
 
-    source = k._poisson_rows.py_func
-    args = (np.array([0, 3]), np.zeros(2), np.zeros(2), np.array([0, 1, 1]), np.ones(3), 0.1, 1.0)
-    with k._vector_math():
-        inside = numba.njit(error_model="numpy", fastmath=k.FASTMATH_SUMS)(source)
+    from bayescred.kernel import build, scalars
+
+    source = FAMILIES["poisson"].kernel.rows().py_func
+    n = np.ones(3)
+    args = (np.array([0, 3]), np.zeros(2), np.zeros(2), np.array([0, 1, 1]), n, n, n, n, 0.1,
+            1.0, np.zeros(1), np.zeros(1), np.full(2, -1), 0)  # fmt: skip
+    with build._vector_math():
+        inside = numba.njit(error_model="numpy", fastmath=scalars.FASTMATH_SUMS)(source)
         inside(*args)
-    outside = numba.njit(error_model="numpy", fastmath=k.FASTMATH_SUMS)(source)
+    outside = numba.njit(error_model="numpy", fastmath=scalars.FASTMATH_SUMS)(source)
     outside(*args)
     assert calls(inside) and not calls(outside)
 
@@ -320,7 +322,7 @@ def test_entry_points_without_model_units_report_instead_of_crashing():
     whose unit row holds none gives a non-finite log-density (status 4) and an expansion
     status of 1, where a call to address 0 would end the process."""
     from bayescred import kernel as k
-    from bayescred.native import c_expand_function, c_logp_function
+    from bayescred.kernel.model import c_expand_function, c_logp_function
 
     _, km = _case(list(CASES)[0])
     logp_c, expand_c = c_logp_function(), c_expand_function()
@@ -347,7 +349,7 @@ def test_preconditioned_entry_point_is_the_same_density(name):
     what the sampler's expansion of xs stores."""
     from bayescred import kernel as k
     from bayescred.approx import path_predecessors
-    from bayescred.native import c_expand_function, c_logp_function
+    from bayescred.kernel.model import c_expand_function, c_logp_function
 
     _, km = _case(name)
     n = km.n_sampler_dim
@@ -406,7 +408,7 @@ def test_preconditioned_entry_point_is_the_same_density(name):
 def test_draws_of_the_model_point_expand_to_the_posterior(monkeypatch):
     """nutpie stores the model's point; expand_draws gives each draw's stored variables,
     with the dims and coordinates of the model, whatever the draws' chunking."""
-    from bayescred import native
+    from bayescred.kernel import model as native
 
     model, km = _case(list(CASES)[0])
     monkeypatch.setattr(native, "EXPAND_CHUNK", 2)  # a full and a partial chunk per chain
@@ -532,7 +534,7 @@ def test_a_cold_start_compiles_the_kernel_in_other_processes(tmp_path):
     started."""
     code = (
         "import os\n"
-        "from bayescred import kernel as k\n"
+        "from bayescred.kernel import build as k, density, latent, geometry\n"
         "functions = [f for _, f in k._C_FUNCTIONS.values()]\n"
         "assert len(functions) == 4 and not any(k._cached(f) for f in functions)\n"
         "k.start_compiling()\n"
@@ -540,8 +542,9 @@ def test_a_cold_start_compiles_the_kernel_in_other_processes(tmp_path):
         "private = [p for _, p in k._HELPERS.values()]\n"
         "assert [h.wait() for h, _ in k._HELPERS.values()] == [0, 0]\n"
         "assert all(k._cached(f) for f in functions)\n"
-        "assert not k._cached(k._measurement.py_func) and not k._cached(k._latent.py_func)\n"
-        "assert all(k._cached(getattr(k, f).py_func) for f in k._CALLED_FROM_PYTHON)\n"
+        "assert not k._cached(density._measurement.py_func)\n"
+        "assert not k._cached(latent._latent.py_func)\n"
+        "assert all(k._cached(getattr(geometry, f).py_func) for f in k._CALLED_FROM_PYTHON)\n"
         "logp, expand = k.c_functions()\n"
         "assert all(k.compile_c_function(n).cache_hits == 1 for n in k._C_FUNCTIONS)\n"
         "units = [k.compile_c_function(n).address for n in ('logp_model', 'expand_model')]\n"
@@ -560,15 +563,16 @@ def test_python_calls_compile_nothing_but_the_entry_points():
     units they call (~25 s on two cores): Python's calls must go through them, not compile
     the wrappers a second time as Python functions (each such version re-emits the whole
     kernel)."""
-    from bayescred import kernel as k
+    from bayescred.kernel import density, geometry, latent
 
     _, km = _case(list(CASES)[0])
     x = km.to_model(km.initial_point(2))
     km.logp_and_grad(x), km.expand(x)
     km.sampler_logp_and_grad(km.to_sampler(x)), km.sampler_expand(km.to_sampler(x))
-    wrappers = (k.logp_grad_sampler, k.expand_sampler, k.logp_grad_whitened, k.expand_whitened,
-                k.logp_grad, k.expand)
+    wrappers = (geometry.logp_grad_sampler, geometry.expand_sampler,
+                geometry.logp_grad_whitened, geometry.expand_whitened, density.logp_grad,
+                density.expand)  # fmt: skip
     assert [len(f.signatures) for f in wrappers] == [0] * 6  # inlined, never standalone
     # the C functions' callees: compiled once (none loaded when the C functions came from
     # numba's disk cache)
-    assert len(k._measurement.signatures) <= 1 and len(k._latent.signatures) <= 1
+    assert len(density._measurement.signatures) <= 1 and len(latent._latent.signatures) <= 1

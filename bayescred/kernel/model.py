@@ -1,9 +1,10 @@
-"""A PyMC model of ``model.py`` -> the arrays of the numba kernel -> a nutpie model.
+"""A model described to the numba kernel (:class:`KernelModel`), and the nutpie model
+that samples it.
 
-The PyMC model stays the definition: blocks follow its value variables (names, order,
-transforms), data come from its ``pm.Data`` containers, and priors from the spec it was
-built from.  :func:`supports` says whether the kernel covers a model (everything
-``model.py`` builds today); other models take the PyMC-compiled path in ``fit.py``.
+``describe.kernel_model`` builds one from a PyMC model of ``model.py`` and its
+structure; this module holds what it is: the parameter blocks, the data arrays and their
+pointer table, the maps between the model's, the sampler's and the preconditioner's
+coordinates, and the expansion of draws into the posterior's variables.
 """
 
 from __future__ import annotations
@@ -13,42 +14,10 @@ import dataclasses
 import functools
 
 import numpy as np
-import pandas as pd
-import pymc as pm
 import xarray as xr
-from pymc.distributions import transforms as tr
 
-from . import kernel as k
-from .model import WALK_STEP, aux_positions, covariate_matrix, measurement_groups
-from .panel import Panel
-from .signals import FAMILIES
-from .spec import ModelSpec
+from . import build, geometry, layout, table
 
-# Prior parameters in kernel order, with PyMC's defaults (None: required by PyMC).
-PRIOR_PARAMS: dict[str, tuple[tuple[str, float | None], ...]] = {
-    "Normal": (("mu", 0.0), ("sigma", 1.0)),
-    "HalfNormal": (("sigma", 1.0),),
-    "LogNormal": (("mu", 0.0), ("sigma", 1.0)),
-    "Exponential": (("lam", None),),
-    "Gamma": (("alpha", None), ("beta", None)),
-    "Beta": (("alpha", None), ("beta", None)),
-    "HalfCauchy": (("beta", None),),
-    "HalfStudentT": (("nu", None), ("sigma", 1.0)),
-    "StudentT": (("nu", None), ("mu", 0.0), ("sigma", 1.0)),
-    "Uniform": (("lower", 0.0), ("upper", 1.0)),
-    "TruncatedNormal": (("mu", 0.0), ("sigma", 1.0), ("lower", -np.inf), ("upper", np.inf)),
-}
-DIST_CODES = {name: i for i, name in enumerate(PRIOR_PARAMS)}
-FAMILY_CODES = {
-    "gaussian": k.F_NORMAL,
-    "lognormal": k.F_NORMAL,
-    "binomial": k.F_BINOMIAL,
-    "bernoulli": k.F_BINOMIAL,
-    "poisson": k.F_POISSON,
-    "negbinomial": k.F_NEGBIN,
-    "beta": k.F_BETA,
-    "ordinal": k.F_ORDINAL,
-}
 STANDARD_NORMAL = {"dist": "Normal", "mu": 0.0, "sigma": 1.0}
 # Unit-scale latent coordinates: fixed N(0, 1), not spec priors.
 LATENT_COORDINATES = ("level", "z_innovation", "z_reputation")
@@ -82,13 +51,13 @@ def c_logp_function():
     ``f(n, x.ctypes.data, grad.ctypes.data, logp.ctypes.data, table.ctypes.data)`` with
     ``table = kernel.pointer_table(arrays)``; returns 0, or 4 / 3 when the log-density /
     gradient is not finite."""
-    return _LOGP_C(k.c_functions()[0].address)
+    return _LOGP_C(build.c_functions()[0].address)
 
 
 @functools.lru_cache(maxsize=1)
 def c_expand_function():
     """The C entry point that expands a draw: ``f(n, n_out, x, out, table)``."""
-    return _EXPAND_C(k.c_functions()[1].address)
+    return _EXPAND_C(build.c_functions()[1].address)
 
 
 class Unsupported(Exception):
@@ -109,7 +78,7 @@ class Block:
     def size(self) -> int:
         """Unconstrained size (a zero-sum vector has one free coordinate less)."""
         n = int(np.prod(self.shape, dtype=int))
-        return n - 1 if self.transform == k.T_ZEROSUM else n
+        return n - 1 if self.transform == layout.T_ZEROSUM else n
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,20 +105,20 @@ class KernelModel:
     def table(self) -> np.ndarray:
         """The pointer table the kernel's C entry points read (kernel.pointer_table): built
         once per model; the arrays it points at are this model's and never change."""
-        return k.pointer_table(self.arrays)
+        return table.pointer_table(self.arrays)
 
     @functools.cached_property
     def _sampler_table(self) -> np.ndarray:
         """``table`` with the preconditioner off: the entry points see sampler coordinates."""
         table = self.table.copy()
-        table[k.N_PRECOND] = (_SWITCHED_OFF.ctypes.data, 1, 1)
+        table[layout.N_PRECOND] = (_SWITCHED_OFF.ctypes.data, 1, 1)
         return table
 
     @functools.cached_property
     def _model_table(self) -> np.ndarray:
         """``table`` with the sampler's coordinates off too: the model's coordinates."""
         table = self._sampler_table.copy()
-        table[k.N_ARRAYS + 2] = (_SWITCHED_OFF.ctypes.data, 3, 1)
+        table[layout.N_ARRAYS + 2] = (_SWITCHED_OFF.ctypes.data, 3, 1)
         return table
 
     @property
@@ -187,14 +156,18 @@ class KernelModel:
         if not self.arrays["sampler_par"][0]:
             return np.array(x, float)
         kind, ref = self.arrays["sampler_kind"], self.arrays["sampler_ref"]
-        absolute = np.where(kind == k.K_ABS, x + x[np.maximum(ref, 0)], x)
-        absolute[kind == k.K_ABS] += self._reputation_at_walk(x)
-        loc = absolute[(kind == k.K_LEVEL) | (kind == k.K_ABS)]
+        absolute = np.where(kind == layout.K_ABS, x + x[np.maximum(ref, 0)], x)
+        absolute[kind == layout.K_ABS] += self._reputation_at_walk(x)
+        loc = absolute[(kind == layout.K_LEVEL) | (kind == layout.K_ABS)]
         ell = np.log(loc.std()) if log_scale is None else log_scale
         m = loc.mean() if location is None else location
         c = np.exp(ell)
         xs = np.select(
-            [kind == k.K_SCALE, kind == k.K_LOG, (kind == k.K_LEVEL) | (kind == k.K_ABS)],
+            [
+                kind == layout.K_SCALE,
+                kind == layout.K_LOG,
+                (kind == layout.K_LEVEL) | (kind == layout.K_ABS),
+            ],
             [x / c, x - ell, (absolute - m) / c],
             x,
         )
@@ -206,16 +179,16 @@ class KernelModel:
             return np.array(xs, float)
         kind = self.arrays["sampler_kind"]
         x = np.empty(self.n_dim)
-        k._to_model(np.ascontiguousarray(xs, float), x, kind, self.arrays["sampler_ref"])
-        return k._minus_reputation(x, kind, self.table)[0]
+        geometry._to_model(np.ascontiguousarray(xs, float), x, kind, self.arrays["sampler_ref"])
+        return geometry._minus_reputation(x, kind, self.table)[0]
 
     def _reputation_at_walk(self, x: np.ndarray) -> np.ndarray:
         """Reputation at each centred walk coordinate: what kernel._minus_reputation takes
         off (it reads only the non-walk coordinates, the same in x and the sampler's)."""
         kind = self.arrays["sampler_kind"]
         x = np.ascontiguousarray(x, float)
-        less = k._minus_reputation(x, kind, self.table)[0]
-        return (x - less)[kind == k.K_ABS]
+        less = geometry._minus_reputation(x, kind, self.table)[0]
+        return (x - less)[kind == layout.K_ABS]
 
     def initial_point(self, seed) -> np.ndarray:
         """Uniform(-1, 1) in unconstrained space (PyMC's jitter around a neutral point), in
@@ -274,7 +247,7 @@ class KernelModel:
         if np.any(pre["pre_prev"] >= np.arange(n)):
             raise ValueError("preconditioner: every predecessor must come before its coordinate")
         _check_following(pre["pre_follow"], pre["pre_scale_at"])
-        j = np.rint(pre["pre_follow"] * k.FOLLOW_STEPS).astype(np.int64)
+        j = np.rint(pre["pre_follow"] * layout.FOLLOW_STEPS).astype(np.int64)
         pre["pre_follow"] = np.where(pre["pre_scale_at"] >= 0, j, 0)
         pre["pre_scale_at"] = np.where(pre["pre_follow"] > 0, pre["pre_scale_at"], -1)
         pre["pre_spread_at"], pre["pre_spread"] = spread_at, matrices
@@ -307,7 +280,7 @@ class KernelModel:
         c = np.exp(mean[self.n_dim])  # the raw scale at the preconditioner's mean
         # a centred coordinate is a path value (a step's prior sd: WALK_STEP / c), a
         # non-centred one a step in units of WALK_STEP (prior sd 1 / c)
-        prior = np.where(self.arrays["sampler_kind"][at] == k.K_ABS, walk.params[0], 1.0) / c
+        prior = np.where(self.arrays["sampler_kind"][at] == layout.K_ABS, walk.params[0], 1.0) / c
         weight[at], scale_at[at] = np.clip((sd[at] / prior) ** 2, 0.0, 1.0), self.n_dim
         return weight, scale_at
 
@@ -345,7 +318,7 @@ class KernelModel:
         on every draw, warm-up included."""
         from nutpie.compile_pymc import CompiledPyMCModel
 
-        logp_c, expand_c = k.c_functions()
+        logp_c, expand_c = build.c_functions()
         if self.n_stored == self.n_dim:  # the kernel tells the two apart by their length
             raise AssertionError("an expansion must be longer than the model's point")
         return CompiledPyMCModel(
@@ -421,64 +394,7 @@ def _split(flat: np.ndarray, stored) -> list[np.ndarray]:
     return out
 
 
-# ----------------------------------------------------------------------------- building
-
-
-def kernel_model(model: pm.Model, panel: Panel, spec: ModelSpec, scales) -> KernelModel:
-    """Describe ``model`` (built by ``model.build_model(panel, spec, scales)``) to the kernel.
-
-    Raises
-    ------
-    Unsupported
-        When the model uses something the kernel does not implement.
-    """
-    blocks = _blocks(model, spec)
-    offset = {b.name: b.offset for b in blocks}
-    n_units, n_years = len(panel.units), len(panel.years)
-    arrays = {
-        "dims": np.array(
-            [
-                n_units,
-                n_years,
-                len(panel.members),
-                len(panel.alliances),
-                len(spec.latent.covariates),
-                _dynamics(model, spec),
-                _followthrough_mode(model),
-            ],
-            dtype=np.int64,
-        ),
-        "roles": np.array([offset.get(role, -1) for role in k.ROLES], dtype=np.int64),
-        "blk_off": np.array([b.offset for b in blocks], dtype=np.int64),
-        "blk_size": np.array([b.size for b in blocks], dtype=np.int64),
-        "blk_transform": np.array([b.transform for b in blocks], dtype=np.int64),
-        "blk_dist": np.array([b.dist for b in blocks], dtype=np.int64),
-        "blk_par": np.array([_pad(b.params, 4) for b in blocks], dtype=np.float64),
-        "blk_bounds": np.array([b.bounds for b in blocks], dtype=np.float64),
-        "alliance_of_unit": panel.alliance_of_unit.astype(np.int64),
-        "member_of_unit": panel.member_of_unit.astype(np.int64),
-        "active_weight": _active_weight(panel),
-        "covariates": _covariates(panel, spec),
-        **_reputation_counts(model, panel),
-        **_observations(model, spec),
-        **_signals(panel, spec, scales, offset),
-        **_crises(model),
-        "walk_centred": (
-            _data(model, "walk_centred")
-            if "walk_centred" in model.named_vars
-            else np.zeros((n_units, max(n_years - 1, 1)))
-        ),
-    }
-    arrays.update(_sampler_map(blocks, arrays["walk_centred"], n_years))
-    arrays.update(_no_preconditioner(sum(b.size for b in blocks)))
-    arrays = {
-        name: np.ascontiguousarray(arrays[name], dtype=dt)
-        for name, dt, _ in k.ARRAYS + k.SAMPLER_ARRAYS + k.PRECOND_ARRAYS
-    }
-    stored = _stored(model, blocks)
-    dims = {name: tuple(model.named_vars_to_dims.get(name, ())) for name, _ in stored}
-    coords = {name: pd.Index(list(values)) for name, values in model.coords.items()}
-    return KernelModel(tuple(blocks), arrays, tuple(stored), dims, coords)
+# ----------------------------------------------------------------------------- sampler geometry
 
 
 # Blocks on the raw path's scale (besides level and z_walk), by how kernel._to_model scales them
@@ -490,6 +406,8 @@ _RAW_SCALE_BLOCKS = (
     "sigma_reputation",
     "gamma",
 )
+
+
 # Sampler's auxiliary spread of x~'s log scale and location, times 1 / sqrt(number of
 # path values): narrow enough that x~'s own scale is no slow direction, wide enough that
 # it sets no small step size.
@@ -505,23 +423,23 @@ def _sampler_map(blocks, centred: np.ndarray, n_years: int) -> dict:
     if "z_walk" not in by_name or "level" not in by_name:
         return {"sampler_kind": kind, "sampler_ref": ref, "sampler_par": np.zeros(3)}
     level, walk = by_name["level"], by_name["z_walk"]
-    kind[level.offset : level.offset + level.size] = k.K_LEVEL
+    kind[level.offset : level.offset + level.size] = layout.K_LEVEL
     n_units, n_steps = level.size, n_years - 1
     unit = np.repeat(np.arange(n_units), n_steps)
     is_centred = centred.reshape(-1) > 0.5
     at = walk.offset + np.arange(walk.size)
-    kind[at] = np.where(is_centred, k.K_ABS, k.K_SCALE)
+    kind[at] = np.where(is_centred, layout.K_ABS, layout.K_SCALE)
     ref[at] = np.where(is_centred, level.offset + unit, -1)
     for name in _RAW_SCALE_BLOCKS:
         b = by_name.get(name)
         if b is None:
             continue
         at = slice(b.offset, b.offset + b.size)
-        if b.transform == k.T_NONE:
-            kind[at] = k.K_SCALE
-        elif b.transform == k.T_LOG or (b.transform == k.T_LOWER and b.bounds[0] == 0.0):
-            kind[at] = k.K_LOG  # log c shifts log v: v scales by c
-    n_loc = int(np.sum((kind == k.K_LEVEL) | (kind == k.K_ABS)))
+        if b.transform == layout.T_NONE:
+            kind[at] = layout.K_SCALE
+        elif b.transform == layout.T_LOG or (b.transform == layout.T_LOWER and b.bounds[0] == 0.0):
+            kind[at] = layout.K_LOG  # log c shifts log v: v scales by c
+    n_loc = int(np.sum((kind == layout.K_LEVEL) | (kind == layout.K_ABS)))
     aux = _AUX_SD / np.sqrt(n_loc)
     return {"sampler_kind": kind, "sampler_ref": ref, "sampler_par": np.array([1.0, aux, aux])}
 
@@ -579,189 +497,3 @@ def _no_preconditioner(n_dim: int) -> dict:
         "pre_spread_at": np.array([0, 0], np.int64),
         "pre_spread": np.eye(1),
     }
-
-
-def _pad(values, n):
-    return tuple(values) + (0.0,) * (n - len(values))
-
-
-def _blocks(model: pm.Model, spec: ModelSpec) -> list[Block]:
-    blocks, offset = [], 0
-    for value_var in model.value_vars:
-        rv = model.values_to_rvs[value_var]
-        transform, bounds = _transform(model.rvs_to_transforms.get(rv), rv)
-        dist, params = _prior(rv.name, spec)
-        shape = _shape(model, rv)
-        blocks.append(Block(rv.name, offset, shape, transform, bounds, dist, params))
-        offset += blocks[-1].size
-    return blocks
-
-
-def _shape(model, rv) -> tuple[int, ...]:
-    dims = model.named_vars_to_dims.get(rv.name)
-    if dims:
-        return tuple(len(model.coords[d]) for d in dims)
-    if all(isinstance(n, int) for n in rv.type.shape):
-        return tuple(rv.type.shape)
-    return tuple(int(n) for n in rv.shape.eval())
-
-
-def _transform(transform, rv) -> tuple[int, tuple[float, float]]:
-    if transform is None:
-        return k.T_NONE, (0.0, 0.0)
-    if isinstance(transform, tr.LogTransform):
-        return k.T_LOG, (0.0, 0.0)
-    if isinstance(transform, tr.LogOddsTransform):
-        return k.T_LOGODDS, (0.0, 1.0)
-    if isinstance(transform, tr.Ordered):
-        return k.T_ORDERED, (0.0, 0.0)
-    if isinstance(transform, tr.ZeroSumTransform) and rv.name == "z_alliance":
-        return k.T_ZEROSUM, (0.0, 0.0)
-    if isinstance(transform, tr.Interval):
-        a, b, has_a, has_b = transform.get_a_and_b(rv.owner.inputs)
-        lo = _scalar_bound(a, rv) if has_a else -np.inf
-        hi = _scalar_bound(b, rv) if has_b else np.inf
-        if has_a and has_b:
-            return k.T_INTERVAL, (lo, hi)
-        if has_a:
-            return k.T_LOWER, (lo, hi)
-        if has_b:
-            return k.T_UPPER, (lo, hi)
-        return k.T_NONE, (lo, hi)
-    raise Unsupported(f"transform {type(transform).__name__} of {rv.name}")
-
-
-def _scalar_bound(bound, rv) -> float:
-    values = np.unique(np.asarray(bound.eval(), dtype=float))
-    if values.size != 1:
-        raise Unsupported(f"{rv.name}: bounds differ between elements")
-    return float(values[0])
-
-
-def _prior(name: str, spec: ModelSpec) -> tuple[int, tuple[float, ...]]:
-    if name in ("level", "z_alliance"):  # hierarchical: written out in the kernel
-        return k.D_FLAT, ()
-    if name == "z_walk":  # written out in the kernel, which reads the step from here
-        return k.D_FLAT, (WALK_STEP,)
-    if name in LATENT_COORDINATES:
-        p = STANDARD_NORMAL
-    elif name.startswith("cutpoints_") and name != "cutpoints_followthrough":
-        p = spec.prior("cutpoints")
-    else:
-        p = spec.prior(name)
-    params = []
-    for key, default in PRIOR_PARAMS[p["dist"]]:
-        value = p.get(key, default)
-        if value is None:
-            raise Unsupported(f"prior of {name}: {p['dist']} needs {key}")
-        params.append(float(value))
-    return DIST_CODES[p["dist"]], tuple(params)
-
-
-def _dynamics(model, spec) -> int:
-    if "z_walk" in model.named_vars:
-        return k.DYN_RW
-    return k.DYN_AR1 if "z_innovation" in model.named_vars else k.DYN_STATIC
-
-
-def _followthrough_mode(model) -> int:
-    if "followthrough" not in model.named_vars:
-        return k.FT_NONE
-    return k.FT_ORDINAL if "cutpoints_followthrough" in model.named_vars else k.FT_BINARY
-
-
-def _active_weight(panel: Panel) -> np.ndarray:
-    active = panel.active_mask().astype(float).ravel()
-    return active / active.sum()
-
-
-def _covariates(panel: Panel, spec: ModelSpec) -> np.ndarray:
-    if not spec.latent.covariates:
-        return np.zeros((len(panel.units), 1))
-    return covariate_matrix(panel, spec)
-
-
-def _data(model, name):
-    return np.asarray(model[name].get_value())
-
-
-def _reputation_counts(model, panel: Panel) -> dict:
-    shape = (len(panel.members), len(panel.years))
-    if "honored_count" not in model.named_vars:
-        return {"honored": np.zeros(shape), "violated": np.zeros(shape)}
-    return {"honored": _data(model, "honored_count"), "violated": _data(model, "violated_count")}
-
-
-def _observations(model, spec: ModelSpec) -> dict:
-    parts: dict[str, list] = {key: [] for key in ("cell", "signal", "family", "y", "trials")}
-    for group, signals in measurement_groups(spec).items():
-        family = spec.signals[signals[0]].family
-        y = _data(model, f"{group}_y").astype(float)
-        trials = (
-            _data(model, f"{group}_trials").astype(float)
-            if FAMILIES[family].needs_trials
-            else np.ones(len(y))
-        )
-        parts["cell"].append(_data(model, f"{group}_cell"))
-        parts["signal"].append(_data(model, f"{group}_signal"))
-        parts["family"].append(np.full(len(y), FAMILY_CODES[family]))
-        parts["y"].append(y)
-        parts["trials"].append(trials)
-    out = {f"obs_{key}": np.concatenate(v) if v else np.zeros(0) for key, v in parts.items()}
-    # the kernel loops over each signal's rows in turn: sort them by signal
-    order = np.argsort(out["obs_signal"], kind="stable")
-    out = {key: values[order] for key, values in out.items()}
-    is_beta = out["obs_family"] == k.F_BETA
-    y = np.where(is_beta, out["obs_y"], 0.5)
-    out["obs_c1"] = np.where(is_beta, np.log(y), 0.0)
-    out["obs_c2"] = np.where(is_beta, np.log1p(-y), 0.0)
-    return out
-
-
-def _signals(panel: Panel, spec: ModelSpec, scales, offset: dict) -> dict:
-    names = list(panel.signals)  # the model's ``signal`` coordinate
-    families = [spec.signals[s].family for s in names]
-    return {
-        "sig_offset": np.array([scales[s].offset for s in names]),
-        "sig_direction": np.array([spec.signals[s].direction for s in names], float),
-        "sig_family": np.array([FAMILY_CODES[f] for f in families]),
-        "sig_aux": np.array([_aux_offset(spec, s, offset) for s in names]),
-        "sig_ncut": np.array([max(scales[s].categories - 1, 0) for s in names]),
-    }
-
-
-def _aux_offset(spec: ModelSpec, signal: str, offset: dict) -> int:
-    """Where the signal's own parameter sits in the constrained vector (-1: none)."""
-    aux = FAMILIES[spec.signals[signal].family].aux
-    if not aux:
-        return -1
-    if aux[0] == "cutpoints":
-        return offset[f"cutpoints_{signal}"]
-    return offset[aux[0]] + int(aux_positions(spec, aux[0], [signal])[0])
-
-
-def _crises(model) -> dict:
-    if "followthrough" not in model.named_vars:
-        return {"crisis_cell": np.zeros(0), "crisis_outcome": np.zeros(0)}
-    return {
-        "crisis_cell": _data(model, "crisis_cell"),
-        "crisis_outcome": _data(model, "crisis_outcome"),
-    }
-
-
-def _stored(model, blocks) -> list[tuple[str, tuple[int, ...]]]:
-    stored = [(b.name, b.shape) for b in blocks]
-    deterministics = {d.name for d in model.deterministics}
-    # the order kernel.expand writes them in
-    for det in (
-        "mu_alliance",
-        "credibility",
-        "sigma_innovation",
-        "sigma_level",
-        "kappa_honor",
-        "kappa_violate",
-    ):
-        if det in deterministics:
-            dims = model.named_vars_to_dims.get(det) or ()
-            stored.append((det, tuple(len(model.coords[d]) for d in dims)))
-    return stored

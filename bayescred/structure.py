@@ -1,0 +1,140 @@
+"""spec + panel -> the model's structure, computed once and passed to every reader.
+
+The PyMC model (``model.py``), the numba kernel (``kernel/``), the what-if fast engine
+and the simulator all need to know the same facts about a model: which dynamics the
+latent path has, whether alliance baselines are pooled, whether crises move reputation
+and how follow-through is observed, which signals share a likelihood, which family
+parameters exist over which signals.  They are decided here, from the spec and the data,
+and nowhere else; no reader infers them from the names of a model's variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .families import FAMILIES, Family
+from .panel import Panel
+from .spec import ModelSpec
+
+FOLLOWTHROUGH_MODES = ("none", "binary", "ordinal")
+
+
+@dataclass(frozen=True)
+class ModelStructure:
+    """What a model of ``spec`` on ``panel`` contains.
+
+    Attributes
+    ----------
+    dynamics : str
+        The unit paths' dynamics: the spec's, or ``"static"`` on a one-year panel (a path
+        of one year has no dynamics).
+    n_units, n_years, n_members, n_alliances : int
+        The panel's grid.
+    pooled_alliances : bool
+        Alliance baselines ``mu = tau * z`` (more than one alliance); with one alliance
+        the baseline is the panel's location, which standardisation removes.
+    covariates : tuple of str
+        Unit covariates that shift credibility.
+    reputation : bool
+        Crises move member reputation (enabled in the spec, and the panel has crises).
+    reputation_noise : bool
+        Reputation has its own yearly innovations.
+    followthrough : str
+        ``"none"`` (no crises), ``"binary"`` (honoured or violated) or ``"ordinal"``
+        (some crisis was ``partial``).
+    signals : tuple of str
+        The model's signal coordinate (the panel's order).
+    families : dict
+        Signal -> :class:`~bayescred.families.Family`.
+    groups : dict
+        Measurement groups: signals that share one vectorised likelihood (one per family;
+        per signal for families with a vector parameter, whose length may differ).
+    param_signals : dict
+        Scalar family parameter -> the signals that have it (its coordinate, in order).
+    """
+
+    dynamics: str
+    n_units: int
+    n_years: int
+    n_members: int
+    n_alliances: int
+    pooled_alliances: bool
+    covariates: tuple[str, ...]
+    reputation: bool
+    reputation_noise: bool
+    followthrough: str
+    signals: tuple[str, ...]
+    families: dict[str, Family]
+    groups: dict[str, list[str]]
+    param_signals: dict[str, list[str]]
+
+    @property
+    def random_walk(self) -> bool:
+        return self.dynamics == "random_walk"
+
+    @property
+    def missing_kernel(self) -> tuple[str, ...]:
+        """Families of this model without kernel code (then nutpie samples the
+        PyTensor-compiled model)."""
+        return tuple(sorted({f.name for f in self.families.values() if f.kernel is None}))
+
+    def param_position(self, param: str, signal: str) -> int:
+        """Position of ``signal`` in the vector of family parameter ``param``."""
+        return self.param_signals[param].index(signal)
+
+    def vector_params(self) -> list[tuple[str, str]]:
+        """(parameter, signal) of every vector parameter (one variable each,
+        ``{parameter}_{signal}``)."""
+        return [
+            (p.name, s) for s in self.signals for p in self.families[s].params if p.vector
+        ]
+
+
+def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
+    """The structure of the model of ``spec`` on ``panel`` (see :class:`ModelStructure`)."""
+    n_years = len(panel.years)
+    signals = tuple(str(s) for s in panel.signals)
+    families = {s: FAMILIES[spec.signals[s].family] for s in signals}
+    return ModelStructure(
+        dynamics="static" if n_years == 1 else spec.latent.dynamics,
+        n_units=len(panel.units),
+        n_years=n_years,
+        n_members=len(panel.members),
+        n_alliances=len(panel.alliances),
+        pooled_alliances=len(panel.alliances) > 1,
+        covariates=tuple(spec.latent.covariates),
+        reputation=bool(spec.reputation.enabled and len(panel.crises)),
+        reputation_noise=bool(spec.reputation.enabled and spec.reputation.noise),
+        followthrough=_followthrough(panel),
+        signals=signals,
+        families=families,
+        groups=_groups(spec, families),
+        param_signals=_param_signals(spec, families),
+    )
+
+
+def _followthrough(panel: Panel) -> str:
+    if panel.crises.empty:
+        return "none"
+    return "ordinal" if np.any(panel.crises.outcome.to_numpy() == "partial") else "binary"
+
+
+def _groups(spec: ModelSpec, families: dict[str, Family]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for name in spec.signals:  # the spec's order, as the PyMC model's groups always were
+        family = families.get(name) or FAMILIES[spec.signals[name].family]
+        per_signal = any(p.vector for p in family.params)
+        groups.setdefault(f"{family.name}_{name}" if per_signal else family.name, []).append(name)
+    return groups
+
+
+def _param_signals(spec: ModelSpec, families: dict[str, Family]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name in spec.signals:
+        family = families.get(name) or FAMILIES[spec.signals[name].family]
+        for p in family.params:
+            if not p.vector:
+                out.setdefault(p.name, []).append(name)
+    return out
