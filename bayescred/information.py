@@ -3,9 +3,11 @@
 A signal's *informativeness* is the Fisher information about credibility carried by one
 observation, averaged over its observed cells and the posterior draws:
 
-    I = loading^2 * (d mean / d eta)^2 / Var(y | eta)
+    I = loading^2 * E[(d log p(y | eta) / d eta)^2]
 
-on the scale the likelihood sees (credibility is standardised, so I is in units of
+(the family's own Fisher information about its linear predictor, ``Family.fisher``; for
+the exponential families it is (d mean / d eta)^2 / Var(y | eta)) on the scale the
+likelihood sees (credibility is standardised, so I is in units of
 1 / sd^2).  ``1 / sqrt(I)`` is the posterior sd of credibility that one observation of
 the signal would give on its own: a signal with I = 4 pins a unit-year to about +-0.5 sd.
 """

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from problems import PROBLEMS  # noqa: E402
 
-from bayescred.model import build_model, signal_scales  # noqa: E402
 from bayescred.kernel.describe import kernel_model  # noqa: E402
 from bayescred.kernel.model import c_logp_function  # noqa: E402
+from bayescred.model import build_model, signal_scales  # noqa: E402
 
 
 def gradient_cost(name: str, batch: int = 50, batches: int = 40) -> dict:

@@ -20,7 +20,7 @@ from bayescred.diagnostics import (
 from bayescred.errors import SpecError
 from bayescred.loo import loo_table
 from bayescred.report import markdown_table
-from bayescred.signals import FAMILIES
+from bayescred.families import FAMILIES
 
 runner = CliRunner()
 
@@ -165,7 +165,7 @@ def test_dispersion_advice_fits_the_family(family):
     signal that varies too little is not told to leave the negative binomial."""
     for side in ("above", "below"):
         advice = _family_advice(family, "sd", side)
-        others = {"sigma", "dispersion", "precision"} - set(FAMILIES[family].aux)
+        others = {"sigma", "dispersion", "precision"} - set(FAMILIES[family].param_names)
         assert not any(f"`{name}`" in advice for name in others), (family, side, advice)
         if family != "negbinomial":
             assert "instead of negbinomial" not in advice, (family, side, advice)

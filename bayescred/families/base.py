@@ -109,7 +109,9 @@ class Family:
         ``draw(rng, eta, params, trials)``: one value per element of ``eta``.
     fisher : callable
         ``fisher(eta, params, trials)``: Fisher information of one observation about
-        ``eta`` (times ``loading**2`` it is the information about credibility).
+        ``eta``, the expected squared score (times ``loading**2`` it is the information
+        about credibility).  Exact for every built-in family but the beta-binomial, whose
+        quasi-likelihood information is documented as an approximation.
     synthetic : callable
         ``synthetic(rng, eta, shape_params)`` -> ``(values, trials or None)``: values on
         the data's own scale for simulated panels (``bayescred.simulate``).

@@ -32,8 +32,13 @@ def _draw(rng, eta, params, trials=None):
 
 
 def _fisher(eta, params, trials=None):
-    p = expit(eta)
-    return p * (1 - p) * (1 + params["precision"])
+    """(nu mu (1 - mu))^2 (trigamma(mu nu) + trigamma((1 - mu) nu)): the expected squared
+    score about eta."""
+    from scipy.special import polygamma
+
+    nu = np.asarray(params["precision"], float)
+    mu = expit(eta)
+    return (nu * mu * (1 - mu)) ** 2 * (polygamma(1, mu * nu) + polygamma(1, (1 - mu) * nu))
 
 
 def _synthetic(rng, eta, noise):
