@@ -247,7 +247,7 @@ def test_fast_engine_smooths_with_the_numpy_psis(result, monkeypatch):
         seen.append(k)
         return lw, k
 
-    monkeypatch.setattr(wi, "psislw", spy)
+    monkeypatch.setattr(importlib.import_module("bayescred.whatif.fast"), "psislw", spy)
     shift = bc.Scenario("shift").shift("M00", "A0", "spending", "1993-1995", factor=1.2)
     answer = bc.whatif(result, shift, engine="fast")
     assert seen and answer.pareto_k == pytest.approx(seen[-1])
