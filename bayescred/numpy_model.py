@@ -14,7 +14,6 @@ Arrays hold the draws first (chains stacked, :func:`stack_draws`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,11 +23,10 @@ import xarray as xr
 from .design import (
     WALK_STEP,
     crisis_counts,
-    transformed_values,
     walk_centring,
     walk_path,
 )
-from .families import FAMILIES
+from .families import FAMILIES, signal_params
 from .panel import Panel
 
 _TOLERANCE = 1e-6  # rebuilt credibility must match the stored one to this
@@ -40,7 +38,10 @@ class RebuildError(Exception):
 
 def stack_draws(post: xr.Dataset, name: str) -> np.ndarray:
     """Posterior variable as a (sample, ...) float array, chains stacked."""
-    da = post[name]
+    return _stack(post[name])
+
+
+def _stack(da: xr.DataArray) -> np.ndarray:
     rest = [d for d in da.dims if d not in ("chain", "draw")]
     arr = da.transpose("chain", "draw", *rest).values
     return np.asarray(arr, dtype=float).reshape(-1, *arr.shape[2:])
@@ -237,32 +238,16 @@ def _check_rebuilt(cred: np.ndarray, stored: np.ndarray, what: str) -> None:
         )
 
 
-def _log_sigmoid(x):
-    return -np.logaddexp(0.0, -x)
-
-
-def _expit(x):
-    from scipy.special import expit
-
-    return expit(x)
-
-
-def _gammaln(x):
-    from scipy.special import gammaln
-
-    return gammaln(x)
-
-
-def _per_draw(p: np.ndarray, ndim: int) -> np.ndarray:
-    """A per-draw parameter (S,) shaped to broadcast against an (S, ..., rows) array."""
-    return p.reshape(p.shape[0], *([1] * (ndim - 1)))
-
-
 class Measurement:
     """The model's measurement and follow-through log-likelihoods in numpy, per draw.
 
-    ``cred`` arrays are (S, ..., rows): draws first, rows last, anything between (the
-    particle filter's particles) broadcast; results are summed over rows.
+    Each signal's log-density is its family's (:attr:`Family.logp
+    <bayescred.families.base.Family.logp>`, on the likelihood's scale), with the family's
+    own parameters from the posterior (:func:`bayescred.families.signal_params`); the
+    follow-through of crisis outcomes is the ``bernoulli`` family's (honoured or not) or,
+    with partial outcomes, the ``ordinal`` family's.  ``cred`` arrays are (S, ..., rows):
+    draws first, rows last, anything between (the particle filter's particles) broadcast;
+    results are summed over rows.
     """
 
     def __init__(self, post: xr.Dataset, result) -> None:
@@ -271,17 +256,7 @@ class Measurement:
         self.index = {s: i for i, s in enumerate(signals)}
         self.alpha = stack_draws(post, "alpha")
         self.loading = stack_draws(post, "loading")
-        self.aux = {}
-        for name in ("sigma", "dispersion", "precision"):
-            if name in post:
-                coord = [str(s) for s in post[name].coords[f"{name}_signal"].values]
-                values = stack_draws(post, name)
-                self.aux |= {(name, s): values[:, i] for i, s in enumerate(coord)}
-        self.cut = {
-            name: stack_draws(post, f"cutpoints_{name}")
-            for name, sig in self.spec.signals.items()
-            if sig.family == "ordinal"
-        }
+        self._params: dict[tuple[str, int], dict] = {}  # (signal, ndim) -> family params
         ft = ("loading_followthrough", "alpha_followthrough", "cutpoints_followthrough")
         self.ft = {name: stack_draws(post, name) for name in ft if name in post}
 
@@ -297,74 +272,42 @@ class Measurement:
             total += self._signal(str(name), value[here], trials[here], cred[..., here]).sum(-1)
         return total
 
+    def params(self, name: str, ndim: int) -> dict:
+        """The family parameters of signal ``name``, shaped for an ``ndim`` predictor."""
+        key = (name, ndim)
+        if key not in self._params:
+            family = FAMILIES[self.spec.signals[name].family]
+            self._params[key] = signal_params(family, name, self.post, _stack, ndim)
+        return self._params[key]
+
     def _signal(self, name: str, y, n, cred):
         sig = self.spec.signals[name]
-        fam = FAMILIES[sig.family]
+        family = FAMILIES[sig.family]
+        scale = self.scales[name]
         j = self.index[name]
-
-        def p(values):
-            return _per_draw(values, cred.ndim)
-
-        slope = p(sig.direction * self.loading[:, j])
-        if fam.name == "ordinal":
-            return _ordinal_logp(slope * cred, np.round(y).astype(int), self.cut[name])
-        eta = self.scales[name].offset + p(self.alpha[:, j]) + slope * cred
-        yt = transformed_values(y, fam.name, self.scales[name])
-        match fam.name:
-            case "gaussian" | "lognormal":
-                s = p(self.aux[("sigma", name)])
-                return -0.5 * ((yt - eta) / s) ** 2 - np.log(s) - 0.5 * math.log(2 * math.pi)
-            case "binomial":
-                log_choose = _gammaln(n + 1) - _gammaln(y + 1) - _gammaln(n - y + 1)
-                return log_choose + y * _log_sigmoid(eta) + (n - y) * _log_sigmoid(-eta)
-            case "bernoulli":
-                return yt * _log_sigmoid(eta) + (1 - yt) * _log_sigmoid(-eta)
-            case "poisson":
-                return yt * eta - np.exp(eta) - _gammaln(yt + 1)
-            case "negbinomial":
-                a = 1.0 / p(self.aux[("dispersion", name)])
-                log_total = np.logaddexp(np.log(a), eta)  # log(alpha + mu)
-                return (
-                    _gammaln(yt + a)
-                    - _gammaln(a)
-                    - _gammaln(yt + 1)
-                    + a * (np.log(a) - log_total)
-                    + yt * (eta - log_total)
-                )
-            case "beta":
-                nu = p(self.aux[("precision", name)])
-                mu = _expit(eta)
-                a, b = mu * nu, (1 - mu) * nu
-                return (
-                    _gammaln(nu)
-                    - _gammaln(a)
-                    - _gammaln(b)
-                    + (a - 1) * np.log(yt)
-                    + (b - 1) * np.log1p(-yt)
-                )
-        raise AssertionError(f"no likelihood for family {fam.name!r}")
+        loaded = _per_draw(sig.direction * self.loading[:, j], cred.ndim) * cred
+        if family.intercept:
+            eta = scale.offset + _per_draw(self.alpha[:, j], cred.ndim) + loaded
+        else:  # the family's own parameters place it (ordinal: its cutpoints)
+            eta = loaded
+        y = family.to_likelihood_scale(y, scale.center, scale.scale)
+        trials = n if family.needs_trials else None
+        return family.logp(y, eta, self.params(name, cred.ndim), trials)
 
     def followthrough(self, outcomes, cred: np.ndarray) -> np.ndarray:
-        """Follow-through log-likelihood of crisis outcomes at ``cred``, summed over crises."""
+        """Follow-through log-likelihood of crisis outcomes at ``cred``, summed over crises:
+        ordinal over violated < partial < honoured when the model has cutpoints, else
+        bernoulli (honoured or not), as the model declares it."""
         loading = _per_draw(self.ft["loading_followthrough"], cred.ndim)
         if "cutpoints_followthrough" in self.ft:
             codes = pd.Series(outcomes).map({"violated": 0, "partial": 1, "honored": 2})
-            cut = self.ft["cutpoints_followthrough"]
-            return _ordinal_logp(loading * cred, codes.to_numpy(int), cut).sum(-1)
+            cut = {"cutpoints": self.ft["cutpoints_followthrough"]}
+            return FAMILIES["ordinal"].logp(codes.to_numpy(int), loading * cred, cut).sum(-1)
         eta = _per_draw(self.ft["alpha_followthrough"], cred.ndim) + loading * cred
-        honored = np.asarray(outcomes) == "honored"
-        return np.where(honored, _log_sigmoid(eta), _log_sigmoid(-eta)).sum(-1)
+        honored = (np.asarray(outcomes) == "honored").astype(float)
+        return FAMILIES["bernoulli"].logp(honored, eta, {}).sum(-1)
 
 
-def _ordinal_logp(eta: np.ndarray, y: np.ndarray, cut: np.ndarray) -> np.ndarray:
-    """Cumulative-logit log-probability of categories ``y`` (as PyMC's OrderedLogistic):
-    P(y = k) = sigmoid(eta - c_{k-1}) - sigmoid(eta - c_k), c_{-1} = -inf, c_K = +inf.
-    ``eta`` (S, ..., rows), ``cut`` (S, categories - 1)."""
-    n_draws = cut.shape[0]
-    edges = np.concatenate(
-        [np.full((n_draws, 1), -np.inf), cut, np.full((n_draws, 1), np.inf)], axis=1
-    )
-    shape = (n_draws, *([1] * (eta.ndim - 2)), len(y))
-    upper = _expit(eta - edges[:, y].reshape(shape))  # sigmoid(eta - c_{k-1})
-    lower = _expit(eta - edges[:, y + 1].reshape(shape))  # sigmoid(eta - c_k)
-    return np.log(np.clip(upper - lower, 1e-300, None))
+def _per_draw(p: np.ndarray, ndim: int) -> np.ndarray:
+    """A per-draw parameter (S,) shaped to broadcast against an (S, ..., rows) array."""
+    return p.reshape(p.shape[0], *([1] * (ndim - 1)))
