@@ -1,15 +1,12 @@
-"""The exact engine: the model re-fitted on the scenario's data (on the year grid extended by
-the horizon, with the baseline's signal scales and sampler settings)."""
+"""The exact engine: the model re-fitted on the scenario's data by :func:`bayescred.api.fit`
+(on the year grid extended by the horizon, with the baseline's signal scales and sampler
+settings)."""
 
 from __future__ import annotations
-
-import time
-from dataclasses import replace
 
 import numpy as np
 
 from ..numpy_model import RebuildError, rebuild, stack_draws, standardisation
-from ..panel import Panel
 from ..scenario import BoundScenario
 from .answer import Baseline, _Answer, hypothetical_shock
 
@@ -29,10 +26,22 @@ def _exact(
             reason="the scenario changes no data, so the baseline posterior is the "
             "scenario's (no re-fit needed; paired)",
         )
+    from ..api import fit  # PyMC and the kernel: imported only when a re-fit is needed
+
     panel = bound.scenario_panel()
-    spec = result.spec.with_sampler(draws=draws, tune=tune, chains=chains)
-    idata, timing = _refit(panel, spec, result.scales, progress)
-    post = idata.posterior
+    # the baseline's signal scales: a scenario's values are measured on the baseline's
+    # scale (recomputing them from the scenario's data would change the model's constants)
+    refit = fit(
+        result.spec,
+        panel,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        progress=progress,
+        scales=result.scales,
+    )
+    spec, timing = refit.spec, refit.timing
+    post = refit.idata.posterior
     active_s = panel.active_mask()
     scen = stack_draws(post, "credibility")  # standardised over the baseline's active cells
     delta = None
@@ -64,21 +73,3 @@ def _exact(
         timings=timings,
         shock=shock,
     )
-
-
-def _refit(panel: Panel, spec, scales, progress: bool):
-    """Sample the model on ``panel`` as :func:`bayescred.api.fit` does, but with the
-    baseline's signal scales (a scenario's values are measured on the baseline's scale;
-    recomputing them from the scenario's data would change the model's constants)."""
-    from ..api import native_kernel
-    from ..fit import sample
-    from ..model import build_model
-    from ..structure import model_structure
-
-    start = time.perf_counter()
-    structure = model_structure(spec, panel)
-    model = build_model(panel, spec, scales, structure)
-    kernel = native_kernel(model, panel, spec, scales, structure)
-    built = time.perf_counter() - start
-    idata, timing = sample(model, spec.sampler, progress=progress, kernel=kernel)
-    return idata, replace(timing, compile_s=timing.compile_s + built)
