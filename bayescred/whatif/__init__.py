@@ -98,13 +98,14 @@ def whatif(
     *,
     engine: str = "auto",
     horizon: int | None = None,
-    prob: float = DEFAULT_PROB,
+    hdi_prob: float = DEFAULT_PROB,
     seed: int | None = None,
     k_threshold: float = K_THRESHOLD,
     draws: int | None = None,
     tune: int | None = None,
     chains: int | None = None,
     progress: bool = False,
+    prob: float | None = None,
 ) -> WhatIfResult:
     """Compare credibility under ``scenario`` with the baseline ``result``.
 
@@ -119,8 +120,9 @@ def whatif(
         See the module docstring.
     horizon : int, optional
         Years beyond the data; overrides the scenario's own ``horizon``.
-    prob : float
-        Interval probability (highest-density intervals).
+    hdi_prob : float
+        Interval probability (highest-density intervals).  ``prob`` is its deprecated
+        name.
     seed : int, optional
         Seed of the forward simulation and of the pairing draws; the result's sampler
         seed when omitted.  The same seed gives the same answer.
@@ -136,6 +138,9 @@ def whatif(
     WhatIfResult
     """
     start = time.perf_counter()
+    if prob is not None:
+        warnings.warn("'prob' is deprecated: use 'hdi_prob'", DeprecationWarning, stacklevel=2)
+        hdi_prob = prob
     if engine not in ENGINES:
         raise SpecError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     scenario = _as_scenario(scenario, horizon)
@@ -169,7 +174,7 @@ def whatif(
                         stacklevel=2,
                     )
                 answer.reason = _fast_reason(answer, k_threshold, engine)
-                return answer.finish(result, bound, baseline, prob, seed, timings, start)
+                return answer.finish(result, bound, baseline, hdi_prob, seed, timings, start)
             reason = (
                 f"the fast engine's Pareto k is {k:.2f} > {k_threshold} (its importance "
                 "weights cannot be trusted), so the model was re-fitted"
@@ -183,7 +188,7 @@ def whatif(
         answer.reason = "exact engine requested"
     elif not answer.reason:
         answer.reason = reason
-    return answer.finish(result, bound, baseline, prob, seed, timings, start)
+    return answer.finish(result, bound, baseline, hdi_prob, seed, timings, start)
 
 
 def forecast(result: CredibilityResult, horizon: int, **kwargs) -> WhatIfResult:

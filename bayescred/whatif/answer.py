@@ -70,9 +70,9 @@ class _Answer:
     timings: dict = field(default_factory=dict)
     shock: np.ndarray | None = None  # (Ss, U, T') the crises' reputation effect, per draw
 
-    def finish(self, result, bound, baseline, prob, seed, timings, start) -> WhatIfResult:
+    def finish(self, result, bound, baseline, hdi_prob, seed, timings, start) -> WhatIfResult:
         timings = {**timings, **self.timings, "total_s": time.perf_counter() - start}
-        return WhatIfResult.assemble(self, result, bound, baseline, prob, seed, timings)
+        return WhatIfResult.assemble(self, result, bound, baseline, hdi_prob, seed, timings)
 
 
 def hypothetical_shock(latent: LatentDraws, bound: BoundScenario) -> np.ndarray | None:

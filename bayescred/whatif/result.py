@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,20 @@ if TYPE_CHECKING:
     from .answer import Baseline, _Answer
 
 _N_PAIRS = 4000  # draws of the contrast over independent draws (for its interval)
+
+
+def _interval(hdi_prob: float | None, prob: float | None, default: float | None) -> float | None:
+    """The interval probability asked for: ``hdi_prob``, or the deprecated ``prob``."""
+    if prob is not None:
+        warnings.warn(
+            "'prob' is deprecated: use 'hdi_prob' (the package-wide name of the interval "
+            "probability)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if hdi_prob is None:
+            hdi_prob = prob
+    return default if hdi_prob is None else hdi_prob
 
 
 def _hdi(x: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +92,15 @@ class WhatIfResult:
         the scenario, and the horizon's years for units active at the end of the data.
     timings : dict
         Seconds: ``total_s``, ``fast_s`` and/or ``exact_s``, ``compile_s``, ``sample_s``.
+    hdi_prob : float
+        Default probability of the highest-density intervals of the tables and figure.
+
+    Examples
+    --------
+    >>> answer = bc.whatif(result, "scenarios/example.toml")     # doctest: +SKIP
+    >>> answer.summary()          # the units that change most, a DataFrame  # doctest: +SKIP
+    >>> print(answer.text())      # the same in a sentence                   # doctest: +SKIP
+    >>> answer.save("whatif_output")                                         # doctest: +SKIP
     """
 
     scenario: Scenario
@@ -93,14 +117,21 @@ class WhatIfResult:
     changes: pd.DataFrame
     crises: pd.DataFrame
     timings: dict
-    prob: float = DEFAULT_PROB
+    hdi_prob: float = DEFAULT_PROB
     seed: int = 0
     shock: xr.DataArray | None = None
     _tables: dict = field(default_factory=dict, repr=False)  # computed tables, by prob
 
     @classmethod
     def assemble(
-        cls, answer: _Answer, result, bound: BoundScenario, baseline: Baseline, prob, seed, timings
+        cls,
+        answer: _Answer,
+        result,
+        bound: BoundScenario,
+        baseline: Baseline,
+        hdi_prob: float,
+        seed: int,
+        timings: dict,
     ) -> WhatIfResult:
         panel = result.panel
         years = bound.years.astype(int)
@@ -133,12 +164,18 @@ class WhatIfResult:
             changes=bound.changes,
             crises=bound.crises,
             timings=timings,
-            prob=prob,
+            hdi_prob=hdi_prob,
             seed=seed,
             shock=None
             if answer.shock is None
             else xr.DataArray(answer.shock, dims=dims, coords=coords, name="shock"),
         )
+
+    @property
+    def prob(self) -> float:
+        """Deprecated name of :attr:`hdi_prob`."""
+        warnings.warn("'prob' is deprecated: use 'hdi_prob'", DeprecationWarning, stacklevel=2)
+        return self.hdi_prob
 
     # ------------------------------------------------------------------ tables
 
@@ -166,17 +203,17 @@ class WhatIfResult:
         pick = np.searchsorted(edges, rng.random(_N_PAIRS) * edges[-1], side="right")
         return np.minimum(pick, n_s - 1), rng.integers(n_b, size=_N_PAIRS)
 
-    def _cached(self, kind: str, prob: float | None, compute):
-        prob = self.prob if prob is None else prob
+    def _cached(self, kind: str, prob: float, compute):
         if (kind, prob) not in self._tables:
             self._tables[(kind, prob)] = compute(prob)
         table = self._tables[(kind, prob)]
         return None if table is None else table.copy()
 
-    def contrast(self, prob: float | None = None) -> pd.DataFrame:
+    def contrast(self, hdi_prob: float | None = None, *, prob: float | None = None) -> pd.DataFrame:
         """Scenario minus baseline per unit-year: ``member, alliance, year, mean, sd,
         hdi_low, hdi_high, p_up`` (``p_up`` = P(scenario > baseline))."""
-        return self._cached("contrast", prob, self._contrast)
+        hdi_prob = _interval(hdi_prob, prob, self.hdi_prob)
+        return self._cached("contrast", hdi_prob, self._contrast)
 
     def _contrast(self, prob: float) -> pd.DataFrame:
         mask, b, s, w = self._cells()
@@ -195,7 +232,9 @@ class WhatIfResult:
         table["hdi_low"], table["hdi_high"], table["p_up"] = low, high, p_up
         return table
 
-    def effect(self, prob: float | None = None) -> pd.DataFrame | None:
+    def effect(
+        self, hdi_prob: float | None = None, *, prob: float | None = None
+    ) -> pd.DataFrame | None:
         """The hypothetical crises' direct effect through reputation, per unit-year.
 
         Paired by construction: for each scenario draw, its credibility with the crises
@@ -205,7 +244,8 @@ class WhatIfResult:
         Columns as :meth:`contrast`; None when the scenario has no crises or the model no
         reputation.
         """
-        return self._cached("effect", prob, self._effect)
+        hdi_prob = _interval(hdi_prob, prob, self.hdi_prob)
+        return self._cached("effect", hdi_prob, self._effect)
 
     def _effect(self, prob: float) -> pd.DataFrame | None:
         if self.shock is None:
@@ -221,10 +261,13 @@ class WhatIfResult:
         table["hdi_low"], table["hdi_high"], table["p_up"] = low, high, w @ (d > 0)
         return table
 
-    def trajectories(self, prob: float | None = None) -> pd.DataFrame:
+    def trajectories(
+        self, hdi_prob: float | None = None, *, prob: float | None = None
+    ) -> pd.DataFrame:
         """Both trajectories: ``member, alliance, year, case (baseline | scenario), mean,
         sd, hdi_low, hdi_high, forecast`` (forecast: a year beyond the data)."""
-        return self._cached("trajectories", prob, self._trajectories)
+        hdi_prob = _interval(hdi_prob, prob, self.hdi_prob)
+        return self._cached("trajectories", hdi_prob, self._trajectories)
 
     def _trajectories(self, prob: float) -> pd.DataFrame:
         mask, b, s, w = self._cells()
@@ -245,9 +288,22 @@ class WhatIfResult:
 
     # ------------------------------------------------------------------ words and pictures
 
-    def summary(self, n: int = 3, prob: float | None = None) -> str:
+    def summary(
+        self, n: int | None = None, hdi_prob: float | None = None, *, prob: float | None = None
+    ) -> pd.DataFrame:
+        """The units that change most: each unit's largest change (the row of
+        :meth:`contrast` with the largest ``|mean|``), largest first, ``n`` of them (all by
+        default).  Columns as :meth:`contrast`; :meth:`text` says the same in a sentence."""
+        table = self.contrast(_interval(hdi_prob, prob, None))
+        unit = table.member + UNIT_SEP + table.alliance
+        size = table["mean"].abs()
+        order = size.sort_values(ascending=False, kind="stable").index
+        top = table.loc[order][~unit.loc[order].duplicated()]
+        return (top if n is None else top.head(n)).reset_index(drop=True)
+
+    def text(self, n: int = 3, hdi_prob: float | None = None, *, prob: float | None = None) -> str:
         """One sentence on the largest changes (or the forecast's widening intervals)."""
-        prob = self.prob if prob is None else prob
+        prob = _interval(hdi_prob, prob, self.hdi_prob)
         name = self.scenario.name
         pct = f"{round(prob * 100)}%"
         table = self.contrast(prob)
@@ -293,13 +349,15 @@ class WhatIfResult:
         units: list[str] | None = None,
         max_units: int = 6,
         ncols: int = 3,
+        hdi_prob: float | None = None,
+        *,
         prob: float | None = None,
     ):
         """Baseline and scenario trajectories with intervals for the units that change most
         (or ``units``); hypothetical crises marked (▲ honoured, ▼ violated)."""
         import matplotlib.pyplot as plt
 
-        data = self.figure_data(units, max_units, ncols, prob)
+        data = self.figure_data(units, max_units, ncols, _interval(hdi_prob, prob, None))
         return draw(data, plt.figure(figsize=data.size))
 
     def figure_data(
@@ -307,10 +365,12 @@ class WhatIfResult:
         units: list[str] | None = None,
         max_units: int = 6,
         ncols: int = 3,
+        hdi_prob: float | None = None,
+        *,
         prob: float | None = None,
     ) -> FigureData:
         """What :meth:`plot` draws, as arrays (see :mod:`bayescred.whatif_plot`)."""
-        prob = self.prob if prob is None else prob
+        prob = _interval(hdi_prob, prob, self.hdi_prob)
         traj = self.trajectories(prob)
         traj["unit"] = traj.member + UNIT_SEP + traj.alliance
         # the contrast's mean is scenario mean - baseline mean (both cases hold the same
@@ -380,17 +440,24 @@ class WhatIfResult:
             },
             "changed_cells": int(len(self.changes)),
             "hypothetical_crises": int(len(self.crises)),
-            "prob": self.prob,
+            "hdi_prob": self.hdi_prob,
             "seed": self.seed,
             "scale": "credibility standardised over the baseline's active unit-years",
             "timings": {
                 k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.timings.items()
             },
-            "summary": self.summary(),
+            "summary": self.text(),
             "scenario_spec": self.scenario.to_dict(),
         }
 
     def write(self, out: str | Path, png=None) -> list[Path]:
+        """Deprecated name of :meth:`save`."""
+        warnings.warn(
+            "WhatIfResult.write is deprecated: use save", DeprecationWarning, stacklevel=2
+        )
+        return self.save(out, png)
+
+    def save(self, out: str | Path, png=None) -> list[Path]:
         """Write ``contrast.csv``, ``trajectories.csv``, ``whatif.json`` and ``whatif.png``
         into folder ``out``; returns the paths.  ``png``: a :class:`ParallelPng` to draw
         the figure in (the command line's), else it is drawn here."""
@@ -408,3 +475,29 @@ class WhatIfResult:
         else:
             png.wait()
         return paths
+
+    # ------------------------------------------------------------------ display
+
+    def _headline(self) -> list[str]:
+        k = "" if self.pareto_k is None else f", Pareto k {self.pareto_k:.2f}"
+        n_b, n_s = self.baseline.sizes["sample"], self.scenario_draws.sizes["sample"]
+        return [
+            f"WhatIfResult '{self.scenario.name}': {self.engine} engine{k}, "
+            f"{'paired' if self.paired else 'independent'} draws",
+            f"  {len(self.changes)} changed cells, {len(self.crises)} hypothetical crises, "
+            f"horizon {self.scenario.horizon or 0}; draws: baseline {n_b}, scenario {n_s}",
+            f"  {self.reason}",
+        ]
+
+    def __repr__(self) -> str:
+        return "\n".join(
+            [*self._headline(), "  .summary() .text() .contrast() .trajectories() .plot() .save()"]
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "<br>".join(html.escape(line.strip()) for line in self._headline())
+        return (
+            f"<div><p>{head}</p>{self.summary(5).to_html(index=False, float_format='%.3f')}</div>"
+        )
