@@ -32,6 +32,23 @@ from .panel import Panel
 _TOLERANCE = 1e-6  # rebuilt credibility must match the stored one to this
 
 
+def dynamics_step(dynamics: str, prev, innovation, phi=None):
+    """One year of a unit's dynamics: ``static`` keeps ``prev``, ``ar1`` is
+    ``phi * prev + innovation``, ``random_walk`` is ``prev + innovation`` (the innovation
+    already scaled).  The simulator's step and the fast engine's forward simulation."""
+    if dynamics == "static":
+        return prev
+    if dynamics == "ar1":
+        return phi * prev + innovation
+    return prev + innovation
+
+
+def reputation_step(prev, kick, phi_reputation):
+    """One year of member reputation: ``phi_r * r_{t-1} + kick`` (``kick``: the crises of
+    the year before, weighted by kappa)."""
+    return phi_reputation * prev + kick
+
+
 class RebuildError(Exception):
     """The posterior's latent path could not be rebuilt from its parameters."""
 
@@ -153,7 +170,7 @@ class LatentDraws:
         phi = self.params["phi"][:, None]
         out, x = np.empty_like(eps), last[:, :, 0]
         for h in range(eps.shape[2]):
-            x = phi * x + sigma[:, :, 0] * eps[:, :, h]
+            x = dynamics_step("ar1", x, sigma[:, :, 0] * eps[:, :, h], phi)
             out[:, :, h] = x
         return out
 
@@ -167,7 +184,7 @@ class LatentDraws:
         n_years = honored.shape[1]
         out = np.zeros((kh.shape[0], honored.shape[0], n_years))
         for t in range(1, n_years):
-            out[:, :, t] = phi_r * out[:, :, t - 1] + kick[:, :, t - 1]
+            out[:, :, t] = reputation_step(out[:, :, t - 1], kick[:, :, t - 1], phi_r)
             if noise is not None:
                 out[:, :, t] += noise[:, :, t - 1]
         return out
@@ -185,7 +202,7 @@ def _dynamics(dynamics: str, level, post, params, n_years: int, centred) -> np.n
     out = np.empty((*level.shape, n_years))
     out[:, :, 0] = level
     for t in range(1, n_years):
-        out[:, :, t] = phi * out[:, :, t - 1] + sigma[:, :, 0] * z[:, :, t - 1]
+        out[:, :, t] = dynamics_step("ar1", out[:, :, t - 1], sigma[:, :, 0] * z[:, :, t - 1], phi)
     return out
 
 

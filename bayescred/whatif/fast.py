@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..numpy_model import LatentDraws, Measurement, standardisation
+from ..numpy_model import LatentDraws, Measurement, dynamics_step, standardisation
 from ..panel import Panel
 from ..psis import psislw
 from ..results import CredibilityResult
@@ -116,7 +116,7 @@ def _filter_futures(
         for h, t in enumerate(range(n_data, n_years)):
             if latent.dynamics != "static":
                 eps = rng.standard_normal(x.shape)
-                x = (phi * x if latent.dynamics == "ar1" else x) + sigma * eps
+                x = dynamics_step(latent.dynamics, x, sigma * eps, phi)
             hist[:, :, h] = x
             if t > last_evidence or ((u, t) not in future.rows and (u, t) not in future.crises):
                 continue
