@@ -309,7 +309,7 @@ def whatif(
         answer = run_whatif(
             fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
         )
-        answer.write(out, png=png)
+        answer.save(out, png=png)
     t = answer.timings
     timing = f"{t['total_s']:.2f} s"
     if "sample_s" in t:
@@ -317,7 +317,7 @@ def whatif(
         timing += (
             f"; re-fit: compile {t['compile_s']:.1f} s{cached}, sampling {t['sample_s']:.1f} s"
         )
-    _say(answer.summary())
+    _say(answer.text())
     _say(f"engine: {answer.engine} — {answer.reason}; {timing}")
     _say(f"wrote {out}/contrast.csv, trajectories.csv, whatif.json, whatif.png")
 

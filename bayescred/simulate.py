@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.special import expit
 
 from .families import FAMILIES
+from .numpy_model import dynamics_step, reputation_step
 from .spec import ModelSpec, spec_from_dict, spec_to_toml
 
 DEFAULT_SIGNALS = {
@@ -26,7 +27,6 @@ DEFAULT_SIGNALS = {
     "votes": {"family": "binomial", "direction": 1, "description": "votes aligned (of trials)"},
     "exercises": {"family": "poisson", "direction": 1, "description": "joint exercises"},
 }
-
 
 
 def default_spec(
@@ -188,8 +188,8 @@ def _latent_path(rng, spec, truth, units, n_years, n_crises):
     raw = np.zeros((n_units, n_years))
     for t in range(n_years):
         if t > 0:
-            d[:, t] = _step(spec.latent.dynamics, d[:, t - 1], shocks[:, t], truth)
-            rep[:, t] = truth.phi_reputation * rep[:, t - 1] + rep_shock[:, t]
+            d[:, t] = dynamics_step(spec.latent.dynamics, d[:, t - 1], shocks[:, t], truth.phi)
+            rep[:, t] = reputation_step(rep[:, t - 1], rep_shock[:, t], truth.phi_reputation)
         raw[:, t] = base + d[:, t] + (rep[m_idx, t] if spec.reputation.enabled else 0)
         for u in crisis_cells.get(t, []):
             p = expit(truth.alpha_followthrough + truth.loading_followthrough * raw[u, t])
@@ -215,14 +215,6 @@ def _crisis_cells(rng, n_units, n_years, n_crises) -> dict[int, list[int]]:
     for c in sorted(cells):
         out.setdefault(int(c % n_years), []).append(int(c // n_years))
     return out
-
-
-def _step(dynamics: str, prev, shock, truth):
-    if dynamics == "static":
-        return prev
-    if dynamics == "ar1":
-        return truth.phi * prev + shock
-    return prev + shock
 
 
 def _standardise(raw, units, obs, crises, years):

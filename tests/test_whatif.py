@@ -83,7 +83,7 @@ def test_empty_scenario_is_exactly_zero(result, engine):
     assert (table[["mean", "sd", "hdi_low", "hdi_high", "p_up"]].to_numpy() == 0).all()
     assert answer.paired and answer.engine == ("exact" if engine == "exact" else "fast")
     assert "sample_s" not in answer.timings  # nothing was re-fitted
-    assert "changes nothing" in answer.summary()
+    assert "changes nothing" in answer.text()
 
 
 @pytest.mark.sampling
@@ -98,12 +98,39 @@ def test_forecast_widens_and_keeps_the_past(result):
     assert np.all(np.diff(width.loc[LAST:].to_numpy()) > 0), width.loc[LAST:]
     past = base[~base.forecast].merge(result.credibility(), on=KEY, suffixes=("", "_fit"))
     np.testing.assert_allclose(past["mean"], past["mean_fit"])
-    assert "Forecast to 1999" in answer.summary()
+    assert "Forecast to 1999" in answer.text()
     # seeded: the same seed gives the same forecast, another seed another one
     again = bc.forecast(result, 4)
     np.testing.assert_array_equal(again.baseline.values, answer.baseline.values)
     other = bc.forecast(result, 4, seed=99)
     assert not np.array_equal(other.baseline.values, answer.baseline.values)
+
+
+@pytest.mark.sampling
+def test_whatif_result_conventions(result, tmp_path):
+    """save (write deprecated), summary() a DataFrame and text() the sentence, hdi_prob
+    (prob deprecated), a short repr and an HTML one."""
+    shift = bc.Scenario("shift").shift("M00", "A0", "spending", "1993-1995", factor=1.2)
+    answer = bc.whatif(result, shift, engine="fast", hdi_prob=0.8)
+    top = answer.summary()
+    assert isinstance(top, pd.DataFrame) and list(top.columns) == COLUMNS
+    assert not (top.member + "/" + top.alliance).duplicated().any()
+    assert top["mean"].abs().is_monotonic_decreasing
+    assert len(answer.summary(2)) == 2
+    assert answer.text().startswith("Scenario 'shift'") and "80% interval" in answer.text()
+    assert answer.hdi_prob == 0.8
+    with pytest.warns(DeprecationWarning, match="hdi_prob"):
+        old = answer.contrast(prob=0.5)
+    pd.testing.assert_frame_equal(old, answer.contrast(hdi_prob=0.5))
+    with pytest.warns(DeprecationWarning, match="hdi_prob"):
+        assert bc.whatif(result, shift, engine="fast", prob=0.8).hdi_prob == 0.8
+    assert 2 <= len(repr(answer).splitlines()) <= 6 and "fast engine" in repr(answer)
+    assert "<table" in answer._repr_html_()
+    paths = answer.save(tmp_path / "a")
+    assert [p.name for p in paths][:3] == ["contrast.csv", "trajectories.csv", "whatif.json"]
+    with pytest.warns(DeprecationWarning, match="save"):
+        answer.write(tmp_path / "b")
+    assert json.loads((tmp_path / "b" / "whatif.json").read_text())["hdi_prob"] == 0.8
 
 
 @pytest.mark.sampling
@@ -247,7 +274,7 @@ def test_fast_engine_smooths_with_the_numpy_psis(result, monkeypatch):
         seen.append(k)
         return lw, k
 
-    monkeypatch.setattr(wi, "psislw", spy)
+    monkeypatch.setattr(importlib.import_module("bayescred.whatif.fast"), "psislw", spy)
     shift = bc.Scenario("shift").shift("M00", "A0", "spending", "1993-1995", factor=1.2)
     answer = bc.whatif(result, shift, engine="fast")
     assert seen and answer.pareto_k == pytest.approx(seen[-1])

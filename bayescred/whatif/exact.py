@@ -1,0 +1,75 @@
+"""The exact engine: the model re-fitted on the scenario's data by :func:`bayescred.api.fit`
+(on the year grid extended by the horizon, with the baseline's signal scales and sampler
+settings)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..numpy_model import RebuildError, rebuild, stack_draws, standardisation
+from ..scenario import BoundScenario
+from .answer import Baseline, _Answer, hypothetical_shock
+
+
+def _exact(
+    result, bound: BoundScenario, baseline: Baseline, *, draws, tune, chains, progress
+) -> _Answer:
+    if bound.is_empty:
+        cred = baseline.cred
+        return _Answer(
+            "exact",
+            cred,
+            cred,
+            np.full(cred.shape[0], 1.0 / cred.shape[0]),
+            True,
+            baseline.active,
+            reason="the scenario changes no data, so the baseline posterior is the "
+            "scenario's (no re-fit needed; paired)",
+        )
+    from ..api import fit  # PyMC and the kernel: imported only when a re-fit is needed
+
+    panel = bound.scenario_panel()
+    # the baseline's signal scales: a scenario's values are measured on the baseline's
+    # scale (recomputing them from the scenario's data would change the model's constants)
+    refit = fit(
+        result.spec,
+        panel,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        progress=progress,
+        scales=result.scales,
+    )
+    spec, timing = refit.spec, refit.timing
+    post = refit.idata.posterior
+    active_s = panel.active_mask()
+    scen = stack_draws(post, "credibility")  # standardised over the baseline's active cells
+    delta = None
+    if not bound.crises.empty:  # the crises' reputation effect, draw by draw
+        try:
+            latent, _, _ = rebuild(post, panel, spec, active_s)
+        except RebuildError as exc:  # the re-fit is the model itself: report it
+            raise RuntimeError(f"re-fitted scenario: {exc}") from None
+        raw = latent.raw
+        delta = hypothetical_shock(latent, bound)
+    shock = None
+    if delta is not None:  # the same draw with and without the crises' shocks
+        without = raw - delta[:, latent.member_of_unit]
+        mean, sd = standardisation(without, active_s)
+        shock = scen - (without - mean[:, None, None]) / sd[:, None, None]
+    n = scen.shape[0]
+    timings = {
+        "compile_s": timing.compile_s,
+        "sample_s": timing.sample_s,
+        "compile_cached": bool(timing.cached),
+    }
+    return _Answer(
+        "exact",
+        baseline.cred,
+        scen,
+        np.full(n, 1.0 / n),
+        False,
+        panel.evidence_mask(),
+        timings=timings,
+        shock=shock,
+    )
