@@ -51,7 +51,7 @@ cells = [
         "decay; seeded). Intervals widen with the horizon."
     ),
     code(
-        "fc = bc.forecast(result, 5)\nprint(fc.summary())\n"
+        "fc = bc.forecast(result, 5)\nprint(fc.text())\n"
         "traj = fc.trajectories()\n"
         "traj[(traj.case == 'baseline') & (traj.member == 'M01') & (traj.year >= 2007)]"
         "[['member', 'alliance', 'year', 'mean', 'hdi_low', 'hdi_high', 'forecast']]"
@@ -84,7 +84,7 @@ cells = [
         "    for key, a in answers.items()\n"
         "}).T"
     ),
-    code("for a in answers.values():\n    print(a.summary(), end='\\n\\n')"),
+    code("for a in answers.values():\n    print(a.text(), end='\\n\\n')"),
     md(
         "### Side by side\n\n"
         "Mean change in credibility (scenario − baseline, on the baseline's scale) with "
