@@ -649,7 +649,9 @@ def read_follow_through(path: str | Path) -> pd.DataFrame:
 
 
 def _models_dirs() -> list[Path]:
-    """Where example specs live: inside the package (wheel installs), then the repo root."""
+    """Where example specs live: inside the package (a wheel: setup.py copies the
+    repository's ``models/`` and ``data/`` into ``_bundled``), then the repository root
+    (a checkout or an editable install)."""
     here = Path(__file__).resolve()
     return [here.parent / "_bundled" / "models", here.parents[1] / "models"]
 

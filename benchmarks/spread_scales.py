@@ -4,14 +4,15 @@ one problem, at several ``spread_scale`` settings, with everything else the defa
     python benchmarks/spread_scales.py [--problem medium] [--seeds=-,1001,...,1008]
                                        [--scales 0.4,0.6,1] [--out benchmarks/results]
 
-Why (README, Performance, "R-hat: the floor of the criterion"): through the ADVI
-preconditioner alone NUTS sees a nearly isotropic posterior, where every direction turns
-at the same rate, so a trajectory brings each credibility value near the mirror image of
-its start: the draws are antithetic and their distances from the median correlated
-(folded ESS ~0.4 of the draws), and credibility's largest folded R-hat sits near 1.01.
-The spread map (``kernel.model.KernelModel.spread_map``) shows NUTS the random walk's
-coordinates at scales spread from ``spread_scale`` to 1 in rotated blocks, so directions
-turn at different rates; 1 switches it off.  This script is how the default was chosen.
+Why (benchmarks/README.md, Performance history, "R-hat: the floor of the criterion"):
+through the ADVI preconditioner alone NUTS sees a nearly isotropic posterior, where
+every direction turns at the same rate, so a trajectory brings each credibility value
+near the mirror image of its start: the draws are antithetic and their distances from
+the median correlated (folded ESS ~0.4 of the draws), and credibility's largest folded
+R-hat sits near 1.01. The spread map (``kernel.model.KernelModel.spread_map``) shows NUTS the
+random walk's coordinates at scales spread from ``spread_scale`` to 1 in rotated blocks,
+so directions turn at different rates; 1 switches it off. This script is how the default
+was chosen.
 
 Per fit: wall time (warm: the kernel is compiled before the first), leapfrog steps per
 draw, divergences; credibility's bulk and folded ESS (median value, lowest) and largest
