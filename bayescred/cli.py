@@ -82,14 +82,32 @@ def fit(
             "on unless it says otherwise).",
         ),
     ] = None,
+    log_likelihood: Annotated[
+        bool | None,
+        typer.Option(
+            "--log-likelihood/--no-log-likelihood",
+            help="Save the pointwise log-likelihood (for az.loo / az.compare on the file; "
+            "draws x observations x 8 bytes). Default: the spec's [output] log_likelihood, "
+            "on unless it says otherwise; switch off for huge panels.",
+        ),
+    ] = None,
+    predictive_draws: Annotated[
+        int | None,
+        typer.Option(
+            help="Posterior predictive draws to save for az.plot_ppc (thinned evenly; 0: "
+            "none). Default: the spec's [output] predictive_draws, 500.",
+        ),
+    ] = None,
 ) -> None:
-    """Fit SPEC and write the posterior to OUT (netCDF)."""
+    """Fit SPEC and write the posterior to OUT (netCDF, readable by ArviZ as it is)."""
     from .spec import load_spec
 
+    if predictive_draws is not None and predictive_draws < 0:
+        _fail(f"--predictive-draws must be 0 or more, got {predictive_draws}")
     model_spec = load_spec(spec).with_sampler(
         draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
         precondition=precondition,
-    )
+    ).with_output(log_likelihood=log_likelihood, predictive_draws=predictive_draws)
     _start_compiling(model_spec)
     fit_model = _import_fit()
     result = fit_model(model_spec)
