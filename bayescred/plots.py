@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 from matplotlib.ticker import NullFormatter
 
 from .results import DEFAULT_PROB, CredibilityResult
@@ -182,55 +183,44 @@ def ppc(source, signals: list[str] | None = None, n_draws: int = 40, ncols: int 
 
 def rank_trace(result: CredibilityResult, n: int = 4):
     """Trace and rank plots of the ``n`` worst-mixing quantities (highest R-hat among
-    credibility and the structural parameters).  Well-mixed chains give flat, overlapping
-    rank histograms."""
-    from scipy.stats import rankdata
+    credibility and the structural parameters), drawn by ArviZ
+    (``az.plot_trace(kind="rank_bars")``).  Well-mixed chains give flat, overlapping rank
+    histograms."""
+    import arviz as az
 
     from .diagnostics import worst_mixing
 
-    worst = worst_mixing(result, n)
     post = result.idata.posterior
-    fig, axes = plt.subplots(len(worst), 2, figsize=(10, 2.2 * len(worst)), squeeze=False)
-    for (name, sel), (trace_ax, rank_ax) in zip(worst, axes):
+    series = {}
+    for name, sel in worst_mixing(result, n):
         da = post[name]
         for dim, key in sel.items():
-            da = da.sel({dim: key}) if dim in da.coords else da.isel({dim: key})
-        values = np.asarray(da.transpose("chain", "draw").values)
-        ranks = rankdata(values.ravel()).reshape(values.shape)
-        bins = np.linspace(0, values.size, 21)
-        for chain in range(values.shape[0]):
-            trace_ax.plot(values[chain], lw=0.6, alpha=0.8)
-            counts, _ = np.histogram(ranks[chain], bins=bins)
-            rank_ax.stairs(counts, bins, baseline=None, lw=1.2)
+            da = da.sel({dim: key}) if dim in da.indexes else da.isel({dim: key})
         label = name + ("[" + ", ".join(str(v) for v in sel.values()) + "]" if sel else "")
-        trace_ax.set_title(f"{label}: trace", fontsize=9)
-        rank_ax.set_title(f"{label}: ranks per chain", fontsize=9)
-        rank_ax.axhline(values.size / 20 / values.shape[0], color="grey", ls="--", lw=0.8)
-        rank_ax.set_yticks([])
+        series[label] = da.drop_vars([c for c in da.coords if c not in ("chain", "draw")])
+    axes = az.plot_trace(
+        xr.Dataset(series),
+        kind="rank_bars",
+        compact=False,
+        figsize=(10, 2.2 * len(series)),
+        backend_kwargs={"layout": "constrained"},
+    )
+    fig = np.asarray(axes).ravel()[0].figure
     fig.suptitle("worst-mixing quantities (one colour per chain)")
-    fig.tight_layout()
     return fig
 
 
 def energy(result: CredibilityResult):
-    """Marginal energy against energy transitions per chain, with E-BFMI.  When the
-    transition distribution is much narrower than the marginal, NUTS explores slowly."""
-    from .diagnostics import e_bfmi
+    """Marginal energy against energy transitions (``az.plot_energy``), with E-BFMI per
+    chain (``az.bfmi``).  When the transition distribution is much narrower than the
+    marginal, NUTS explores slowly."""
+    import arviz as az
 
-    stats = result.idata.sample_stats
-    e = np.asarray(stats["energy"].transpose("chain", "draw").values, float)
-    bfmi = e_bfmi(stats["energy"])
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    centred = e - e.mean(axis=1, keepdims=True)
-    transitions = np.diff(e, axis=1)
-    bins = np.linspace(min(centred.min(), transitions.min()),
-                       max(centred.max(), transitions.max()), 40)
-    ax.hist(centred.ravel(), bins=bins, alpha=0.5, density=True, label="marginal energy")
-    ax.hist(transitions.ravel(), bins=bins, alpha=0.5, density=True,
-            label="energy transition")
-    text = ", ".join(f"{b:.2f}" for b in bfmi)
-    ax.set_title(f"energy; E-BFMI per chain: {text}", fontsize=10)
-    ax.set_yticks([])
-    ax.legend(fontsize=8, loc="upper right")
+    bfmi = az.bfmi(result.idata)
+    ax = az.plot_energy(result.idata, figsize=(6, 3.5), fill_alpha=(0.5, 0.5), bfmi=False)
+    ax.set_title(
+        "energy; E-BFMI per chain: " + ", ".join(f"{b:.2f}" for b in bfmi), fontsize=10
+    )
+    fig = ax.figure
     fig.tight_layout()
     return fig
