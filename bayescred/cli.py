@@ -313,21 +313,17 @@ def whatif(
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
     if scenario is None and horizon is None:
         _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
-    from .whatif_plot import ParallelPng
+    from .results import CredibilityResult
+    from .runtime import interactive
+    from .scenario import Scenario, load_scenario
+    from .whatif import whatif as run_whatif
 
-    # the PNG's process starts first: it prepares matplotlib while this one reads and computes
-    with ParallelPng() as png:
-        from .results import CredibilityResult
-        from .runtime import interactive
-        from .scenario import Scenario, load_scenario
-        from .whatif import whatif as run_whatif
-
-        plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
-        fitted = CredibilityResult.load(result)
-        answer = run_whatif(
-            fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
-        )
-        answer.write(out, png=png)
+    plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
+    fitted = CredibilityResult.load(result)
+    answer = run_whatif(
+        fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
+    )
+    answer.write(out)  # the PNG is drawn in this process
     t = answer.timings
     timing = f"{t['total_s']:.2f} s"
     if "sample_s" in t:
