@@ -182,10 +182,10 @@ def ppc(source, signals: list[str] | None = None, n_draws: int = 40, ncols: int 
 
 
 def rank_trace(result: CredibilityResult, n: int = 4):
-    """Trace and rank plots of the ``n`` worst-mixing quantities (highest R-hat among
-    credibility and the structural parameters), drawn by ArviZ
-    (``az.plot_trace(kind="rank_bars")``).  Well-mixed chains give flat, overlapping rank
-    histograms."""
+    """Per-chain densities and rank plots of the ``n`` worst-mixing quantities (highest
+    R-hat among credibility and the structural parameters), drawn by ArviZ
+    (``az.plot_trace(kind="rank_bars")``).  Well-mixed chains give overlapping densities
+    and flat rank histograms."""
     import arviz as az
 
     from .diagnostics import worst_mixing
