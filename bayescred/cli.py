@@ -183,7 +183,7 @@ def simulate(
         missing=missing,
         seed=seed,
     )
-    spec_path = sim.write(out)
+    spec_path = sim.save(out)
     _say(f"wrote {out}/observations.csv, crises.csv, units.csv, truth.csv, truth.json")
     _say(f"fit it with: bayescred fit {spec_path} --out {out}/result.nc")
 
@@ -248,7 +248,7 @@ def report(
     if out.exists() and not out.is_dir():
         _fail(f"{out}: exists and is not a folder; --out needs a folder")
     fitted = CredibilityResult.load(result)
-    files = write_report(fitted, out, prob=prob, year=year, source=str(result))
+    files = write_report(fitted, out, hdi_prob=prob, year=year, source=str(result))
     _report_summary(files.report)
     _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
     if strict and files.report.verdict == "fail":
@@ -283,7 +283,7 @@ def _demo_example(example: str, out: Path):
 
     spec = default_spec(draws=500, tune=500, chains=2, seed=2026)
     sim = draw(spec, n_units=12, n_members=9, n_years=30, n_crises=40, missing=0.1, seed=2026)
-    spec_path = sim.write(out / "data")
+    spec_path = sim.save(out / "data")
     from .spec import load_spec
 
     spec = load_spec(spec_path)

@@ -38,7 +38,7 @@ def result(sim):
 
 def aligned(result, sim):
     """Posterior table joined to the truth (both on the standardised scale)."""
-    table = result.credibility(prob=0.9)
+    table = result.credibility(hdi_prob=0.9)
     return table.merge(sim.truth, on=["member", "alliance", "year"])
 
 
@@ -201,7 +201,7 @@ def test_without_a_temporary_folder_a_large_trace_stays_in_memory(sim, monkeypat
 
 
 def test_cli_fit_writes_result(sim, tmp_path):
-    spec_path = sim.write(tmp_path / "panel")
+    spec_path = sim.save(tmp_path / "panel")
     out = tmp_path / "result.nc"
     res = CliRunner().invoke(
         app,
@@ -228,7 +228,7 @@ def test_cli_fit_writes_result(sim, tmp_path):
 
 def test_cli_fit_can_leave_out_the_log_likelihood(sim, tmp_path):
     """For huge panels: --no-log-likelihood and --predictive-draws 0 (the spec's [output])."""
-    spec_path = sim.write(tmp_path / "panel")
+    spec_path = sim.save(tmp_path / "panel")
     out = tmp_path / "result.nc"
     args = ["fit", str(spec_path), "--out", str(out), "--draws", "20", "--tune", "20",
             "--chains", "2", "--seed", "1", "--no-log-likelihood", "--predictive-draws", "0"]
@@ -383,7 +383,7 @@ def test_approximation_is_diagnosed_as_approximate(approx, tmp_path):
 
 
 def test_cli_fit_with_the_approximation(sim, tmp_path):
-    spec_path = sim.write(tmp_path / "panel")
+    spec_path = sim.save(tmp_path / "panel")
     out = tmp_path / "advi.nc"
     args = ["fit", str(spec_path), "--out", str(out), "--sampler", "advi", "--draws", "200"]
     res = CliRunner().invoke(app, args)
