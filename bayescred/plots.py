@@ -7,7 +7,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.ticker import NullFormatter
 
-from .results import DEFAULT_PROB, CredibilityResult
+from .results import CredibilityResult, interval_prob
 
 _MARKERS = {
     "honored": ("^", "tab:green"),
@@ -19,9 +19,11 @@ _MARKERS = {
 def trajectories(
     result: CredibilityResult,
     units: list[str] | None = None,
-    prob: float = DEFAULT_PROB,
+    hdi_prob: float | None = None,
     max_units: int = 12,
     ncols: int = 4,
+    *,
+    prob: float | None = None,
 ):
     """Credibility over time per unit: posterior mean, HDI band and crisis markers.
 
@@ -30,7 +32,10 @@ def trajectories(
     units : list of str, optional
         Unit labels (``"MEMBER/ALLIANCE"``) or members to show; by default the first
         ``max_units`` units.
+    hdi_prob : float, optional
+        Probability of the HDI band (default 0.9); ``prob`` is its deprecated name.
     """
+    prob = interval_prob(hdi_prob, prob, "trajectories")
     table = result.credibility(prob)
     table["unit"] = table.member + "/" + table.alliance
     labels = list(dict.fromkeys(table.unit))
@@ -72,13 +77,17 @@ def trajectories(
 def forest(
     result: CredibilityResult,
     year: int | None = None,
-    prob: float = DEFAULT_PROB,
+    hdi_prob: float | None = None,
     max_units: int = 60,
+    *,
+    prob: float | None = None,
 ):
     """Credibility of every unit in one year (default: the last), sorted, with intervals.
 
     Only units with evidence around that year (active) are shown; colours mark alliances.
+    ``hdi_prob``: probability of the intervals (default 0.9; ``prob`` is its deprecated name).
     """
+    prob = interval_prob(hdi_prob, prob, "forest")
     table = result.credibility(prob)
     years = sorted(table.year.unique())
     year = int(years[-1] if year is None else year)
@@ -106,11 +115,15 @@ def forest(
     return fig
 
 
-def loadings(result: CredibilityResult, prob: float = DEFAULT_PROB):
+def loadings(
+    result: CredibilityResult, hdi_prob: float | None = None, *, prob: float | None = None
+):
     """Signal loadings (with HDI) and informativeness: the Fisher information about
-    credibility in one observation, and each signal's share of all the information."""
+    credibility in one observation, and each signal's share of all the information.
+    ``hdi_prob``: probability of the loadings' HDI (default 0.9; ``prob``: deprecated)."""
     from .information import signal_information
 
+    prob = interval_prob(hdi_prob, prob, "loadings")
     info = signal_information(result, prob)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.8 + 0.5 * len(info)), sharey=True)
     y = np.arange(len(info))
