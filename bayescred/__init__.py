@@ -25,7 +25,7 @@ _EXPORTS = {
     "DataError": "errors",
     "ResultError": "errors",
     "SpecError": "errors",
-    "compare": "loo",
+    "compare": "diagnostics",
     "Panel": "panel",
     "load_panel": "panel",
     "read_panel": "panel",
@@ -106,9 +106,8 @@ _sys.modules[__name__].__class__ = _Package
 
 if _TYPE_CHECKING:  # what static tools and IDEs see
     from .api import fit
-    from .diagnostics import DiagnosticReport, Thresholds, diagnose
+    from .diagnostics import DiagnosticReport, Thresholds, compare, diagnose
     from .errors import BayescredError, DataError, ResultError, SpecError
-    from .loo import compare
     from .panel import Panel, load_panel, read_panel
     from .results import DEFAULT_PROB, CredibilityResult
     from .scenario import Scenario, load_scenario

@@ -111,15 +111,19 @@ def native_kernel(model, panel: Panel, spec: ModelSpec, scales, structure: Model
 
 
 def label_units(idata, panel: Panel):
-    """Attach ``member``/``alliance`` coordinates to the ``unit`` dimension, and make the
-    ``year`` coordinate integer, in every group that has those dimensions."""
+    """Attach ``unit_member``/``unit_alliance`` coordinates to the ``unit`` dimension, and
+    make the ``year`` coordinate integer, in every group that has those dimensions.
+
+    The per-unit coordinates are not called ``member``/``alliance``: those name
+    dimensions (of ``mu_alliance``, reputation), whose labels a coordinate of the same
+    name on ``unit`` would hide."""
     for group in idata.groups():
         ds = idata[group]
         if "unit" in ds.dims:
             ds = ds.assign_coords(
                 unit=panel.unit_labels,
-                member=("unit", panel.units.member.to_numpy(str)),
-                alliance=("unit", panel.units.alliance.to_numpy(str)),
+                unit_member=("unit", panel.units.member.to_numpy(str)),
+                unit_alliance=("unit", panel.units.alliance.to_numpy(str)),
             )
         if "year" in ds.dims:
             ds = ds.assign_coords(year=panel.years.astype(int))

@@ -82,14 +82,32 @@ def fit(
             "on unless it says otherwise).",
         ),
     ] = None,
+    log_likelihood: Annotated[
+        bool | None,
+        typer.Option(
+            "--log-likelihood/--no-log-likelihood",
+            help="Save the pointwise log-likelihood (for az.loo / az.compare on the file; "
+            "draws x observations x 8 bytes). Default: the spec's [output] log_likelihood, "
+            "on unless it says otherwise; switch off for huge panels.",
+        ),
+    ] = None,
+    predictive_draws: Annotated[
+        int | None,
+        typer.Option(
+            help="Posterior predictive draws to save for az.plot_ppc (thinned evenly; 0: "
+            "none). Default: the spec's [output] predictive_draws, 500.",
+        ),
+    ] = None,
 ) -> None:
-    """Fit SPEC and write the posterior to OUT (netCDF)."""
+    """Fit SPEC and write the posterior to OUT (netCDF, readable by ArviZ as it is)."""
     from .spec import load_spec
 
+    if predictive_draws is not None and predictive_draws < 0:
+        _fail(f"--predictive-draws must be 0 or more, got {predictive_draws}")
     model_spec = load_spec(spec).with_sampler(
         draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
         precondition=precondition,
-    )
+    ).with_output(log_likelihood=log_likelihood, predictive_draws=predictive_draws)
     _start_compiling(model_spec)
     fit_model = _import_fit()
     result = fit_model(model_spec)
@@ -165,7 +183,7 @@ def simulate(
         missing=missing,
         seed=seed,
     )
-    spec_path = sim.write(out)
+    spec_path = sim.save(out)
     _say(f"wrote {out}/observations.csv, crises.csv, units.csv, truth.csv, truth.json")
     _say(f"fit it with: bayescred fit {spec_path} --out {out}/result.nc")
 
@@ -230,7 +248,7 @@ def report(
     if out.exists() and not out.is_dir():
         _fail(f"{out}: exists and is not a folder; --out needs a folder")
     fitted = CredibilityResult.load(result)
-    files = write_report(fitted, out, prob=prob, year=year, source=str(result))
+    files = write_report(fitted, out, hdi_prob=prob, year=year, source=str(result))
     _report_summary(files.report)
     _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
     if strict and files.report.verdict == "fail":
@@ -265,7 +283,7 @@ def _demo_example(example: str, out: Path):
 
     spec = default_spec(draws=500, tune=500, chains=2, seed=2026)
     sim = draw(spec, n_units=12, n_members=9, n_years=30, n_crises=40, missing=0.1, seed=2026)
-    spec_path = sim.write(out / "data")
+    spec_path = sim.save(out / "data")
     from .spec import load_spec
 
     spec = load_spec(spec_path)
@@ -295,21 +313,17 @@ def whatif(
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
     if scenario is None and horizon is None:
         _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
-    from .whatif_plot import ParallelPng
+    from .results import CredibilityResult
+    from .runtime import interactive
+    from .scenario import Scenario, load_scenario
+    from .whatif import whatif as run_whatif
 
-    # the PNG's process starts first: it prepares matplotlib while this one reads and computes
-    with ParallelPng() as png:
-        from .results import CredibilityResult
-        from .runtime import interactive
-        from .scenario import Scenario, load_scenario
-        from .whatif import whatif as run_whatif
-
-        plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
-        fitted = CredibilityResult.load(result)
-        answer = run_whatif(
-            fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
-        )
-        answer.save(out, png=png)
+    plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
+    fitted = CredibilityResult.load(result)
+    answer = run_whatif(
+        fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
+    )
+    answer.save(out)  # the PNG is drawn in this process
     t = answer.timings
     timing = f"{t['total_s']:.2f} s"
     if "sample_s" in t:

@@ -44,18 +44,23 @@ thresholds={"ess_bulk": 1000})``.
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from . import mixing
-from .errors import SpecError
-from .predictive import log_likelihood, posterior_predictive, rebuild
-from .results import CredibilityResult
+from .errors import ResultError, SpecError
+from .loo import PARETO_K, loo_table, psis_loo, relative_ess
+from .predictive import observation_rows
+from .results import PREDICTIVE_DRAWS, CredibilityResult
 
 # Sampler-internal coordinates (non-centred innovations, the random walk's coordinates)
 # are left out of the verdict: what matters is the quantities users report.
@@ -363,10 +368,27 @@ class DiagnosticReport:
                 lines.append(f"  {status}: {text} Next step: {step}.")
         return "\n".join(lines)
 
+    def _headline(self) -> list[str]:
+        counts = {status: sum(c.status == status for c in self.checks) for status in STATUSES}
+        kinds = {status: sorted({c.check for c in self.checks if c.status == status})
+                 for status in ("fail", "warn")}
+        lines = [
+            f"DiagnosticReport: verdict {self.verdict.upper()} ({len(self.checks)} checks: "
+            f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail)"
+        ]
+        for status in ("fail", "warn"):
+            if kinds[status]:
+                lines.append(f"  {status}: {', '.join(kinds[status])}")
+        lines.append("  .text() says why and what to do; .summary() is the table")
+        return lines
+
     def __repr__(self) -> str:
-        return f"DiagnosticReport(verdict={self.verdict!r}, checks={len(self.checks)})\n" + (
-            self.text()
-        )
+        return "\n".join(self._headline())
+
+    def _repr_html_(self) -> str:
+        first, *rest = self._headline()
+        items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
+        return f"<div><strong>{html.escape(first)}</strong><ul>{items}</ul></div>"
 
 
 def diagnose(
@@ -375,7 +397,7 @@ def diagnose(
     *,
     ppc: bool = True,
     loo: bool = True,
-    ppc_draws: int = 500,
+    ppc_draws: int = PREDICTIVE_DRAWS,
     seed: int = 0,
 ) -> DiagnosticReport:
     """Check a fit: convergence, sampler health, posterior predictive checks, LOO, verdict.
@@ -387,8 +409,10 @@ def diagnose(
     thresholds : Thresholds or dict, optional
         Pass/fail levels; a dict overrides the defaults by name (see :class:`Thresholds`).
     ppc, loo : bool
-        Run the posterior predictive checks / LOO (both rebuild the model and evaluate it
-        on the draws; switch off for a convergence-only report).
+        Run the posterior predictive checks / LOO (switch off for a convergence-only
+        report).  A result read from a file reuses its saved ``posterior_predictive``
+        (when it holds the same draws) and ``log_likelihood`` groups; otherwise both are
+        computed from the rebuilt model.
     ppc_draws : int
         At most this many posterior draws (thinned evenly) for the predictive checks;
         LOO uses every draw.
@@ -416,16 +440,13 @@ def diagnose(
         checks = [replace(c, status="info", message="", next_step="") for c in checks]
         checks.append(_approximation_check(approx, limits))
         sampler["approximation"] = approx
-    model = rebuild(result) if (ppc or loo) else None
     log_lik = predictive = ppc_table = loo_table_ = None
-    if ppc:
-        predictive = posterior_predictive(result, model, max_draws=ppc_draws, seed=seed)
+    if ppc:  # the saved draws where the file holds these (same number, same seed)
+        predictive = result.posterior_predictive(ppc_draws, seed)
         ppc_table = ppc_summary(predictive, families(result), limits.coverage_prob)
         checks += _ppc_checks(ppc_table, limits)
-    if loo:
-        from .loo import loo_table, relative_ess  # here: loo.py imports this module
-
-        log_lik = log_likelihood(result, model)
+    if loo:  # the saved log_likelihood group where the file has one
+        log_lik = result.log_likelihood()
         loo_table_ = loo_table(log_lik, relative_ess(result), limits.pareto_k)
         checks += _loo_checks(loo_table_, limits)
     graded = [c.status for c in checks if c.status in STATUSES]
@@ -623,7 +644,7 @@ def _sampler_checks(result: CredibilityResult, limits: Thresholds) -> tuple[dict
                         if message else ""))
 
     if "energy" in stats:
-        bfmi = e_bfmi(stats["energy"])
+        bfmi = az.bfmi(stats["energy"].transpose("chain", "draw").values)
         info["bfmi"] = [float(b) for b in bfmi]
         for chain, value in enumerate(bfmi):
             status = _grade(float(value), limits.bfmi, limits.bfmi_fail, ">=")
@@ -660,13 +681,6 @@ def _sampler_checks(result: CredibilityResult, limits: Thresholds) -> tuple[dict
                             "reparametrise those parameters, or raise the maximum tree depth"
                             if message else ""))
     return info, checks
-
-
-def e_bfmi(energy: xr.DataArray) -> np.ndarray:
-    """Energy Bayesian fraction of missing information per chain: the mean squared energy
-    change between draws over the energy variance (as ArviZ's ``bfmi``, without numba)."""
-    e = np.asarray(energy.transpose("chain", "draw").values, float)
-    return np.square(np.diff(e, axis=1)).mean(axis=1) / np.var(e, axis=1)
 
 
 def _treedepth_share(stats: xr.Dataset) -> float | None:
@@ -903,3 +917,75 @@ def _loo_checks(table: pd.DataFrame, limits: Thresholds) -> list[Check]:
                             "many high k can also point to a misspecified family"
                             if bad else ""))
     return checks
+
+
+# ---------------------------------------------------------------------------- comparison
+
+
+def compare(results: Mapping[str, object], pareto_k: float = PARETO_K) -> pd.DataFrame:
+    """Compare model variants fitted to the same data by PSIS-LOO.
+
+    Parameters
+    ----------
+    results : dict of {name: CredibilityResult or DiagnosticReport}
+        Two or more fits of the same observations (e.g. ``static``, ``random_walk``,
+        ``ar1``, reputation on/off).  A :class:`~bayescred.diagnostics.DiagnosticReport`
+        reuses the log-likelihood it already holds.
+    pareto_k : float
+        Pareto-k threshold counted in ``n_bad_k``.
+
+    Returns
+    -------
+    DataFrame
+        One row per model, best first: ``rank``, ``elpd_loo``, ``se``, ``p_loo``,
+        ``elpd_diff`` (to the best model; 0 for it), ``dse`` (standard error of that
+        difference), ``weight`` (stacking), ``n_bad_k`` (observations with k above
+        ``pareto_k``), ``warning`` (ArviZ's flag) and ``dynamics``/``reputation`` of each
+        spec.  A difference of several ``dse`` is a clear preference.
+
+    Raises
+    ------
+    ResultError
+        If fewer than two results are given, or they were fitted to different data.
+    """
+    if len(results) < 2:
+        raise ResultError(f"compare needs at least two results, got {len(results)}")
+    fits = {}
+    for name, item in results.items():
+        if isinstance(item, DiagnosticReport) and item.result is not None:
+            fits[name] = (item.result, item.log_likelihood)
+        elif isinstance(item, CredibilityResult):
+            fits[name] = (item, None)
+        else:
+            raise ResultError(
+                f"compare: {name!r} is a {type(item).__name__}; expected a CredibilityResult "
+                "or a DiagnosticReport"
+            )
+    # the same observations, or no comparison (checked before any log-likelihood is computed)
+    keys = {name: observation_rows(result).table for name, (result, _) in fits.items()}
+    first = next(iter(keys))
+    for name, table in keys.items():
+        if not table.equals(keys[first]):
+            raise ResultError(
+                f"compare: {name!r} and {first!r} were fitted to different data "
+                f"({len(table)} and {len(keys[first])} observations, or different values); "
+                "LOO comparison needs the same observations"
+            )
+    loos, notes = {}, {}
+    for name, (result, log_lik) in fits.items():
+        log_lik = log_lik if log_lik is not None else result.log_likelihood()
+        loos[name] = psis_loo(log_lik, relative_ess(result))
+        notes[name] = {
+            "n_bad_k": int((np.asarray(loos[name].pareto_k) > pareto_k).sum()),
+            "dynamics": result.spec.latent.dynamics,
+            "reputation": bool(result.spec.reputation.enabled),
+        }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = az.compare(loos, ic="loo", scale="log")
+    table = table.join(pd.DataFrame(notes).T)
+    table.index.name = "model"
+    cols = ["rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight", "n_bad_k",
+            "warning", "dynamics", "reputation"]
+    return table[cols]
+

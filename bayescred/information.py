@@ -19,15 +19,22 @@ import numpy as np
 import pandas as pd
 
 from .families import FAMILIES, signal_params
-from .results import DEFAULT_PROB, CredibilityResult
+from .results import CredibilityResult, interval_prob
 
 FOLLOWTHROUGH = "followthrough"
 
 
 def signal_information(
-    result: CredibilityResult, prob: float = DEFAULT_PROB, max_draws: int = 200
+    result: CredibilityResult,
+    hdi_prob: float | None = None,
+    max_draws: int = 200,
+    *,
+    prob: float | None = None,
 ) -> pd.DataFrame:
     """Loadings and informativeness per signal (and follow-through).
+
+    ``hdi_prob`` is the probability of the loadings' HDI (default 0.9; ``prob`` is its
+    deprecated name).
 
     Returns
     -------
@@ -37,6 +44,7 @@ def signal_information(
         ``information`` (per observation), ``sd_one_obs`` (= 1/sqrt(information)),
         ``share`` (of the total information, n x information, over all signals).
     """
+    prob = interval_prob(hdi_prob, prob, "signal_information")
     post = result.idata.posterior
     step = max(1, int(np.ceil(post.sizes["chain"] * post.sizes["draw"] / max_draws)))
     post = post.isel(draw=slice(None, None, step))

@@ -1,28 +1,28 @@
-"""PSIS-LOO per signal and for follow-through, and LOO comparison of model variants.
+"""PSIS-LOO per signal and for follow-through: the LOO arithmetic the diagnostics use.
 
-The pointwise log-likelihood comes from :func:`bayescred.predictive.log_likelihood`
-(computed from the rebuilt model, whichever sampler ran, on the data scale).  One LOO
-observation is one observed value: a signal in a unit-year, or one crisis outcome.
+The pointwise log-likelihood is :meth:`bayescred.results.CredibilityResult.log_likelihood`
+(the saved ``log_likelihood`` group, or computed from the rebuilt model, on the data
+scale).  One LOO observation is one observed value: a signal in a unit-year, or one crisis
+outcome.  Comparing model variants by LOO is :func:`bayescred.diagnostics.compare`
+(``bc.compare``).  This module depends on no other bayescred module but ``results``'s
+type: :mod:`bayescred.diagnostics` imports it, not the reverse.
 
->>> import bayescred as bc
->>> table = bc.compare({"static": static, "random_walk": walk})     # doctest: +SKIP
->>> table[["elpd_loo", "elpd_diff", "dse"]]                          # doctest: +SKIP
+>>> from bayescred.loo import loo_table, relative_ess
+>>> loo_table(result.log_likelihood(), relative_ess(result))      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .diagnostics import DiagnosticReport
-from .errors import ResultError
-from .predictive import log_likelihood, observation_rows
-from .results import CredibilityResult
+if TYPE_CHECKING:
+    from .results import CredibilityResult
 
 PARETO_K = 0.7  # above this, PSIS cannot be trusted for that observation
 
@@ -38,7 +38,8 @@ def relative_ess(result: CredibilityResult) -> float:
     return float(np.clip(np.nanmean(ess) / n, 0.01, 1.0))
 
 
-def _loo(log_lik: xr.DataArray, reff: float) -> az.ELPDData:
+def psis_loo(log_lik: xr.DataArray, reff: float) -> az.ELPDData:
+    """ArviZ's PSIS-LOO of a pointwise log-likelihood (dims chain, draw, obs), quietly."""
     plain = log_lik.drop_vars([c for c in log_lik.coords if c not in ("chain", "draw")])
     # (a variable named like its dimension would become a coordinate: call it "y")
     idata = az.InferenceData(log_likelihood=xr.Dataset({"y": plain}))
@@ -60,7 +61,7 @@ def loo_table(
     signals = list(dict.fromkeys(log_lik.signal.values))
     for label in [*signals, "all"]:
         sub = log_lik if label == "all" else log_lik.isel(obs=log_lik.signal.values == label)
-        res = _loo(sub, reff)
+        res = psis_loo(sub, reff)
         k = np.asarray(res.pareto_k)
         rows.append(
             {
@@ -77,74 +78,3 @@ def loo_table(
             }
         )
     return pd.DataFrame(rows).set_index("signal")
-
-
-def compare(
-    results: Mapping[str, object], pareto_k: float = PARETO_K
-) -> pd.DataFrame:
-    """Compare model variants fitted to the same data by PSIS-LOO.
-
-    Parameters
-    ----------
-    results : dict of {name: CredibilityResult or DiagnosticReport}
-        Two or more fits of the same observations (e.g. ``static``, ``random_walk``,
-        ``ar1``, reputation on/off).  A :class:`~bayescred.diagnostics.DiagnosticReport`
-        reuses the log-likelihood it already holds.
-    pareto_k : float
-        Pareto-k threshold counted in ``n_bad_k``.
-
-    Returns
-    -------
-    DataFrame
-        One row per model, best first: ``rank``, ``elpd_loo``, ``se``, ``p_loo``,
-        ``elpd_diff`` (to the best model; 0 for it), ``dse`` (standard error of that
-        difference), ``weight`` (stacking), ``n_bad_k`` (observations with k above
-        ``pareto_k``), ``warning`` (ArviZ's flag) and ``dynamics``/``reputation`` of each
-        spec.  A difference of several ``dse`` is a clear preference.
-
-    Raises
-    ------
-    ResultError
-        If fewer than two results are given, or they were fitted to different data.
-    """
-    if len(results) < 2:
-        raise ResultError(f"compare needs at least two results, got {len(results)}")
-    fits = {}
-    for name, item in results.items():
-        if isinstance(item, DiagnosticReport) and item.result is not None:
-            fits[name] = (item.result, item.log_likelihood)
-        elif isinstance(item, CredibilityResult):
-            fits[name] = (item, None)
-        else:
-            raise ResultError(
-                f"compare: {name!r} is a {type(item).__name__}; expected a CredibilityResult "
-                "or a DiagnosticReport"
-            )
-    # the same observations, or no comparison (checked before any log-likelihood is computed)
-    keys = {name: observation_rows(result).table for name, (result, _) in fits.items()}
-    first = next(iter(keys))
-    for name, table in keys.items():
-        if not table.equals(keys[first]):
-            raise ResultError(
-                f"compare: {name!r} and {first!r} were fitted to different data "
-                f"({len(table)} and {len(keys[first])} observations, or different values); "
-                "LOO comparison needs the same observations"
-            )
-    loos, notes = {}, {}
-    for name, (result, log_lik) in fits.items():
-        log_lik = log_lik if log_lik is not None else log_likelihood(result)
-        loos[name] = _loo(log_lik, relative_ess(result))
-        notes[name] = {
-            "n_bad_k": int((np.asarray(loos[name].pareto_k) > pareto_k).sum()),
-            "dynamics": result.spec.latent.dynamics,
-            "reputation": bool(result.spec.reputation.enabled),
-        }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = az.compare(loos, ic="loo", scale="log")
-    table = table.join(pd.DataFrame(notes).T)
-    table.index.name = "model"
-    cols = ["rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight", "n_bad_k",
-            "warning", "dynamics", "reputation"]
-    return table[cols]
-

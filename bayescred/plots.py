@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 from matplotlib.ticker import NullFormatter
 
-from .results import DEFAULT_PROB, CredibilityResult
+from .results import CredibilityResult, interval_prob
 
 _MARKERS = {
     "honored": ("^", "tab:green"),
@@ -18,9 +19,11 @@ _MARKERS = {
 def trajectories(
     result: CredibilityResult,
     units: list[str] | None = None,
-    prob: float = DEFAULT_PROB,
+    hdi_prob: float | None = None,
     max_units: int = 12,
     ncols: int = 4,
+    *,
+    prob: float | None = None,
 ):
     """Credibility over time per unit: posterior mean, HDI band and crisis markers.
 
@@ -29,7 +32,10 @@ def trajectories(
     units : list of str, optional
         Unit labels (``"MEMBER/ALLIANCE"``) or members to show; by default the first
         ``max_units`` units.
+    hdi_prob : float, optional
+        Probability of the HDI band (default 0.9); ``prob`` is its deprecated name.
     """
+    prob = interval_prob(hdi_prob, prob, "trajectories")
     table = result.credibility(prob)
     table["unit"] = table.member + "/" + table.alliance
     labels = list(dict.fromkeys(table.unit))
@@ -71,13 +77,17 @@ def trajectories(
 def forest(
     result: CredibilityResult,
     year: int | None = None,
-    prob: float = DEFAULT_PROB,
+    hdi_prob: float | None = None,
     max_units: int = 60,
+    *,
+    prob: float | None = None,
 ):
     """Credibility of every unit in one year (default: the last), sorted, with intervals.
 
     Only units with evidence around that year (active) are shown; colours mark alliances.
+    ``hdi_prob``: probability of the intervals (default 0.9; ``prob`` is its deprecated name).
     """
+    prob = interval_prob(hdi_prob, prob, "forest")
     table = result.credibility(prob)
     years = sorted(table.year.unique())
     year = int(years[-1] if year is None else year)
@@ -105,11 +115,15 @@ def forest(
     return fig
 
 
-def loadings(result: CredibilityResult, prob: float = DEFAULT_PROB):
+def loadings(
+    result: CredibilityResult, hdi_prob: float | None = None, *, prob: float | None = None
+):
     """Signal loadings (with HDI) and informativeness: the Fisher information about
-    credibility in one observation, and each signal's share of all the information."""
+    credibility in one observation, and each signal's share of all the information.
+    ``hdi_prob``: probability of the loadings' HDI (default 0.9; ``prob``: deprecated)."""
     from .information import signal_information
 
+    prob = interval_prob(hdi_prob, prob, "loadings")
     info = signal_information(result, prob)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.8 + 0.5 * len(info)), sharey=True)
     y = np.arange(len(info))
@@ -181,56 +195,45 @@ def ppc(source, signals: list[str] | None = None, n_draws: int = 40, ncols: int 
 
 
 def rank_trace(result: CredibilityResult, n: int = 4):
-    """Trace and rank plots of the ``n`` worst-mixing quantities (highest R-hat among
-    credibility and the structural parameters).  Well-mixed chains give flat, overlapping
-    rank histograms."""
-    from scipy.stats import rankdata
+    """Per-chain densities and rank plots of the ``n`` worst-mixing quantities (highest
+    R-hat among credibility and the structural parameters), drawn by ArviZ
+    (``az.plot_trace(kind="rank_bars")``).  Well-mixed chains give overlapping densities
+    and flat rank histograms."""
+    import arviz as az
 
     from .diagnostics import worst_mixing
 
-    worst = worst_mixing(result, n)
     post = result.idata.posterior
-    fig, axes = plt.subplots(len(worst), 2, figsize=(10, 2.2 * len(worst)), squeeze=False)
-    for (name, sel), (trace_ax, rank_ax) in zip(worst, axes):
+    series = {}
+    for name, sel in worst_mixing(result, n):
         da = post[name]
         for dim, key in sel.items():
-            da = da.sel({dim: key}) if dim in da.coords else da.isel({dim: key})
-        values = np.asarray(da.transpose("chain", "draw").values)
-        ranks = rankdata(values.ravel()).reshape(values.shape)
-        bins = np.linspace(0, values.size, 21)
-        for chain in range(values.shape[0]):
-            trace_ax.plot(values[chain], lw=0.6, alpha=0.8)
-            counts, _ = np.histogram(ranks[chain], bins=bins)
-            rank_ax.stairs(counts, bins, baseline=None, lw=1.2)
+            da = da.sel({dim: key}) if dim in da.indexes else da.isel({dim: key})
         label = name + ("[" + ", ".join(str(v) for v in sel.values()) + "]" if sel else "")
-        trace_ax.set_title(f"{label}: trace", fontsize=9)
-        rank_ax.set_title(f"{label}: ranks per chain", fontsize=9)
-        rank_ax.axhline(values.size / 20 / values.shape[0], color="grey", ls="--", lw=0.8)
-        rank_ax.set_yticks([])
+        series[label] = da.drop_vars([c for c in da.coords if c not in ("chain", "draw")])
+    axes = az.plot_trace(
+        xr.Dataset(series),
+        kind="rank_bars",
+        compact=False,
+        figsize=(10, 2.2 * len(series)),
+        backend_kwargs={"layout": "constrained"},
+    )
+    fig = np.asarray(axes).ravel()[0].figure
     fig.suptitle("worst-mixing quantities (one colour per chain)")
-    fig.tight_layout()
     return fig
 
 
 def energy(result: CredibilityResult):
-    """Marginal energy against energy transitions per chain, with E-BFMI.  When the
-    transition distribution is much narrower than the marginal, NUTS explores slowly."""
-    from .diagnostics import e_bfmi
+    """Marginal energy against energy transitions (``az.plot_energy``), with E-BFMI per
+    chain (``az.bfmi``).  When the transition distribution is much narrower than the
+    marginal, NUTS explores slowly."""
+    import arviz as az
 
-    stats = result.idata.sample_stats
-    e = np.asarray(stats["energy"].transpose("chain", "draw").values, float)
-    bfmi = e_bfmi(stats["energy"])
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    centred = e - e.mean(axis=1, keepdims=True)
-    transitions = np.diff(e, axis=1)
-    bins = np.linspace(min(centred.min(), transitions.min()),
-                       max(centred.max(), transitions.max()), 40)
-    ax.hist(centred.ravel(), bins=bins, alpha=0.5, density=True, label="marginal energy")
-    ax.hist(transitions.ravel(), bins=bins, alpha=0.5, density=True,
-            label="energy transition")
-    text = ", ".join(f"{b:.2f}" for b in bfmi)
-    ax.set_title(f"energy; E-BFMI per chain: {text}", fontsize=10)
-    ax.set_yticks([])
-    ax.legend(fontsize=8, loc="upper right")
+    bfmi = az.bfmi(result.idata)
+    ax = az.plot_energy(result.idata, figsize=(6, 3.5), fill_alpha=(0.5, 0.5), bfmi=False)
+    ax.set_title(
+        "energy; E-BFMI per chain: " + ", ".join(f"{b:.2f}" for b in bfmi), fontsize=10
+    )
+    fig = ax.figure
     fig.tight_layout()
     return fig

@@ -25,6 +25,7 @@ import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,9 @@ from pytensor.tensor.random.var import RandomGeneratorSharedVariable
 from .errors import ResultError
 from .families import FAMILIES
 from .model import build_model, measurement_groups
-from .results import CredibilityResult
+
+if TYPE_CHECKING:
+    from .results import CredibilityResult
 
 FOLLOWTHROUGH = "followthrough"  # the signal label of crisis outcomes
 SAMPLE_DIMS = ("chain", "draw")

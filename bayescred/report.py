@@ -32,7 +32,7 @@ from . import plots
 from .diagnostics import DiagnosticReport, Thresholds, diagnose
 from .errors import ResultError
 from .information import signal_information
-from .results import DEFAULT_PROB, CredibilityResult
+from .results import CredibilityResult, interval_prob
 
 PLOT_TITLES = {
     "trajectories": "Credibility over time (▲ honoured, ▼ violated crises)",
@@ -67,9 +67,10 @@ def write_report(
     *,
     report: DiagnosticReport | None = None,
     thresholds: Thresholds | dict | None = None,
-    prob: float = DEFAULT_PROB,
+    hdi_prob: float | None = None,
     year: int | None = None,
     source: str | None = None,
+    prob: float | None = None,
 ) -> ReportFiles:
     """Diagnose ``result`` (unless ``report`` is given) and write the report into ``out``.
 
@@ -82,13 +83,15 @@ def write_report(
         A report already computed by :func:`~bayescred.diagnostics.diagnose`.
     thresholds : Thresholds or dict, optional
         Passed to :func:`~bayescred.diagnostics.diagnose`.
-    prob : float
-        Interval probability of the credibility table and plots.
+    hdi_prob : float, optional
+        HDI probability of the credibility table and plots (default 0.9; ``prob`` is its
+        deprecated name).
     year : int, optional
         Year of the forest plot (default: the last).
     source : str, optional
         Where the result came from (a file name), recorded in the report.
     """
+    prob = interval_prob(hdi_prob, prob, "write_report")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultError(f"{out}: exists and is not a folder; --out needs a folder")
@@ -110,8 +113,8 @@ def write_report(
 
 def _plots(result, report, out: Path, prob: float, year: int | None) -> dict[str, Path]:
     makers = {
-        "trajectories": lambda: plots.trajectories(result, prob=prob, max_units=12),
-        "forest": lambda: plots.forest(result, year=year, prob=prob),
+        "trajectories": lambda: plots.trajectories(result, hdi_prob=prob, max_units=12),
+        "forest": lambda: plots.forest(result, year=year, hdi_prob=prob),
         "loadings": lambda: plots.loadings(result, prob),
         "ppc": (lambda: plots.ppc(report)) if report.predictive is not None else None,
         "rank_trace": lambda: plots.rank_trace(result),

@@ -1,32 +1,79 @@
 """Fitted results: credibility tables, parameter summaries, save/load as one netCDF file.
 
-A result file is an ArviZ InferenceData netCDF with two extra things: the attributes of
-its ``posterior`` group carry the spec (JSON), the signal scales, timings and package
-versions; and a ``bayescred_data`` group holds the tidy input tables, so a result can be
-reported on, or re-conditioned for a scenario, without the original files.  No pickle.
+A result file is an ArviZ InferenceData netCDF that ArviZ reads as it is
+(``az.from_netcdf``, no bayescred needed): ``az.summary``, ``az.loo``, ``az.compare`` and
+``az.plot_ppc`` work on it.  Its groups (result format 2):
 
-Reading a result needs only xarray and h5py: :meth:`CredibilityResult.load` reads the
-file's groups as xarray Datasets (:mod:`bayescred.netcdf_read`), and turns them into an
+``posterior``
+    The draws.  ``credibility`` has dims ``(chain, draw, unit, year)``; the ``unit``
+    dimension carries the coordinates ``unit_member`` and ``unit_alliance`` (which member
+    and alliance each commitment is), so that the ``member`` and ``alliance`` dimensions
+    (of ``mu_alliance``, reputation) keep their own labels: ``mu_alliance.sel(alliance=
+    "NATO")`` works.  Its attributes carry the spec (JSON), the signal scales, timings,
+    package versions and ``bayescred_format``.
+``sample_stats``
+    The sampler's statistics (divergences, energy, tree depth, ...).
+``observed_data``
+    One variable per signal (and ``followthrough``, the crises' outcomes: 0 violated,
+    1 honoured; with partial outcomes 0/1/2), named after the signal, on the data scale,
+    with dimension ``<signal>_obs`` and coordinates ``<signal>_member``,
+    ``<signal>_alliance``, ``<signal>_year``.  The index of ``<signal>_obs`` is each
+    row's position on ``obs`` (the log-likelihood's rows).  Counts and codes are integers.
+``posterior_predictive``
+    Replicated data, variables and dimensions as in ``observed_data``, for a thinned set of
+    draws: every k-th draw of each chain, at most ``[output] predictive_draws`` (default
+    500) in all, seed 0 (attributes ``bayescred_max_draws``, ``bayescred_seed``).  The same
+    draws :func:`bayescred.diagnose` checks.  0 saves none.  Stored compactly: float32,
+    and int32 counts where they fit.
+``log_likelihood``
+    One variable, ``y``, dims ``(chain, draw, obs)``: the pointwise log-likelihood of every
+    observed value (all signals and crisis outcomes) for every draw, on the data scale
+    (transforms' Jacobians included), so ``az.loo(idata)`` needs no ``var_name``.  Stored
+    as float32 (it is most of the file: 4 bytes x draws x observations; float32 moves an
+    elpd_loo by ~1e-4, far below its standard error); bayescred reads it back as float64.
+    Rows
+    carry ``obs_signal``, ``obs_member``, ``obs_alliance`` and ``obs_year``; LOO per signal
+    is :meth:`bayescred.diagnostics.DiagnosticReport.loo` (or
+    :func:`bayescred.loo.loo_table`).  ``[output] log_likelihood = false`` (or
+    ``save(..., log_likelihood=False)``, ``bayescred fit --no-log-likelihood``) leaves it
+    out for huge panels; bayescred then recomputes it when it needs it.
+``constant_data``
+    The design: ``member_index`` and ``alliance_index`` per unit (positions on the
+    ``member`` and ``alliance`` dimensions), ``active`` (the unit-years credibility is
+    reported for), ``covariates`` per unit where the spec has any, and ``<signal>_trials``
+    for binomial signals.
+``bayescred_data``
+    The tidy input tables, so a result can be reported on or re-conditioned for a scenario
+    without the original files.  No pickle.
+
+Files of result format 1 (bayescred 0.1.0 before this layout: no observed_data,
+log_likelihood, constant_data or posterior_predictive; coordinates ``member`` and
+``alliance`` on ``unit``) still load: the coordinates are renamed on reading.
+
+Reading a result needs only xarray and netCDF4: :meth:`CredibilityResult.load` reads the
+file's groups as xarray Datasets (xarray's ``netcdf4`` engine), and turns them into an
 ``arviz.InferenceData`` only when ``result.idata`` is first used, so the what-if fast
 engine (which reads ``result.posterior``) never imports ArviZ.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from .design import SignalScale, scales_from_dict, scales_to_dict
-from .errors import ResultError
+from .errors import BayescredError, ResultError
 from .panel import Panel, load_panel
 from .runtime import Timing
 from .spec import ModelSpec, spec_from_dict
@@ -34,10 +81,19 @@ from .spec import ModelSpec, spec_from_dict
 if TYPE_CHECKING:
     import arviz as az
 
-FORMAT = 1  # bump when a result file written earlier can no longer be read correctly
+    from .predictive import Rows
+
+FORMAT = 2  # bump when a result file written earlier can no longer be read correctly
+READABLE_FORMATS = (1, 2)  # 1: coordinates renamed on reading (see _upgrade_format_1)
 DEFAULT_PROB = 0.9  # the package-wide interval probability
+PREDICTIVE_DRAWS = 500  # default number of saved (and checked) posterior predictive draws
+UNIT_COORDS = ("unit_member", "unit_alliance")  # per-unit coordinates on ``unit``
+LOG_LIKELIHOOD_VAR = "y"  # the one variable of the log_likelihood group
+OBS_DIM = "obs"
 _DATA_GROUP = "bayescred_data"
 _TABLES = ("observations", "crises", "units")
+_DISCRETE = ("bernoulli", "binomial", "poisson", "negbinomial", "ordinal")
+_SAMPLE_DIMS = ("chain", "draw")
 
 
 def package_versions() -> dict[str, str]:
@@ -50,7 +106,22 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-@dataclass
+def interval_prob(hdi_prob: float | None, prob: float | None, where: str) -> float:
+    """The interval probability of a call that takes ``hdi_prob`` (as ArviZ names it) and
+    still accepts the old keyword ``prob``, with a DeprecationWarning."""
+    if prob is not None:
+        warnings.warn(
+            f"{where}: the keyword `prob` is deprecated; use `hdi_prob` (as in ArviZ)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if hdi_prob is not None and hdi_prob != prob:
+            raise TypeError(f"{where}: give `hdi_prob` only (`prob` is its old name)")
+        hdi_prob = prob
+    return DEFAULT_PROB if hdi_prob is None else float(hdi_prob)
+
+
+@dataclass(repr=False)
 class CredibilityResult:
     """A fitted credibility model.
 
@@ -58,9 +129,10 @@ class CredibilityResult:
     ----------
     idata : arviz.InferenceData
         Posterior with ``credibility`` of dims ``(chain, draw, unit, year)`` and
-        ``member``/``alliance`` coordinates on ``unit``.  A result read from a file
-        builds it on first use (importing ArviZ); :attr:`posterior` reads the posterior
-        group without ArviZ.
+        ``unit_member``/``unit_alliance`` coordinates on ``unit``.  A result read from a
+        file builds it on first use (importing ArviZ); :attr:`posterior` reads the
+        posterior group without ArviZ.  :meth:`to_inference_data` adds the groups a saved
+        file holds (observed_data, log_likelihood, ...).
     spec : ModelSpec
         The spec that was fitted (sampler settings as used).
     panel : Panel
@@ -69,6 +141,13 @@ class CredibilityResult:
         Per-signal transform constants (reused by scenarios).
     timing : Timing
         Compile and sampling seconds.
+
+    Examples
+    --------
+    >>> result = bc.fit("models/us_alliances.toml")                 # doctest: +SKIP
+    >>> result.credibility(hdi_prob=0.9).head()                     # doctest: +SKIP
+    >>> result.summary()                                            # doctest: +SKIP
+    >>> result.save("result.nc")                                    # doctest: +SKIP
     """
 
     idata: az.InferenceData
@@ -83,23 +162,86 @@ class CredibilityResult:
         """The posterior group, without importing ArviZ (see :attr:`idata`)."""
         return self.__dict__["_idata"].posterior
 
+    # ------------------------------------------------------------------ display
+
+    def _lines(self) -> list[str]:
+        panel, spec, post = self.panel, self.spec, self.posterior
+        years = panel.years
+        span = f" ({years[0]}-{years[-1]})" if len(years) else ""
+        backend = spec.sampler.backend
+        return [
+            f"CredibilityResult: model {spec.name!r} ({spec.latent.dynamics} dynamics, "
+            f"reputation {'on' if spec.reputation.enabled else 'off'})",
+            f"  data: {len(panel.units)} units x {len(years)} years{span}, "
+            f"{len(panel.observations)} observations of {len(spec.signals)} signals, "
+            f"{len(panel.crises)} crises",
+            f"  posterior: {post.sizes['chain']} chains x {post.sizes['draw']} draws "
+            f"({backend}); sampling {self.timing.sample_s:.1f} s",
+            f"  groups: {', '.join(self._group_names())}",
+        ]
+
+    def __repr__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _repr_html_(self) -> str:
+        first, *rest = self._lines()
+        items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
+        return f"<div><strong>{html.escape(first)}</strong><ul>{items}</ul></div>"
+
+    def text(self) -> str:
+        """A short plain-text account: the model, the data, the sampler and the headline
+        effects (reputation after honoured and violated crises)."""
+        lines = self._lines()
+        post = self.posterior
+        for name in ("kappa_honor", "kappa_violate"):
+            if name in post:
+                draws = post[name]
+                lines.append(
+                    f"  {name}: {float(draws.mean()):.3f} (sd {float(draws.std()):.3f})"
+                )
+        p = self.prob_violation_costlier()
+        if p is not None:
+            lines.append(f"  P(kappa_violate > kappa_honor) = {p:.2f}")
+        return "\n".join(lines)
+
+    def _group_names(self) -> list[str]:
+        return [g for g in self.__dict__["_idata"].groups() if g != _DATA_GROUP]
+
     # ------------------------------------------------------------------ tables
 
-    def credibility(self, prob: float = DEFAULT_PROB, active_only: bool = True) -> pd.DataFrame:
+    def credibility(
+        self,
+        hdi_prob: float | None = None,
+        active_only: bool = True,
+        *,
+        prob: float | None = None,
+    ) -> pd.DataFrame:
         """Tidy posterior summary of credibility per unit-year.
 
-        Columns: member, alliance, year, mean, sd, hdi_low, hdi_high.  With
-        ``active_only`` (default), only the years between each unit's first and last
-        evidence are listed; the others are extrapolation.
+        Parameters
+        ----------
+        hdi_prob : float, optional
+            Probability of the highest-density interval (default 0.9, ``DEFAULT_PROB``).
+        active_only : bool
+            List only the years between each unit's first and last evidence (default);
+            the others are extrapolation.
+        prob : float, optional
+            Deprecated name of ``hdi_prob``.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``member, alliance, year, mean, sd, hdi_low, hdi_high``.
         """
         import arviz as az
 
+        hdi_prob = interval_prob(hdi_prob, prob, "credibility")
         cred = self.idata.posterior["credibility"]
-        hdi = az.hdi(cred, hdi_prob=prob)["credibility"]
+        hdi = az.hdi(cred, hdi_prob=hdi_prob)["credibility"]
         table = pd.DataFrame(
             {
-                "member": np.repeat(cred.member.values, cred.sizes["year"]),
-                "alliance": np.repeat(cred.alliance.values, cred.sizes["year"]),
+                "member": np.repeat(cred[UNIT_COORDS[0]].values, cred.sizes["year"]),
+                "alliance": np.repeat(cred[UNIT_COORDS[1]].values, cred.sizes["year"]),
                 "year": np.tile(cred.year.values, cred.sizes["unit"]),
                 "mean": cred.mean(("chain", "draw")).values.ravel(),
                 "sd": cred.std(("chain", "draw")).values.ravel(),
@@ -111,10 +253,16 @@ class CredibilityResult:
             table = table[self.panel.active_mask().ravel()]
         return table.reset_index(drop=True)
 
-    def parameters(self, prob: float = DEFAULT_PROB) -> pd.DataFrame:
-        """Summary of the structural parameters (reputation effects, loadings, ...)."""
+    def summary(self, hdi_prob: float | None = None, *, prob: float | None = None) -> pd.DataFrame:
+        """ArviZ's summary (mean, sd, HDI, R-hat, ESS) of the structural parameters:
+        reputation effects, persistence, scales, alliance baselines, loadings.
+
+        Credibility itself is :meth:`credibility`; everything is in
+        ``az.summary(result.idata)``.
+        """
         import arviz as az
 
+        hdi_prob = interval_prob(hdi_prob, prob, "summary")
         names = [
             v
             for v in (
@@ -125,6 +273,7 @@ class CredibilityResult:
                 "sigma_level",
                 "phi",
                 "tau",
+                "mu_alliance",
                 "gamma",
                 "alpha",
                 "loading",
@@ -133,30 +282,176 @@ class CredibilityResult:
             )
             if v in self.idata.posterior
         ]
-        return az.summary(self.idata, var_names=names, hdi_prob=prob)
+        return az.summary(self.idata, var_names=names, hdi_prob=hdi_prob)
+
+    def parameters(
+        self, hdi_prob: float | None = None, *, prob: float | None = None
+    ) -> pd.DataFrame:
+        """The same table as :meth:`summary` (its older name)."""
+        return self.summary(interval_prob(hdi_prob, prob, "parameters"))
 
     def prob_violation_costlier(self) -> float | None:
         """P(kappa_violate > kappa_honor): is reneging punished more than honouring pays?"""
-        post = self.idata.posterior
+        post = self.posterior
         if "kappa_violate" not in post:
             return None
         return float((post.kappa_violate > post.kappa_honor).mean())
 
+    # ------------------------------------------------------------------ pointwise quantities
+
+    def log_likelihood(self) -> xr.DataArray:
+        """Pointwise log-likelihood of every observed value, dims ``(chain, draw, obs)``,
+        every draw, on the data scale (:func:`bayescred.predictive.log_likelihood`).
+
+        Read from the file's ``log_likelihood`` group where the result has one, else
+        computed (from the rebuilt model) and kept for the next call.  The ``obs``
+        dimension carries ``signal``, ``member``, ``alliance``, ``year`` and ``value``.
+        """
+        cache = self._cache()
+        if "log_likelihood" not in cache:
+            from .predictive import log_likelihood, observation_rows
+
+            rows = observation_rows(self)
+            stored = self._stored_group("log_likelihood")
+            if stored is not None:
+                cache["log_likelihood"] = _log_likelihood_from_group(stored, rows)
+            else:
+                cache["log_likelihood"] = log_likelihood(self, self._model())
+        return cache["log_likelihood"]
+
+    def posterior_predictive(
+        self, max_draws: int | None = PREDICTIVE_DRAWS, seed: int = 0
+    ) -> xr.DataArray:
+        """Posterior predictive draws of every observed value, dims ``(chain, draw, obs)``
+        (:func:`bayescred.predictive.posterior_predictive`): at most ``max_draws`` draws,
+        thinned evenly, reproducible with ``seed``.
+
+        Read from the file's ``posterior_predictive`` group where it holds the same
+        draws (same ``max_draws`` and ``seed``), else computed and kept.
+        """
+        key = ("posterior_predictive", max_draws, seed)
+        cache = self._cache()
+        if key not in cache:
+            from .predictive import observation_rows, posterior_predictive
+
+            rows = observation_rows(self)
+            stored = self._stored_group("posterior_predictive")
+            if (
+                stored is not None
+                and stored.attrs.get("bayescred_max_draws") == (max_draws or 0)
+                and stored.attrs.get("bayescred_seed") == seed
+            ):
+                cache[key] = _predictive_from_group(stored, rows)
+            else:
+                cache[key] = posterior_predictive(self, self._model(), max_draws, seed)
+        return cache[key]
+
+    def _cache(self) -> dict:
+        """Derived values (the rebuilt model, pointwise quantities): computed once, never
+        part of :attr:`idata` (a result is not changed behind its caller's back)."""
+        return self.__dict__.setdefault("_derived", {})
+
+    def _model(self):
+        cache = self._cache()
+        if "model" not in cache:
+            from .predictive import rebuild
+
+            cache["model"] = rebuild(self)
+        return cache["model"]
+
+    def _stored_group(self, name: str) -> xr.Dataset | None:
+        idata = self.__dict__["_idata"]
+        return idata[name] if name in idata.groups() else None
+
     # ------------------------------------------------------------------ save / load
 
-    def save(self, path: str | Path) -> Path:
-        """Write one netCDF file; written to a temporary name first, so a failure never
-        leaves a half-written result behind."""
+    def to_inference_data(
+        self, *, log_likelihood: bool | None = None, predictive_draws: int | None = None
+    ) -> az.InferenceData:
+        """The fit as an ArviZ InferenceData with every group a saved file holds (see the
+        module docstring): posterior (with bayescred's attributes), sample_stats,
+        observed_data, constant_data, and unless switched off, log_likelihood and
+        posterior_predictive.  A new object: :attr:`idata` is not changed.
+
+        Parameters
+        ----------
+        log_likelihood : bool, optional
+            Include the pointwise log-likelihood (default: the spec's
+            ``[output] log_likelihood``, true unless set).
+        predictive_draws : int, optional
+            Posterior predictive draws to include (default: ``[output] predictive_draws``,
+            500); 0 includes none.
+        """
+        import arviz as az
+
+        from .predictive import observation_rows
+
+        output = self.spec.output
+        keep_ll = output.log_likelihood if log_likelihood is None else bool(log_likelihood)
+        n_pred = output.predictive_draws if predictive_draws is None else int(predictive_draws)
+        if n_pred < 0:
+            raise ValueError(f"predictive_draws must be 0 or more, got {n_pred}")
+        source = self.__dict__["_idata"]
+        groups = {g: source[g] for g in source.groups() if g != _DATA_GROUP}
+        for name in ("log_likelihood", "posterior_predictive", "observed_data", "constant_data"):
+            groups.pop(name, None)
+        posterior = groups["posterior"].copy()
+        posterior.attrs.update(self._attrs())
+        groups["posterior"] = posterior
+        rows = observation_rows(self)
+        families = {name: sig.family for name, sig in self.spec.signals.items()}
+        groups["observed_data"] = xr.Dataset(
+            _by_signal(rows.table.value.to_numpy()[None, None], rows.table, families)
+        ).squeeze(_SAMPLE_DIMS, drop=True)
+        groups["constant_data"] = _constant_data(self, rows)
+        if keep_ll:
+            groups["log_likelihood"] = _log_likelihood_group(self.log_likelihood())
+        if n_pred:
+            pred = self.posterior_predictive(n_pred, 0)
+            ds = xr.Dataset(
+                _by_signal(
+                    pred.values, rows.table, families, pred.chain.values, pred.draw.values,
+                    compact=True,
+                )
+            )
+            ds.attrs.update(bayescred_max_draws=n_pred, bayescred_seed=0)
+            groups["posterior_predictive"] = ds
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # groups in ArviZ's own order
+            return az.InferenceData(**groups)
+
+    def save(
+        self,
+        path: str | Path,
+        *,
+        log_likelihood: bool | None = None,
+        predictive_draws: int | None = None,
+    ) -> Path:
+        """Write the result as one netCDF file that ArviZ reads as it is (see the module
+        docstring for its groups); returns the path.
+
+        Written to a temporary name first, so a failure never leaves a half-written result
+        behind.  ``log_likelihood`` and ``predictive_draws`` as in
+        :meth:`to_inference_data` (defaults: the spec's ``[output]`` table).
+
+        Examples
+        --------
+        >>> result.save("result.nc")                                  # doctest: +SKIP
+        >>> idata = az.from_netcdf("result.nc")    # no bayescred needed  # doctest: +SKIP
+        >>> az.loo(idata); az.plot_ppc(idata)                           # doctest: +SKIP
+        """
         import arviz as az
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        idata = self.idata.copy()
-        idata.posterior.attrs.update(self._attrs())
-        data = _tables_to_dataset(self.panel.tables())
-        groups = {k: getattr(idata, k) for k in idata.groups()}
-        groups[_DATA_GROUP] = data
-        out = az.InferenceData(**groups)
+        idata = self.to_inference_data(
+            log_likelihood=log_likelihood, predictive_draws=predictive_draws
+        )
+        groups = {k: idata[k] for k in idata.groups()}
+        groups[_DATA_GROUP] = _tables_to_dataset(self.panel.tables())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # bayescred_data: not ArviZ's group
+            out = az.InferenceData(**groups)
         fd, tmp = tempfile.mkstemp(suffix=".nc.tmp", dir=path.parent)
         os.close(fd)
         try:
@@ -181,39 +476,83 @@ class CredibilityResult:
 
     @classmethod
     def load(cls, path: str | Path) -> CredibilityResult:
-        """Read a result written by :meth:`save`; refuse anything else with a clear error."""
+        """Read a result written by :meth:`save` (result format 1 or 2); refuse anything
+        else with a one-line :class:`~bayescred.errors.ResultError`."""
         path = Path(path)
         if not path.is_file():
             raise ResultError(f"{path}: result file not found")
         try:
-            idata = ResultGroups.from_netcdf(path)
+            groups = ResultGroups.from_netcdf(path)
         except Exception as exc:  # any failure to parse means: not a readable result
             raise ResultError(
                 f"{path}: not a readable netCDF result file ({type(exc).__name__})"
             ) from None
-        attrs = idata.posterior.attrs if "posterior" in idata.groups() else {}
-        if "bayescred_format" not in attrs or _DATA_GROUP not in idata.groups():
-            raise ResultError(f"{path}: a netCDF file, but not a bayescred result")
-        versions = json.loads(attrs["bayescred_versions"])
-        if int(attrs["bayescred_format"]) != FORMAT:
+        attrs = groups.posterior.attrs if "posterior" in groups else {}
+        if "bayescred_format" not in attrs or _DATA_GROUP not in groups:
             raise ResultError(
-                f"{path}: written by bayescred {versions.get('bayescred')} in result format "
-                f"{attrs['bayescred_format']}; this bayescred reads format {FORMAT}. Refit "
-                "with this version, or install the version that wrote it"
+                f"{path}: a netCDF file, but not a bayescred result (no posterior group with "
+                f"a bayescred_format attribute, or no {_DATA_GROUP} group)"
             )
-        spec = spec_from_dict(json.loads(attrs["bayescred_spec"]))
-        tables = _dataset_to_tables(idata[_DATA_GROUP])
-        panel = load_panel(tables["observations"], tables["crises"], tables["units"], spec=spec)
-        panel.notes[:] = json.loads(attrs.get("bayescred_notes", "[]"))
-        timing = Timing(**json.loads(attrs["bayescred_timing"]))
-        return cls(
-            idata.without(_DATA_GROUP),
-            spec,
-            panel,
-            scales_from_dict(json.loads(attrs["bayescred_scales"])),
-            timing,
-            versions,
-        )
+        versions = _json_attr(attrs, "bayescred_versions", {})
+        written_by = versions.get("bayescred", "unknown") if isinstance(versions, dict) else "?"
+        try:
+            fmt = int(attrs["bayescred_format"])
+        except (TypeError, ValueError):
+            fmt = -1
+        if fmt not in READABLE_FORMATS:
+            raise ResultError(_refit_message(path, written_by, attrs["bayescred_format"]))
+        if fmt == 1:
+            groups = groups.with_fix(_upgrade_format_1)
+        try:
+            spec = spec_from_dict(json.loads(attrs["bayescred_spec"]))
+            tables = _dataset_to_tables(groups[_DATA_GROUP])
+            panel = load_panel(
+                tables["observations"], tables["crises"], tables["units"], spec=spec
+            )
+            panel.notes[:] = json.loads(attrs.get("bayescred_notes", "[]"))
+            timing = Timing(**json.loads(attrs["bayescred_timing"]))
+            scales = scales_from_dict(json.loads(attrs["bayescred_scales"]))
+        except (KeyError, TypeError, ValueError, BayescredError) as exc:
+            raise ResultError(
+                _refit_message(path, written_by, fmt, f"its contents cannot be read ({exc})")
+            ) from None
+        return cls(groups.without(_DATA_GROUP), spec, panel, scales, timing, versions)
+
+
+def _json_attr(attrs, key: str, default: Any) -> Any:
+    try:
+        return json.loads(attrs[key])
+    except (KeyError, TypeError, ValueError):
+        return default
+
+
+def _refit_message(path: Path, written_by: str, fmt, problem: str | None = None) -> str:
+    mine = package_versions()["bayescred"]
+    what = problem or (
+        f"this bayescred ({mine}) reads result formats "
+        f"{', '.join(map(str, READABLE_FORMATS))}"
+    )
+    return (
+        f"{path}: written by bayescred {written_by} in result format {fmt}; {what}. Refit "
+        f"it with `bayescred fit SPEC --out {path}`, or read it with bayescred {written_by}"
+    )
+
+
+def _upgrade_format_1(name: str, ds: xr.Dataset) -> xr.Dataset:
+    """A group of a format-1 file in format 2's layout: the per-unit coordinates ``member``
+    and ``alliance`` (which hid the ``member``/``alliance`` dimensions' labels) become
+    ``unit_member``/``unit_alliance``, and those dimensions get their labels back (the
+    sorted members and alliances, as the model names them)."""
+    if name == _DATA_GROUP:
+        return ds
+    for old, new in zip(("member", "alliance"), UNIT_COORDS):
+        if old in ds.coords and ds[old].dims == ("unit",):
+            ds = ds.rename_vars({old: new})
+            if old in ds.dims:
+                labels = sorted(set(ds[new].values.tolist()))
+                if len(labels) == ds.sizes[old]:
+                    ds = ds.assign_coords({old: labels})
+    return ds
 
 
 def _get_idata(self: CredibilityResult) -> az.InferenceData:
@@ -225,10 +564,11 @@ def _get_idata(self: CredibilityResult) -> az.InferenceData:
 
 def _set_idata(self: CredibilityResult, value) -> None:
     self.__dict__["_idata"] = value
+    self.__dict__.pop("_derived", None)  # derived from the old draws
 
 
-# ``idata`` stays a dataclass field (constructor, replace, repr and eq are unchanged), but
-# is read through this property, so a loaded result converts its groups only when needed
+# ``idata`` stays a dataclass field (constructor, replace and eq are unchanged), but is read
+# through this property, so a loaded result converts its groups only when needed
 CredibilityResult.idata = property(_get_idata, _set_idata, doc="The fit's InferenceData.")
 
 
@@ -237,35 +577,45 @@ class ResultGroups:
 
     A stand-in for ``arviz.InferenceData`` holding what the what-if fast engine reads:
     groups by attribute (``groups.posterior``) or by name, and :meth:`groups`.
-    :meth:`to_inference_data` makes the real thing.  A group of a file is read on first
-    use (:mod:`bayescred.netcdf_read`, straight from HDF5), except ``posterior`` and the
-    data tables, which every result is read through.
+    :meth:`to_inference_data` makes the real thing.  A group of a file is read into memory
+    on first use (xarray's ``netcdf4`` engine), except ``posterior`` and the data tables,
+    which every result is read through and are read at once.
     """
 
     _EAGER = ("posterior", _DATA_GROUP)
 
-    def __init__(self, groups: dict[str, xr.Dataset | None], path: Path | None = None):
-        self._groups = dict(groups)  # None: a group of the file at ``path``, not yet open
+    def __init__(
+        self, groups: dict[str, xr.Dataset | None], path: Path | None = None, fix=None
+    ):
+        self._groups = dict(groups)  # None: a group of the file at ``path``, not yet read
         self._path = path
+        self._fix = fix  # (name, Dataset) -> Dataset, applied as a group is read
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> ResultGroups:
         """The groups of an InferenceData netCDF file (raises if it cannot be read)."""
-        import h5py
+        import netCDF4
 
-        with h5py.File(path, mode="r") as handle:
-            names = [n for n, item in handle.items() if isinstance(item, h5py.Group)]
+        with netCDF4.Dataset(path, mode="r") as handle:
+            names = list(handle.groups)
         out = cls(dict.fromkeys(names), Path(path))
-        for name in cls._EAGER:  # opened now, so that an unreadable one fails here
+        for name in cls._EAGER:  # read now, so that an unreadable one fails here
             if name in out._groups:
                 out[name]  # noqa: B018
         return out
+
+    def with_fix(self, fix) -> ResultGroups:
+        """The same groups with ``fix(name, dataset)`` applied to each (read ones now)."""
+        groups = {k: (None if v is None else fix(k, v)) for k, v in self._groups.items()}
+        return ResultGroups(groups, self._path, fix)
 
     def groups(self) -> list[str]:
         return list(self._groups)
 
     def without(self, name: str) -> ResultGroups:
-        return ResultGroups({k: v for k, v in self._groups.items() if k != name}, self._path)
+        return ResultGroups(
+            {k: v for k, v in self._groups.items() if k != name}, self._path, self._fix
+        )
 
     def __getattr__(self, name: str) -> xr.Dataset:
         if name in self.__dict__.get("_groups", {}):
@@ -275,7 +625,11 @@ class ResultGroups:
     def __getitem__(self, name: str) -> xr.Dataset:
         ds = self._groups[name]
         if ds is None:
-            ds = self._groups[name] = _read_group(self._path, name)
+            with xr.open_dataset(self._path, group=name, engine="netcdf4") as lazy:
+                ds = lazy.load()
+            if self._fix is not None:
+                ds = self._fix(name, ds)
+            self._groups[name] = ds
         return ds
 
     def __contains__(self, name: object) -> bool:
@@ -290,15 +644,147 @@ class ResultGroups:
         return az.InferenceData(**{name: self[name] for name in self._groups})
 
 
-def _read_group(path: Path, name: str) -> xr.Dataset:
-    """One group of a result file: straight from HDF5 (fast), or by xarray if the group
-    uses an encoding that reader leaves to xarray."""
-    from .netcdf_read import UnsupportedLayout, read_group
+# ---------------------------------------------------------------------------- ArviZ groups
 
-    try:
-        return read_group(path, name)
-    except UnsupportedLayout:
-        return xr.open_dataset(path, group=name, engine="h5netcdf")
+
+def _obs_coords(table: pd.DataFrame, prefix: str, dim: str) -> dict:
+    return {
+        f"{prefix}_member": (dim, table.member.to_numpy(str)),
+        f"{prefix}_alliance": (dim, table.alliance.to_numpy(str)),
+        f"{prefix}_year": (dim, table.year.to_numpy(int)),
+    }
+
+
+def _by_signal(
+    values: np.ndarray,
+    table: pd.DataFrame,
+    families: dict[str, str],
+    chains=None,
+    draws=None,
+    compact: bool = False,
+) -> dict[str, xr.DataArray]:
+    """``values`` (chain, draw, obs) split into one variable per signal, named after it,
+    on dimension ``<signal>_obs`` (index: the rows' positions on ``obs``).  Counts and
+    codes become integers; with ``compact`` (replicated draws) 4-byte ones where they fit,
+    and continuous values float32."""
+    chains = np.arange(values.shape[0]) if chains is None else chains
+    draws = np.arange(values.shape[1]) if draws is None else draws
+    out = {}
+    for signal in dict.fromkeys(table.signal):
+        here = np.flatnonzero((table.signal == signal).to_numpy())
+        dim = f"{signal}_obs"
+        data = values[..., here]
+        if families.get(signal, "followthrough") in (*_DISCRETE, "followthrough"):
+            small = compact and (data.size == 0 or np.abs(data).max() < np.iinfo(np.int32).max)
+            data = np.rint(data).astype(np.int32 if small else np.int64)
+        elif compact:
+            data = data.astype(np.float32)
+        coords = {"chain": chains, "draw": draws, dim: here}
+        coords |= _obs_coords(table.iloc[here], signal, dim)
+        out[signal] = xr.DataArray(data, dims=(*_SAMPLE_DIMS, dim), coords=coords)
+    return out
+
+
+def _predictive_from_group(ds: xr.Dataset, rows: Rows) -> xr.DataArray:
+    """The posterior_predictive group back as one DataArray (chain, draw, obs)."""
+    n = len(rows.table)
+    first = next(iter(ds.data_vars.values()))
+    out = np.full((first.sizes["chain"], first.sizes["draw"], n), np.nan)
+    for name, da in ds.data_vars.items():
+        dim = f"{name}_obs"
+        pos = np.asarray(ds[dim].values, int) if dim in ds.coords else None
+        if pos is None or (pos >= n).any() or (rows.table.signal.to_numpy()[pos] != name).any():
+            raise ResultError(
+                f"posterior_predictive variable {name!r} does not match the result's "
+                "observations; save the result again"
+            )
+        out[..., pos] = da.transpose(*_SAMPLE_DIMS, dim).values
+    if np.isnan(out).any():
+        raise ResultError("posterior_predictive group misses observations; save it again")
+    return xr.DataArray(
+        out,
+        dims=(*_SAMPLE_DIMS, OBS_DIM),
+        coords={"chain": first.chain.values, "draw": first.draw.values, **rows.coords()},
+        name="posterior_predictive",
+    )
+
+
+def _log_likelihood_group(log_lik: xr.DataArray) -> xr.Dataset:
+    """The pointwise log-likelihood as the log_likelihood group: one variable over every
+    observation row, the rows' description in ``obs_*`` coordinates."""
+    plain = log_lik.drop_vars([c for c in log_lik.coords if c not in _SAMPLE_DIMS])
+    n = log_lik.sizes[OBS_DIM]
+    coords = {
+        OBS_DIM: np.arange(n),
+        "obs_signal": (OBS_DIM, log_lik["signal"].values.astype(str)),
+        "obs_member": (OBS_DIM, log_lik["member"].values.astype(str)),
+        "obs_alliance": (OBS_DIM, log_lik["alliance"].values.astype(str)),
+        "obs_year": (OBS_DIM, log_lik["year"].values.astype(int)),
+    }
+    # float32: half the bytes of the file's largest group; LOO's sums move by ~1e-4
+    return xr.Dataset({LOG_LIKELIHOOD_VAR: plain.astype(np.float32).assign_coords(coords)})
+
+
+def _log_likelihood_from_group(ds: xr.Dataset, rows: Rows) -> xr.DataArray:
+    if LOG_LIKELIHOOD_VAR not in ds or OBS_DIM not in ds[LOG_LIKELIHOOD_VAR].dims:
+        raise ResultError(
+            f"log_likelihood group has no variable {LOG_LIKELIHOOD_VAR!r} over {OBS_DIM!r}; "
+            "save the result again"
+        )
+    y = ds[LOG_LIKELIHOOD_VAR]
+    signals = ds["obs_signal"].values.astype(str) if "obs_signal" in ds.coords else None
+    if signals is None or list(signals) != list(rows.table.signal):
+        raise ResultError(
+            f"log_likelihood group ({y.sizes[OBS_DIM]} rows) does not match the result's "
+            f"{len(rows.table)} observations; save the result again"
+        )
+    return xr.DataArray(
+        y.transpose(*_SAMPLE_DIMS, OBS_DIM).values.astype(float),
+        dims=(*_SAMPLE_DIMS, OBS_DIM),
+        coords={"chain": y.chain.values, "draw": y.draw.values, **rows.coords()},
+        name="log_likelihood",
+    )
+
+
+def _constant_data(result: CredibilityResult, rows: Rows) -> xr.Dataset:
+    """The design: which member and alliance each unit is, the reported unit-years,
+    covariates, and the trials of binomial signals."""
+    panel = result.panel
+    coords = {
+        "unit": panel.unit_labels,
+        UNIT_COORDS[0]: ("unit", panel.units.member.to_numpy(str)),
+        UNIT_COORDS[1]: ("unit", panel.units.alliance.to_numpy(str)),
+        "member": panel.members,
+        "alliance": panel.alliances,
+        "year": panel.years.astype(int),
+    }
+    data = {
+        "member_index": ("unit", np.asarray(panel.member_of_unit, np.int64)),
+        "alliance_index": ("unit", np.asarray(panel.alliance_of_unit, np.int64)),
+        "active": (("unit", "year"), panel.active_mask()),
+    }
+    covariates = list(result.spec.latent.covariates)
+    if covariates:
+        coords["covariate"] = covariates
+        data["covariates"] = (
+            ("unit", "covariate"),
+            panel.units[covariates].to_numpy(float),
+        )
+    obs = panel.observations
+    if "trials" in obs:
+        key = ["signal", "member", "alliance", "year"]
+        trials = rows.table[key].merge(obs[[*key, "trials"]], on=key, how="left")["trials"]
+        for name, sig in result.spec.signals.items():
+            if sig.family != "binomial":
+                continue
+            here = np.flatnonzero((rows.table.signal == name).to_numpy())
+            dim = f"{name}_obs"
+            coords[dim] = here
+            data[f"{name}_trials"] = (dim, trials.to_numpy()[here].astype(np.int64))
+    return xr.Dataset(data, coords=coords)
+
+
+# ---------------------------------------------------------------------------- tables
 
 
 def _tables_to_dataset(tables: dict[str, pd.DataFrame]) -> xr.Dataset:

@@ -10,6 +10,7 @@ from the standardised path.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +78,17 @@ class Simulation:
     params: dict
 
     def write(self, directory: str | Path) -> Path:
-        """Write observations/crises/units/truth CSVs, truth.json and spec.toml."""
+        """Deprecated name of :meth:`save`."""
+        warnings.warn(
+            "Simulation.write is deprecated; use Simulation.save (one verb for writing files)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.save(directory)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write observations/crises/units/truth CSVs, truth.json and spec.toml into
+        ``directory``; returns the spec's path."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         for name in ("observations", "crises", "units", "truth"):

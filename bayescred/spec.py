@@ -111,6 +111,21 @@ PRECONDITIONED_TUNE = 600
 
 
 @dataclass(frozen=True)
+class OutputSpec:
+    """What a saved result holds besides the posterior (``results.CredibilityResult.save``).
+
+    ``log_likelihood``: the pointwise log-likelihood of every observation and draw, so that
+    ``arviz.loo`` and ``arviz.compare`` work on the file (8 bytes x draws x observations:
+    switch it off for huge panels; bayescred recomputes it when needed).
+    ``predictive_draws``: posterior predictive draws kept for ``arviz.plot_ppc`` (thinned
+    evenly; 0: none).
+    """
+
+    log_likelihood: bool = True
+    predictive_draws: int = 500
+
+
+@dataclass(frozen=True)
 class DataSpec:
     observations: str | None = None
     crises: str | None = None
@@ -130,6 +145,7 @@ class ModelSpec:
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
     priors: dict[str, dict] = field(default_factory=dict)
     base_dir: str = "."
+    output: OutputSpec = field(default_factory=OutputSpec)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON- and TOML-ready) that :func:`spec_from_dict` reads back."""
@@ -150,6 +166,12 @@ class ModelSpec:
         given = {k: v for k, v in overrides.items() if v is not None}
         merged = {**asdict(self.sampler), **given}
         return replace(self, sampler=_sampler(merged, "sampler"))
+
+    def with_output(self, **overrides: Any) -> ModelSpec:
+        """A copy with [output] settings replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        merged = {**asdict(self.output), **given}
+        return replace(self, output=_output(merged, "output"))
 
     def path(self, key: str) -> Path | None:
         """Absolute path of a data file named in [data], resolved against the spec's folder."""
@@ -189,7 +211,8 @@ def spec_from_dict(
     raw = copy.deepcopy(raw)
     _reject_unknown(
         raw,
-        ("name", "description", "data", "signals", "latent", "reputation", "sampler", "priors"),
+        ("name", "description", "data", "signals", "latent", "reputation", "sampler", "priors",
+         "output"),
         source,
     )
     if not raw.get("signals"):
@@ -210,6 +233,7 @@ def spec_from_dict(
         sampler=_sampler(raw.get("sampler", {}), f"{source}: [sampler]"),
         priors=priors,
         base_dir=str(base_dir),
+        output=_output(raw.get("output", {}), f"{source}: [output]"),
     )
 
 
@@ -312,6 +336,16 @@ def _sampler(table: dict, where: str) -> SamplerSpec:
     return spec
 
 
+def _output(table: dict, where: str) -> OutputSpec:
+    spec = _section(OutputSpec, table, where)
+    if spec.predictive_draws < 0:
+        raise SpecError(
+            f"{where}: predictive_draws must be 0 (none saved) or more, got "
+            f"{spec.predictive_draws}"
+        )
+    return spec
+
+
 def valid_prior_names(signals: dict[str, SignalSpec]) -> list[str]:
     """Every parameter whose prior the spec may override."""
     aux = {a for s in signals.values() for a in FAMILIES[s.family].param_names}
@@ -366,7 +400,7 @@ def spec_to_toml(spec: ModelSpec, data_paths: dict[str, str] | None = None) -> s
     data = {k: v for k, v in d["data"].items() if v is not None}
     tables = [("data", data)]
     tables += [(f"signals.{k}", v) for k, v in d["signals"].items()]
-    tables += [(key, d[key]) for key in ("latent", "reputation", "sampler")]
+    tables += [(key, d[key]) for key in ("latent", "reputation", "sampler", "output")]
     if d["priors"]:
         tables.append(("priors", d["priors"]))
     for header, table in tables:

@@ -207,7 +207,7 @@ def bayescred_cli(problem: Problem, s: Settings) -> Iterator[dict]:
 
     *_, sim = problem()
     with tempfile.TemporaryDirectory(prefix="bayescred-cli-") as tmp:
-        spec_path = sim.write(Path(tmp) / "panel")
+        spec_path = sim.save(Path(tmp) / "panel")
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba")}
         for run in ("cold", "warm"):
             out = Path(tmp) / f"{run}.nc"

@@ -22,4 +22,4 @@ def small_sim():
 @pytest.fixture
 def panel_dir(tmp_path, small_sim):
     """The tiny panel written as CSV files plus spec.toml; returns the spec path."""
-    return small_sim.write(tmp_path / "panel")
+    return small_sim.save(tmp_path / "panel")

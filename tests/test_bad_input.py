@@ -93,7 +93,7 @@ def test_beta_outside_unit_interval(tmp_path):
     spec = default_spec(signals={"share": {"family": "beta"}})
     sim = simulate(spec, n_units=4, n_years=8, n_crises=2, seed=1)
     sim.observations.loc[2, "value"] = 1.0
-    spec_path = sim.write(tmp_path / "beta")
+    spec_path = sim.save(tmp_path / "beta")
     assert_clean_failure(*run_fit(spec_path, tmp_path), "share", "strictly between 0 and 1")
 
 

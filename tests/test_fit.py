@@ -38,7 +38,7 @@ def result(sim):
 
 def aligned(result, sim):
     """Posterior table joined to the truth (both on the standardised scale)."""
-    table = result.credibility(prob=0.9)
+    table = result.credibility(hdi_prob=0.9)
     return table.merge(sim.truth, on=["member", "alliance", "year"])
 
 
@@ -46,7 +46,12 @@ def test_credibility_layout(result):
     cred = result.idata.posterior["credibility"]
     assert cred.dims == ("chain", "draw", "unit", "year")
     assert np.issubdtype(cred.year.dtype, np.integer)
-    assert {"member", "alliance"} <= set(cred.coords)
+    # per-unit coordinates do not shadow the member/alliance dimensions
+    assert {"unit_member", "unit_alliance"} <= set(cred.coords)
+    assert not {"member", "alliance"} & set(cred.coords)
+    mu = result.idata.posterior["mu_alliance"]
+    assert list(mu.alliance.values) == result.panel.alliances
+    assert mu.sel(alliance=result.panel.alliances[0]).dims == ("chain", "draw")
     assert result.idata.posterior["loading"].dims[-1] == "signal"
     for name in ("kappa_honor", "kappa_violate"):
         assert name in result.idata.posterior
@@ -196,7 +201,7 @@ def test_without_a_temporary_folder_a_large_trace_stays_in_memory(sim, monkeypat
 
 
 def test_cli_fit_writes_result(sim, tmp_path):
-    spec_path = sim.write(tmp_path / "panel")
+    spec_path = sim.save(tmp_path / "panel")
     out = tmp_path / "result.nc"
     res = CliRunner().invoke(
         app,
@@ -218,6 +223,26 @@ def test_cli_fit_writes_result(sim, tmp_path):
     assert res.exit_code == 0, res.output
     assert out.exists()
     assert bc.load(out).credibility().shape[0] == SHAPE["n_units"] * SHAPE["n_years"]
+    assert {"log_likelihood", "posterior_predictive"} <= set(bc.load(out).idata.groups())
+
+
+def test_cli_fit_can_leave_out_the_log_likelihood(sim, tmp_path):
+    """For huge panels: --no-log-likelihood and --predictive-draws 0 (the spec's [output])."""
+    spec_path = sim.save(tmp_path / "panel")
+    out = tmp_path / "result.nc"
+    args = ["fit", str(spec_path), "--out", str(out), "--draws", "20", "--tune", "20",
+            "--chains", "2", "--seed", "1", "--no-log-likelihood", "--predictive-draws", "0"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    loaded = bc.load(out)
+    groups = set(loaded.idata.groups())
+    assert {"observed_data", "constant_data"} <= groups
+    assert not {"log_likelihood", "posterior_predictive"} & groups
+    assert loaded.log_likelihood().sizes["obs"] == len(loaded.panel.observations) + len(
+        loaded.panel.crises
+    )  # recomputed when needed
+    bad = CliRunner().invoke(app, [*args[:-1], "-3"])
+    assert bad.exit_code == 2 and "--predictive-draws must be 0 or more" in bad.output
 
 
 def test_cli_demo_fits_an_example_and_writes_its_report(tmp_path):
@@ -358,7 +383,7 @@ def test_approximation_is_diagnosed_as_approximate(approx, tmp_path):
 
 
 def test_cli_fit_with_the_approximation(sim, tmp_path):
-    spec_path = sim.write(tmp_path / "panel")
+    spec_path = sim.save(tmp_path / "panel")
     out = tmp_path / "advi.nc"
     args = ["fit", str(spec_path), "--out", str(out), "--sampler", "advi", "--draws", "200"]
     res = CliRunner().invoke(app, args)

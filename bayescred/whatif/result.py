@@ -450,30 +450,23 @@ class WhatIfResult:
             "scenario_spec": self.scenario.to_dict(),
         }
 
-    def write(self, out: str | Path, png=None) -> list[Path]:
+    def write(self, out: str | Path) -> list[Path]:
         """Deprecated name of :meth:`save`."""
         warnings.warn(
             "WhatIfResult.write is deprecated: use save", DeprecationWarning, stacklevel=2
         )
-        return self.save(out, png)
+        return self.save(out)
 
-    def save(self, out: str | Path, png=None) -> list[Path]:
+    def save(self, out: str | Path) -> list[Path]:
         """Write ``contrast.csv``, ``trajectories.csv``, ``whatif.json`` and ``whatif.png``
-        into folder ``out``; returns the paths.  ``png``: a :class:`ParallelPng` to draw
-        the figure in (the command line's), else it is drawn here."""
+        (drawn in this process) into folder ``out``; returns the paths."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / n for n in ("contrast.csv", "trajectories.csv", "whatif.json", "whatif.png")]
-        data = self.figure_data()
-        if png is not None:  # hand the figure over first: it draws while the tables are written
-            png.send(data, paths[3])
         self.contrast().to_csv(paths[0], index=False)
         self.trajectories().to_csv(paths[1], index=False)
         paths[2].write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        if png is None:
-            save_png(data, paths[3])
-        else:
-            png.wait()
+        save_png(self.figure_data(), paths[3])
         return paths
 
     # ------------------------------------------------------------------ display
