@@ -18,9 +18,9 @@ from bayescred.diagnostics import (
     ppc_summary,
 )
 from bayescred.errors import SpecError
+from bayescred.families import FAMILIES
 from bayescred.loo import loo_table
 from bayescred.report import markdown_table
-from bayescred.families import FAMILIES
 
 runner = CliRunner()
 

@@ -37,8 +37,8 @@ _EXPAND_C = ctypes.CFUNCTYPE(
 # coordinates / the preconditioner off (both read element 0 only).
 _SWITCHED_OFF = np.zeros(3)
 # The spread map's block size (KernelModel.spread_map): blocks of 8 and of 16 spread the
-# scales of normals equally well (benchmarks/README.md, Performance history), and a block costs 2 x size
-# multiply-adds per coordinate and gradient.
+# scales of normals equally well (benchmarks/README.md, Performance history), and a block
+# costs 2 x size multiply-adds per coordinate and gradient.
 SPREAD_BLOCK = 8
 # What nutpie's draws store: the model's point, expanded after sampling (nutpie_model)
 MODEL_POINT = "model_point"
