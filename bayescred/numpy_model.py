@@ -28,6 +28,7 @@ from .design import (
 )
 from .families import FAMILIES, signal_params
 from .panel import Panel
+from .structure import model_structure
 
 _TOLERANCE = 1e-6  # rebuilt credibility must match the stored one to this
 
@@ -110,33 +111,29 @@ class LatentDraws:
         ``alliance_in_level``: the alliance baseline is the mean of ``level`` (the centred
         form of model.py), rather than added to the path (the non-centred form).
         """
-        names = (
-            "sigma_innovation",
-            "phi",
-            "kappa_honor_raw",
-            "kappa_violate_raw",
-            "phi_reputation",
-            "sigma_reputation",
-        )
-        params = {n: stack_draws(post, n) for n in names if n in post}
-        n_years = len(panel.years)
-        dynamics = "static" if n_years == 1 else spec.latent.dynamics
+        structure = model_structure(spec, panel)  # the model that drew ``post``
+        names = ["sigma_innovation", "phi"] if structure.dynamics == "ar1" else []
+        if structure.reputation:
+            names += ["kappa_honor_raw", "kappa_violate_raw", "phi_reputation"]
+            names += ["sigma_reputation"] if structure.reputation_noise else []
+        params = {n: stack_draws(post, n) for n in names}
+        n_years, dynamics = structure.n_years, structure.dynamics
         level = stack_draws(post, "level")
-        if dynamics == "random_walk":  # its raw step is fixed
+        if structure.random_walk:  # its raw step is fixed
             params["sigma_innovation"] = np.full(level.shape[0], WALK_STEP)
         n_draws, n_units = level.shape
         base = np.zeros((n_draws, n_units))
-        if len(panel.alliances) > 1 and not alliance_in_level:
+        if structure.pooled_alliances and not alliance_in_level:
             base += stack_draws(post, "mu_alliance")[:, panel.alliance_of_unit]
-        if spec.latent.covariates:
+        if structure.covariates:
             base += stack_draws(post, "gamma") @ _covariates(panel, spec).T
-        centred = walk_centring(panel) if dynamics == "random_walk" else None
+        centred = walk_centring(panel) if structure.random_walk else None
         dyn = _dynamics(dynamics, level, post, params, n_years, centred)
         rep = None
-        if "kappa_honor_raw" in params:
+        if structure.reputation:
             honored, violated = crisis_counts(panel)
             noise = None
-            if "z_reputation" in post:
+            if structure.reputation_noise:
                 z = stack_draws(post, "z_reputation")
                 noise = params["sigma_reputation"][:, None, None] * z
             rep = (honored, violated, noise)

@@ -40,7 +40,7 @@ class ModelStructure:
     reputation : bool
         Crises move member reputation (enabled in the spec, and the panel has crises).
     reputation_noise : bool
-        Reputation has its own yearly innovations.
+        Reputation has its own yearly innovations (only where crises move it).
     followthrough : str
         ``"none"`` (no crises), ``"binary"`` (honoured or violated) or ``"ordinal"``
         (some crisis was ``partial``).
@@ -95,6 +95,7 @@ class ModelStructure:
 def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
     """The structure of the model of ``spec`` on ``panel`` (see :class:`ModelStructure`)."""
     n_years = len(panel.years)
+    reputation = bool(spec.reputation.enabled and len(panel.crises))
     signals = tuple(str(s) for s in panel.signals)
     families = {s: FAMILIES[spec.signals[s].family] for s in signals}
     return ModelStructure(
@@ -105,8 +106,8 @@ def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
         n_alliances=len(panel.alliances),
         pooled_alliances=len(panel.alliances) > 1,
         covariates=tuple(spec.latent.covariates),
-        reputation=bool(spec.reputation.enabled and len(panel.crises)),
-        reputation_noise=bool(spec.reputation.enabled and spec.reputation.noise),
+        reputation=reputation,
+        reputation_noise=reputation and spec.reputation.noise,
         followthrough=_followthrough(panel),
         signals=signals,
         families=families,
