@@ -97,6 +97,11 @@ def test_under_sampled_fit_fails_naming_rhat_or_ess(short):
     assert text.startswith("verdict: FAIL")
     assert "ESS" in text or "R-hat" in text
     assert "more draws" in text
+    # the report shows itself in a few lines; the table and the full text are a call away
+    shown = repr(report)
+    assert shown.startswith("DiagnosticReport: verdict FAIL") and len(shown.splitlines()) <= 5
+    assert len(shown) < len(text) and "<strong>DiagnosticReport" in report._repr_html_()
+    assert isinstance(report.summary(), pd.DataFrame)
 
 
 def test_rhat_advice_asks_for_more_draws_than_were_run():

@@ -38,6 +38,9 @@ def test_defaults_are_merged():
         ({**BASE, "sampler": {"step_size_jitter": "some"}}, "'step_size_jitter' must be float"),
         ({**BASE, "sampler": {"spread_scale": 0.0}}, "spread_scale must lie in (0, 1]"),
         ({**BASE, "sampler": {"spread_scale": 1.5}}, "got 1.5"),
+        ({**BASE, "output": {"log_likelihood": "no"}}, "'log_likelihood' must be bool"),
+        ({**BASE, "output": {"predictive_draws": -1}}, "predictive_draws must be 0"),
+        ({**BASE, "output": {"thin": 2}}, "valid keys are: log_likelihood, predictive_draws"),
         ({**BASE, "sampler": {"spread_scale": float("nan")}}, "spread_scale must lie"),
         ({**BASE, "priors": {"lodaing": {"dist": "Normal"}}}, "'lodaing'"),
         ({**BASE, "priors": {"loading": {"dist": "Cauchy"}}}, "unknown dist"),
@@ -101,3 +104,15 @@ def test_warmup_defaults_to_the_engines_own():
     assert spec.with_sampler(backend="pymc").sampler.warmup == 1000
     assert spec.with_sampler(tune=123).sampler.warmup == 123
     assert spec_from_dict(spec.to_dict()).sampler.tune is None
+
+
+def test_output_settings_default_on_and_round_trip(tmp_path):
+    spec = spec_from_dict(BASE)
+    assert spec.output.log_likelihood and spec.output.predictive_draws == 500
+    light = spec_from_dict({**BASE, "output": {"log_likelihood": False, "predictive_draws": 0}})
+    assert not light.output.log_likelihood and light.output.predictive_draws == 0
+    path = tmp_path / "spec.toml"
+    path.write_text(spec_to_toml(light))
+    assert load_spec(path).output == light.output
+    again = spec.with_output(log_likelihood=None, predictive_draws=100)
+    assert again.output.predictive_draws == 100 and again.output.log_likelihood
