@@ -351,7 +351,7 @@ def _followthrough(
     codes = outcome_codes(crises.outcome)
     loading = prior(spec, "loading_followthrough")
     cred = theta.value.ravel()[cell]
-    if structure.followthrough == "ordinal":  # ordered violated < partial < honored
+    if structure.followthrough == "ordered":  # ordered violated < partial < honored
         outcome = pm.Data("crisis_outcome", codes)
         cut = _cutpoints(spec, "cutpoints_followthrough", "cutpoints_followthrough", 2)
         pm.OrderedLogistic(

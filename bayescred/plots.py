@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.ticker import NullFormatter
 
+from .families import FAMILIES
 from .results import CredibilityResult, interval_prob
 
 _MARKERS = {
@@ -173,7 +174,7 @@ def ppc(source, signals: list[str] | None = None, n_draws: int = 40, ncols: int 
             for r in rep[pick]:
                 ax.ecdf(r, color="tab:blue", alpha=0.15, lw=0.8)
             ax.ecdf(y, color="black", lw=1.8, label="observed")
-            if row.family in ("lognormal", "negbinomial", "poisson") and y.min() >= 0:
+            if row.family in FAMILIES and FAMILIES[row.family].skewed and y.min() >= 0:
                 ax.set_xscale("symlog" if y.min() == 0 else "log")
                 ax.xaxis.set_minor_formatter(NullFormatter())
             title = f"{label} ({row.family})\np(mean)={row.ppp_mean:.2f}"

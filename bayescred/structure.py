@@ -18,7 +18,7 @@ from .families import FAMILIES, Family
 from .panel import Panel
 from .spec import ModelSpec
 
-FOLLOWTHROUGH_MODES = ("none", "binary", "ordinal")
+FOLLOWTHROUGH_MODES = ("none", "binary", "ordered")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class ModelStructure:
     reputation_noise : bool
         Reputation has its own yearly innovations (only where crises move it).
     followthrough : str
-        ``"none"`` (no crises), ``"binary"`` (honoured or violated) or ``"ordinal"``
+        ``"none"`` (no crises), ``"binary"`` (honoured or violated) or ``"ordered"``
         (some crisis was ``partial``).
     signals : tuple of str
         The model's signal coordinate (the panel's order).
@@ -119,7 +119,7 @@ def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
 def _followthrough(panel: Panel) -> str:
     if panel.crises.empty:
         return "none"
-    return "ordinal" if np.any(panel.crises.outcome.to_numpy() == "partial") else "binary"
+    return "ordered" if np.any(panel.crises.outcome.to_numpy() == "partial") else "binary"
 
 
 def _groups(spec: ModelSpec, families: dict[str, Family]) -> dict[str, list[str]]:

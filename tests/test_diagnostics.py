@@ -108,7 +108,8 @@ def test_rhat_advice_asks_for_more_draws_than_were_run():
     """R-hat over the bound with plenty of ESS (one of credibility's thousands of folded
     R-hats, at 4 x 1000): the advice is at least twice the draws, more the further R-hat
     is from the bound (R-hat^2 - 1 ~ 1 / draws), never the draws already run."""
-    from bayescred.diagnostics import Thresholds, _convergence_steps
+    from bayescred.checks import Thresholds
+    from bayescred.convergence import _convergence_steps
 
     def advice(max_rhat, chains=4, draws=1000):
         reported = pd.DataFrame({"max_rhat": [max_rhat, 1.001], "min_ess_bulk": [900, 2000],

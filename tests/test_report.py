@@ -10,11 +10,11 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from bayescred.cli import app
+from bayescred.convergence import _treedepth_share
 from bayescred.diagnostics import (
     Thresholds,
     _family_advice,
     _ppc_checks,
-    _treedepth_share,
     ppc_summary,
 )
 from bayescred.errors import SpecError

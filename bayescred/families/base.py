@@ -118,6 +118,14 @@ class Family:
     kernel : KernelCode or None
         The numba kernel's code; ``None`` makes fits with this family use the
         PyTensor-compiled model (with a one-line notice).
+    binary : bool
+        Values are 0 or 1: a predictive check of their spread says nothing the mean does
+        not.
+    skewed : bool
+        Positive, right-skewed values, best seen on a log axis (the predictive plots).
+    advice_more_spread, advice_less_spread : str
+        What the diagnostics advise when the data vary more (less) than the fitted model
+        lets them.
     """
 
     name: str
@@ -135,6 +143,10 @@ class Family:
     intercept: bool = True
     params: tuple[Param, ...] = ()
     kernel: KernelCode | None = field(default=None, compare=False)
+    binary: bool = False
+    skewed: bool = False
+    advice_more_spread: str = "a different family with more dispersion, or check for outliers"
+    advice_less_spread: str = "a family with less dispersion, or check the data's transform"
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -102,4 +102,6 @@ FAMILY = Family(
     link="logit",
     params=(PRECISION,),
     kernel=KernelCode(_kernel_rows, columns=_columns),
+    advice_less_spread="a `precision` prior that allows higher values (higher precision is "
+    "less dispersion)",
 )

@@ -91,4 +91,6 @@ FAMILY = Family(
     link="logit",
     params=(PRECISION,),
     kernel=KernelCode(rows_from_pointwise(_point)),
+    advice_less_spread="binomial instead of betabinomial, or a `precision` prior that allows "
+    "higher values (higher precision is less overdispersion)",
 )

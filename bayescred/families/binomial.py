@@ -81,7 +81,11 @@ FAMILIES = (
         bad_binomial,
         needs_trials=True,
         synthetic=_synthetic_binomial,
+        advice_more_spread="a different family: betabinomial (the counts are overdispersed)",
         **_COMMON,
     ),
-    Family("bernoulli", "0 or 1", bad_bernoulli, synthetic=_synthetic_bernoulli, **_COMMON),
+    Family(
+        "bernoulli", "0 or 1", bad_bernoulli, synthetic=_synthetic_bernoulli, binary=True,
+        **_COMMON,
+    ),
 )

@@ -101,4 +101,7 @@ FAMILY = Family(
     link="log",
     params=(DISPERSION,),
     kernel=KernelCode(_kernel_rows),
+    skewed=True,
+    advice_less_spread="poisson instead of negbinomial, or a lower floor in the `dispersion` "
+    "prior (it sets the least extra dispersion the model allows)",
 )

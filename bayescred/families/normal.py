@@ -64,6 +64,10 @@ def _kernel_rows():
     return normal_rows
 
 
+_LESS_NOISE = (
+    "a lower floor in the `sigma` prior (it sets the least noise the model allows{}), or a "
+    "smaller loading prior (credibility's own spread reaches the signal through the loading)"
+)
 _KERNEL = KernelCode(_kernel_rows)
 _COMMON = dict(pymc=_pymc, logp=_logp, draw=_draw, fisher=_fisher, params=(SIGMA,), kernel=_KERNEL)
 
@@ -74,6 +78,9 @@ FAMILIES = (
         bad_real,
         transform="standardise",
         synthetic=_synthetic_gaussian,
+        advice_more_spread="a different family (lognormal for skewed positive values, studentt "
+        "for outliers), or check for outliers",
+        advice_less_spread=_LESS_NOISE.format(""),
         **_COMMON,
     ),
     Family(
@@ -82,6 +89,8 @@ FAMILIES = (
         bad_positive,
         transform="log_standardise",
         synthetic=_synthetic_lognormal,
+        skewed=True,
+        advice_less_spread=_LESS_NOISE.format(", on the log scale"),
         **_COMMON,
     ),
 )

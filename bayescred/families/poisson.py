@@ -69,4 +69,8 @@ FAMILY = Family(
     integer=True,
     link="log",
     kernel=KernelCode(_kernel_rows),
+    skewed=True,
+    advice_more_spread="a different family: negbinomial (the counts are overdispersed)",
+    advice_less_spread="binomial with trials, if the counts have a ceiling (the counts are "
+    "underdispersed)",
 )

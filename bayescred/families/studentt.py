@@ -81,4 +81,5 @@ FAMILY = Family(
     transform="standardise",
     params=(SIGMA, NU),
     kernel=KernelCode(rows_from_pointwise(_point)),
+    advice_less_spread="gaussian instead of studentt, or a lower floor in the `sigma` prior",
 )

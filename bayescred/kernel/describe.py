@@ -37,7 +37,7 @@ DYNAMICS_CODES = {"static": layout.DYN_STATIC, "random_walk": layout.DYN_RW, "ar
 FOLLOWTHROUGH_CODES = {
     "none": layout.FT_NONE,
     "binary": layout.FT_BINARY,
-    "ordinal": layout.FT_ORDINAL,
+    "ordered": layout.FT_ORDINAL,
 }
 def _vector_prior_name(block: str) -> str:
     """The prior of a vector parameter's variable ({name}_{signal}, e.g. cutpoints_troops)
