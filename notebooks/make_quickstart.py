@@ -51,10 +51,24 @@ cells = [
         "## 5. Trajectories with 90% intervals (▲ honoured, ▼ violated crises)"
     ),
     nbf.v4.new_code_cell("fig = plots.trajectories(result, max_units=8)"),
-    nbf.v4.new_markdown_cell("## 6. Save and load"),
+    nbf.v4.new_markdown_cell(
+        "## 6. Save and load; the file is ArviZ's\n\nA saved result is an ArviZ "
+        "InferenceData in netCDF with the groups ArviZ expects (posterior, sample_stats, "
+        "observed_data, posterior_predictive, log_likelihood, constant_data): ArviZ's own "
+        "functions read it without bayescred, with alliances labelled."
+    ),
     nbf.v4.new_code_cell(
+        "import arviz as az\n\n"
         "path = result.save('quickstart_result.nc')\nagain = bc.load(path)\n"
-        "assert again.credibility().equals(result.credibility())\nos.remove(path)"
+        "assert again.credibility().equals(result.credibility())\n"
+        "idata = az.from_netcdf(path)\n"
+        "print(idata.groups())\n"
+        "print(az.loo(idata))\n"
+        "az.summary(idata, var_names=['mu_alliance', 'kappa_honor', 'kappa_violate'], "
+        "kind='stats')"
+    ),
+    nbf.v4.new_code_cell(
+        "az.plot_ppc(idata, num_pp_samples=50, figsize=(10, 3.5));\nos.remove(path)"
     ),
 ]
 cells += [

@@ -57,6 +57,9 @@ from .layout import (
     A_SIG_PAR,
     A_VIOLATED,
     A_WALK_CENTRED,
+    DIM_ALLIANCES,
+    DIM_DYNAMICS,
+    DIM_FOLLOWTHROUGH,
     DYN_RW,
     FT_BINARY,
     FT_NONE,
@@ -144,7 +147,7 @@ def _measurement(cred, val, gval, g_cred, roles, t):
 
 @kernel_function()
 def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome):
-    mode = dims[6]
+    mode = dims[DIM_FOLLOWTHROUGH]
     if mode == FT_NONE:
         return 0.0
     lp = 0.0
@@ -197,7 +200,7 @@ def logp_grad(x, grad, t):
         walk_centred,
         step,
     )
-    if dims[5] == DYN_RW:
+    if dims[DIM_DYNAMICS] == DYN_RW:
         lp += _walk_prior(path, step)
     cred, sd = _standardise(raw.ravel(), active_weight)
     g_cred = np.zeros_like(cred)
@@ -276,9 +279,9 @@ def expand(x, out, t):
         else:
             k = _copy_into(out, k, val[o : o + n])
     if roles[R_TAU] >= 0:
-        k = _copy_into(out, k, _alliance_baselines(val, roles, dims[3]))
+        k = _copy_into(out, k, _alliance_baselines(val, roles, dims[DIM_ALLIANCES]))
     k = _copy_into(out, k, cred)
-    if dims[5] == DYN_RW:
+    if dims[DIM_DYNAMICS] == DYN_RW:
         out[k] = step / sd
         out[k + 1] = val[roles[R_SLEVEL]] / sd
         k += 2

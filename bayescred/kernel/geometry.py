@@ -41,6 +41,8 @@ from .layout import (
     A_SAMPLER_PAR,
     A_SAMPLER_REF,
     A_VIOLATED,
+    DIM_UNITS,
+    DIM_YEARS,
     FOLLOW_STEPS,
     K_ABS,
     K_LEVEL,
@@ -200,8 +202,8 @@ def _minus_reputation(x_lin, kind, table):
         _f2(table, A_BLK_BOUNDS),
     )
     rep = _reputation(val, roles, dims, _f2(table, A_HONORED), _f2(table, A_VIOLATED))
-    member_of_unit, ow, n_steps = _i1(table, A_MEMBER_OF_UNIT), roles[R_WALK], dims[1] - 1
-    for u in range(dims[0] if ow >= 0 else 0):  # the walk block is (unit, step)
+    member_of_unit, ow, n_steps = _i1(table, A_MEMBER_OF_UNIT), roles[R_WALK], dims[DIM_YEARS] - 1
+    for u in range(dims[DIM_UNITS] if ow >= 0 else 0):  # the walk block is (unit, step)
         r = rep[member_of_unit[u]]
         for t in range(n_steps):
             i = ow + u * n_steps + t
@@ -217,9 +219,9 @@ def _reputation_chain(g, rep, val, dval, kind, table):
     roles, dims = _i1(table, A_ROLES), _i1(table, A_DIMS)
     if roles[R_KH] < 0:
         return
-    member_of_unit, ow, n_steps = _i1(table, A_MEMBER_OF_UNIT), roles[R_WALK], dims[1] - 1
+    member_of_unit, ow, n_steps = _i1(table, A_MEMBER_OF_UNIT), roles[R_WALK], dims[DIM_YEARS] - 1
     g_rep = np.zeros_like(rep)
-    for u in range(dims[0] if ow >= 0 else 0):
+    for u in range(dims[DIM_UNITS] if ow >= 0 else 0):
         gr = g_rep[member_of_unit[u]]
         for t in range(n_steps):
             i = ow + u * n_steps + t

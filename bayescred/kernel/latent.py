@@ -9,6 +9,12 @@ import math
 import numpy as np
 
 from .layout import (
+    DIM_ALLIANCES,
+    DIM_COVARIATES,
+    DIM_DYNAMICS,
+    DIM_MEMBERS,
+    DIM_UNITS,
+    DIM_YEARS,
     DYN_RW,
     DYN_STATIC,
     R_GAMMA,
@@ -59,8 +65,8 @@ def _latent(
     val, roles, dims, alliance_of_unit, member_of_unit, covariates, hon, vio, centred, step
 ):
     """Raw credibility path (unit, year) and the intermediates the reverse pass needs."""
-    n_u, n_t = dims[0], dims[1]
-    dyn = dims[5]
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    dyn = dims[DIM_DYNAMICS]
     raw = np.empty((n_u, n_t))
     path = np.zeros((n_u, n_t))  # rw: the walk; ar1: the AR path (the reverse pass needs it)
     level = val[roles[R_LEVEL] : roles[R_LEVEL] + n_u]
@@ -92,7 +98,7 @@ def _latent(
             for t in range(n_t):
                 raw[u, t] = path[u, t]
     if roles[R_GAMMA] >= 0:
-        n_k = dims[4]
+        n_k = dims[DIM_COVARIATES]
         for u in range(n_u):
             s = 0.0
             for k in range(n_k):
@@ -111,7 +117,7 @@ def _latent(
 @kernel_function()
 def _reputation(val, roles, dims, hon, vio):
     """Reputation (member, year): zeros without crises in the model."""
-    n_t, n_m = dims[1], dims[2]
+    n_t, n_m = dims[DIM_YEARS], dims[DIM_MEMBERS]
     rep = np.zeros((n_m, n_t))
     if roles[R_KH] < 0:
         return rep
@@ -129,7 +135,7 @@ def _reputation(val, roles, dims, hon, vio):
 @kernel_function()
 def _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio):
     """Reverse of :func:`_reputation`: adds dL/dval given dL/drep."""
-    n_t, n_m = dims[1], dims[2]
+    n_t, n_m = dims[DIM_YEARS], dims[DIM_MEMBERS]
     lam = np.empty((n_m, n_t))
     gval[roles[R_PHIR]] += _adjoint(val[roles[R_PHIR]], g_rep, rep, lam)
     g_kh, g_kv, g_sr = 0.0, 0.0, 0.0
@@ -164,8 +170,8 @@ def _latent_grad(
     centred,
     step,
 ):
-    n_u, n_t, n_m = dims[0], dims[1], dims[2]
-    dyn = dims[5]
+    n_u, n_t, n_m = dims[DIM_UNITS], dims[DIM_YEARS], dims[DIM_MEMBERS]
+    dyn = dims[DIM_DYNAMICS]
     lv = roles[R_LEVEL]
     if dyn == DYN_STATIC:
         for u in range(n_u):
@@ -188,7 +194,7 @@ def _latent_grad(
     if roles[R_GAMMA] >= 0:
         for u in range(n_u):
             s = g_raw[u].sum()
-            for k in range(dims[4]):
+            for k in range(dims[DIM_COVARIATES]):
                 gval[roles[R_GAMMA] + k] += s * covariates[u, k]
     if roles[R_KH] >= 0:
         g_rep = np.zeros((n_m, n_t))
@@ -224,12 +230,12 @@ def _level_prior(val, gval, roles, dims, alliance_of_unit):
     ZeroSumNormal(1) (one alliance: mu = 0).  Static / AR(1): level[u] ~ Normal(mu[a(u)],
     1), random walk: Normal(mu[a(u)], sigma_level_raw) (its steps: _walk_prior)."""
     tau_at, om = roles[R_TAU], roles[R_MU]
-    n_u, n_a = dims[0], dims[3]
+    n_u, n_a = dims[DIM_UNITS], dims[DIM_ALLIANCES]
     mu = _alliance_baselines(val, roles, n_a)
     lp = 0.0
     g_mu = np.zeros(n_a)
     lv = roles[R_LEVEL]
-    spread = val[roles[R_SLEVEL]] if dims[5] == DYN_RW else 1.0
+    spread = val[roles[R_SLEVEL]] if dims[DIM_DYNAMICS] == DYN_RW else 1.0
     prec = 1.0 / (spread * spread)
     ss = 0.0
     for u in range(n_u):
@@ -239,7 +245,7 @@ def _level_prior(val, gval, roles, dims, alliance_of_unit):
         gval[lv + u] -= d * prec
         g_mu[a] += d * prec
     lp -= 0.5 * ss * prec
-    if dims[5] == DYN_RW:
+    if dims[DIM_DYNAMICS] == DYN_RW:
         lp -= n_u * math.log(spread)
         gval[roles[R_SLEVEL]] += ss * prec / spread - n_u / spread
     if tau_at >= 0:  # non-centred: few alliances inform tau, so centred mu makes a funnel

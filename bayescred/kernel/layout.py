@@ -81,6 +81,15 @@ ROLES = (
 ) = range(len(ROLES))
 # dims: index into the ``dims`` array
 DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough")
+(
+    DIM_UNITS,
+    DIM_YEARS,
+    DIM_MEMBERS,
+    DIM_ALLIANCES,
+    DIM_COVARIATES,
+    DIM_DYNAMICS,
+    DIM_FOLLOWTHROUGH,
+) = range(len(DIMS))
 DYN_STATIC, DYN_RW, DYN_AR1 = range(3)
 FT_NONE, FT_BINARY, FT_ORDINAL = range(3)
 
