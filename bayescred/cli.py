@@ -2,7 +2,8 @@
 
 Every bad input ends with a one-line ``error: ...`` message naming the file, column, row
 or key, exit status 2 and no result file (results are written atomically, only after a
-successful fit).  Set ``BAYESCRED_DEBUG=1`` to see full tracebacks.
+successful fit).  Anything unexpected ends as one line too, ``bayescred: internal error:
+<type>: <message>`` (exit 2).  Set ``BAYESCRED_DEBUG=1`` to see full tracebacks.
 """
 
 from __future__ import annotations

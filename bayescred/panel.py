@@ -429,7 +429,7 @@ def _check_support(obs: pd.DataFrame, name: str, family, src: Source) -> None:
             shown = ", ".join(_num(v) for v in obs.trials[bad_trials][:_SHOW])
             raise DataError(
                 f"{src.label}: column 'trials' for signal {name!r} must be a positive integer "
-                f"(finite, exact) on {src.rows(bad_trials)}, which hold {shown}"
+                f"(finite, exact) on {src.rows(bad_trials)}; found {shown}"
             )
     bad = rows.index[family.bad_values(rows.value.to_numpy(), trials)]
     if len(bad):
