@@ -2,7 +2,8 @@
 
 Every bad input ends with a one-line ``error: ...`` message naming the file, column, row
 or key, exit status 2 and no result file (results are written atomically, only after a
-successful fit).  Set ``BAYESCRED_DEBUG=1`` to see full tracebacks.
+successful fit).  Anything unexpected ends as one line too, ``bayescred: internal error:
+<type>: <message>`` (exit 2).  Set ``BAYESCRED_DEBUG=1`` to see full tracebacks.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def _fail(message: str) -> None:
 
 
 def _guard(func):
-    """Turn package errors (and unreadable input) into a short message and exit 2."""
+    """Turn package errors into a short message and exit 2, and anything unexpected (a bug,
+    or an input no check foresaw) into one line ``bayescred: internal error: ...``, exit 2:
+    never a traceback, unless ``BAYESCRED_DEBUG=1``."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -55,9 +58,28 @@ def _guard(func):
         except BayescredError as exc:
             if os.environ.get("BAYESCRED_DEBUG"):
                 raise
-            _fail(str(exc))
+            _fail(_one_line(str(exc)))
+        except (typer.Exit, typer.Abort):  # typer's (click's) own ways out
+            raise
+        except BaseException as exc:  # Rust panics (pyo3) derive from BaseException
+            if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+                raise
+            if os.environ.get("BAYESCRED_DEBUG"):
+                raise
+            message = _one_line(str(exc)) or "(no message)"
+            typer.echo(
+                f"bayescred: internal error: {type(exc).__name__}: {message} "
+                "(set BAYESCRED_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _one_line(text: str) -> str:
+    """A message on one line (a multi-line one joined with "; ")."""
+    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 def _say(text: str) -> None:
@@ -173,6 +195,13 @@ def simulate(
 
     if not 0 <= missing < 1:
         _fail(f"--missing must lie in [0, 1), got {missing}")
+    least = {"--units": (units, 1), "--alliances": (alliances, 1), "--years": (years, 1),
+             "--crises": (crises, 0), "--seed": (seed, 0)}
+    if members is not None:
+        least["--members"] = (members, 1)
+    for flag, (value, low) in least.items():
+        if value < low:
+            _fail(f"{flag} must be {low} or more, got {value}")
     sim = draw(
         default_spec(dynamics=dynamics),
         n_units=units,

@@ -9,10 +9,34 @@ Inputs (CSV paths or DataFrames):
 Every problem raises :class:`~bayescred.errors.DataError` naming the file, column and the
 offending rows (as line numbers of the file, header = line 1, or as DataFrame index
 labels).  Missing values are dropped and counted in ``Panel.notes``, never silently.
+
+Rules of the contract beyond the columns:
+
+- Identifiers (member, alliance, signal, crisis, outcome) are read as the text typed, with
+  surrounding spaces stripped: ``NA`` (Namibia) is a member, ``002`` stays ``002``, and
+  alliances ``1.1`` and ``1.10`` are two alliances.  Only numeric columns (year, value,
+  trials, covariates) read an empty cell or ``NA``, ``NaN``, ``null``, ... as missing.
+- ``/`` is reserved: a unit is labelled ``member/alliance`` (``UNIT_SEP``) in results,
+  scenarios and plots, so a member or alliance containing ``/`` is refused (``A/B`` + ``C``
+  and ``A`` + ``B/C`` would be one label).
+- Numbers must be finite; years, counts and trials exact integers (1980.01 and 12.5 are
+  refused, not rounded).  Counts and trials must be at most ``MAX_COUNT`` (2**53, beyond
+  which a float64 does not hold every integer), other values and covariates at most
+  ``MAX_ABS`` (1e100) in size, so that their squares and sums stay within float range.
+- Each header column appears once; each (member, alliance, year, signal) once; each unit
+  once in the units table; each crisis id once in the crises table (one row is one
+  member's decision in one crisis).
+- The year grid runs from the first to the last observed year; consecutive observed years
+  may be at most ``MAX_YEAR_GAP`` (50) years apart: a wider gap is almost always a mistyped
+  year (1000 for 2000) and would fill the grid with empty years.
+- Covariates must vary across units and none may be a linear combination of the others:
+  a constant or collinear covariate has no information of its own, its coefficient
+  (``gamma``) would be its prior alone.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +45,22 @@ import pandas as pd
 
 from .errors import DataError
 from .families import FAMILIES
+from .families.base import is_integer
 from .spec import ModelSpec
 
 OBS_COLUMNS = ("member", "alliance", "year", "signal", "value")
 CRISIS_COLUMNS = ("crisis", "year", "member", "alliance", "outcome")
 UNIT_COLUMNS = ("member", "alliance")
 OUTCOMES = ("violated", "partial", "honored")  # ordered: worst to best
-UNIT_SEP = "/"
+UNIT_SEP = "/"  # joins member and alliance in a unit's label; reserved in identifiers
+MAX_COUNT = 2.0**53  # counts and trials: every integer up to here is exact in a float64
+MAX_ABS = 1e100  # other values and covariates: squares and sums stay within float range
+MAX_YEAR_GAP = 50  # most years between consecutive observed years (see the docstring)
+# Cells read as missing in numeric columns (pandas' defaults); identifiers keep them as text.
+MISSING_TOKENS = frozenset(
+    ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+)
 _SHOW = 5  # how many offending rows a message lists
 
 
@@ -182,13 +215,20 @@ def load_panel(
 
 def _read(table, kind: str) -> tuple[pd.DataFrame, Source]:
     if isinstance(table, pd.DataFrame):
-        return table.copy(), Source(f"{kind} (DataFrame)", from_file=False)
+        src = Source(f"{kind} (DataFrame)", from_file=False)
+        _refuse_repeated_columns(table.columns, src)
+        df = table.copy()
+        df.columns = [str(c).strip() for c in df.columns]
+        return df, src
     path = Path(table)
     src = Source(str(path), from_file=True)
     if not path.is_file():
         raise DataError(f"{path}: {kind} file not found")
     try:
-        df = pd.read_csv(path, skipinitialspace=True, encoding="utf-8")
+        df = pd.read_csv(
+            path, skipinitialspace=True, encoding="utf-8", dtype=str, keep_default_na=False
+        )
+        header = _header(path)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the {kind} file is empty") from None
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
@@ -196,8 +236,36 @@ def _read(table, kind: str) -> tuple[pd.DataFrame, Source]:
             f"{path}: cannot read the {kind} file as UTF-8 CSV ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:120]})"
         ) from None
+    _refuse_repeated_columns(header, src)
+    df.columns = header if len(header) == len(df.columns) else df.columns
     df.columns = [str(c).strip() for c in df.columns]
     return df, src
+
+
+def _num(v: float) -> str:
+    """A number as typed: 100000.5 (not 100000), 12 (not 12.0), inf."""
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _header(path: Path) -> list[str]:
+    """The header's column names as typed (pandas renames a repeated one ``x.1``): the
+    first line that is not blank."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for row in csv.reader(f, skipinitialspace=True):
+            if any(c.strip() for c in row):
+                return [c.strip() for c in row]
+    return []
+
+
+def _refuse_repeated_columns(columns, src: Source) -> None:
+    names = [str(c).strip() for c in columns]
+    repeated = sorted({c for c in names if c and names.count(c) > 1})
+    if repeated:
+        raise DataError(
+            f"{src.label}: column(s) {', '.join(map(repr, repeated))} appear more than once "
+            "in the header; expected each column once"
+        )
 
 
 def _require_columns(df: pd.DataFrame, required, src: Source, allow_empty=False) -> None:
@@ -212,14 +280,15 @@ def _require_columns(df: pd.DataFrame, required, src: Source, allow_empty=False)
 
 
 def _integer_years(df: pd.DataFrame, src: Source) -> pd.Series:
-    year = pd.to_numeric(df.year, errors="coerce")
-    bad = df.index[~(year.notna() & np.isclose(year, year.round()))]
+    year = _parse_numbers(df.year).to_numpy()
+    bad = df.index[~(is_integer(year) & (np.abs(year) < 100_000))]
     if len(bad):
         raise DataError(
-            f"{src.label}: column 'year' must hold integer years; "
-            f"{src.rows(bad)} hold {', '.join(map(repr, df.year[bad][:_SHOW].tolist()))}"
+            f"{src.label}: column 'year' must hold integer years (exactly: 1980, not "
+            f"1980.01); {src.rows(bad)} hold "
+            f"{', '.join(map(repr, df.year[bad][:_SHOW].tolist()))}"
         )
-    return year.round().astype(int)
+    return pd.Series(year.astype(int), index=df.index)
 
 
 def _strings(df: pd.DataFrame, columns, src: Source) -> pd.DataFrame:
@@ -231,6 +300,20 @@ def _strings(df: pd.DataFrame, columns, src: Source) -> pd.DataFrame:
     return df
 
 
+def _identifiers(df: pd.DataFrame, src: Source) -> pd.DataFrame:
+    """Member and alliance: present, and free of the reserved unit separator."""
+    df = _strings(df, UNIT_COLUMNS, src)
+    for col in UNIT_COLUMNS:
+        bad = df.index[df[col].str.contains(UNIT_SEP, regex=False)]
+        if len(bad):
+            raise DataError(
+                f"{src.label}: column {col!r} holds {df[col][bad[0]]!r} on {src.rows(bad)}; "
+                f"{UNIT_SEP!r} is reserved (a unit is labelled member{UNIT_SEP}alliance, so "
+                f"it would make two units' labels collide): use another character"
+            )
+    return df
+
+
 # ---------------------------------------------------------------------------- observations
 
 
@@ -239,7 +322,7 @@ def _clean_observations(
 ) -> pd.DataFrame:
     _require_columns(obs, OBS_COLUMNS, src)
     obs = obs.reset_index(drop=True)
-    obs = _strings(obs, ("member", "alliance", "signal"), src)
+    obs = _identifiers(_strings(obs, ("signal",), src), src)
     obs["year"] = _integer_years(obs, src)
     undeclared = sorted(set(obs.signal) - set(spec.signals))
     if undeclared:
@@ -253,26 +336,64 @@ def _clean_observations(
     if "trials" in obs:
         obs["trials"] = _numeric(obs, "trials", src)
     obs = _drop_missing(obs, src, notes)
+    if obs.empty:
+        raise DataError(f"{src.label}: every row has a missing value; nothing to fit")
     for name, signal in spec.signals.items():
         _check_support(obs, name, FAMILIES[signal.family], src)
+        _check_size(obs, name, FAMILIES[signal.family], src)
     dup = obs.index[obs.duplicated(["member", "alliance", "year", "signal"], keep=False)]
     if len(dup):
         raise DataError(
             f"{src.label}: duplicated (member, alliance, year, signal) on {src.rows(dup)}; "
             "expected one value per unit-year-signal"
         )
+    _check_year_gaps(obs, src)
     return obs
 
 
+def _check_year_gaps(obs: pd.DataFrame, src: Source) -> None:
+    """Refuse a gap of more than ``MAX_YEAR_GAP`` between consecutive observed years,
+    naming the rows on the side of the gap with fewer of them (usually a mistyped year)."""
+    years = np.unique(obs.year.to_numpy())
+    gaps = np.diff(years)
+    if not len(gaps) or gaps.max() <= MAX_YEAR_GAP:
+        return
+    i = int(np.argmax(gaps))
+    before, after = obs.year <= years[i], obs.year >= years[i + 1]
+    rows = obs.index[before] if before.sum() <= after.sum() else obs.index[after]
+    raise DataError(
+        f"{src.label}: no observation between the years {years[i]} and {years[i + 1]} "
+        f"({gaps[i] - 1} empty years; {src.rows(rows)} lie on the smaller side); column "
+        f"'year' may hold consecutive observed years at most {MAX_YEAR_GAP} apart, as the "
+        "year grid runs from the first to the last year: is a year mistyped?"
+    )
+
+
+def _parse_numbers(column: pd.Series) -> pd.Series:
+    """Floats; a missing-value token (``MISSING_TOKENS``) is NaN, other text stays NaN too
+    (the caller names it) -- "nan" typed as a value is missing, never a number."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
+    text = column.astype(str).str.strip()
+    missing = column.isna() | text.isin(MISSING_TOKENS)
+    return pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
+
+
+def _is_missing(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column):
+        return column.isna()
+    return column.isna() | column.astype(str).str.strip().isin(MISSING_TOKENS)
+
+
 def _numeric(df: pd.DataFrame, col: str, src: Source) -> pd.Series:
-    values = pd.to_numeric(df[col], errors="coerce")
-    bad = df.index[values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")]
+    values = _parse_numbers(df[col])
+    bad = df.index[values.isna() & ~_is_missing(df[col])]
     if len(bad):
         raise DataError(
             f"{src.label}: column {col!r} must be numeric; {src.rows(bad)} hold "
             f"{', '.join(map(repr, df[col][bad][:_SHOW].tolist()))}"
         )
-    return values.astype(float)
+    return values
 
 
 def _drop_missing(obs: pd.DataFrame, src: Source, notes: list[str]) -> pd.DataFrame:
@@ -303,20 +424,42 @@ def _check_support(obs: pd.DataFrame, name: str, family, src: Source) -> None:
                 f"{src.rows(no_trials)}; expected a positive integer number of trials"
             )
         trials = rows.trials.to_numpy()
-        bad_trials = rows.index[~((trials >= 1) & np.isclose(trials, np.round(trials)))]
+        bad_trials = rows.index[~((trials >= 1) & is_integer(trials))]
         if len(bad_trials):
+            shown = ", ".join(_num(v) for v in obs.trials[bad_trials][:_SHOW])
             raise DataError(
                 f"{src.label}: column 'trials' for signal {name!r} must be a positive integer "
-                f"on {src.rows(bad_trials)}"
+                f"(finite, exact) on {src.rows(bad_trials)}; found {shown}"
             )
     bad = rows.index[family.bad_values(rows.value.to_numpy(), trials)]
     if len(bad):
-        shown = ", ".join(f"{v:g}" for v in obs.value[bad][:_SHOW])
+        shown = ", ".join(_num(v) for v in obs.value[bad][:_SHOW])
         extra = " (at most its trials)" if family.needs_trials else ""
         raise DataError(
             f"{src.label}: column 'value' for signal {name!r} ({family.name}) must be "
             f"{family.expected}{extra}; {src.rows(bad)} hold {shown}"
         )
+
+
+def _check_size(obs: pd.DataFrame, name: str, family, src: Source) -> None:
+    """Values (and trials) within ``MAX_COUNT`` / ``MAX_ABS``: beyond, int64 overflows or
+    squares leave float range."""
+    rows = obs[obs.signal == name]
+    columns = ("value", "trials") if family.needs_trials else ("value",)
+    limit = MAX_COUNT if family.integer else MAX_ABS
+    for col in columns:
+        big = rows.index[np.abs(rows[col].to_numpy()) > limit]
+        if len(big):
+            shown = ", ".join(_num(v) for v in obs[col][big][:_SHOW])
+            why = (
+                "2**53, the largest count a float64 holds exactly"
+                if family.integer
+                else "1e100 in size, so that squares and sums stay within float range"
+            )
+            raise DataError(
+                f"{src.label}: column {col!r} for signal {name!r} must be at most {why}; "
+                f"{src.rows(big)} hold {shown}"
+            )
 
 
 # ---------------------------------------------------------------------------- units
@@ -336,10 +479,13 @@ def _units(obs: pd.DataFrame, units, spec: ModelSpec) -> pd.DataFrame:
         return observed
     df, src = _read(units, "units")
     _require_columns(df, (*UNIT_COLUMNS, *covariates), src)
-    df = _strings(df.reset_index(drop=True), UNIT_COLUMNS, src)
+    df = _identifiers(df.reset_index(drop=True), src)
     dup = df.index[df.duplicated(list(UNIT_COLUMNS), keep=False)]
     if len(dup):
-        raise DataError(f"{src.label}: duplicated (member, alliance) on {src.rows(dup)}")
+        raise DataError(
+            f"{src.label}: duplicated (member, alliance) on {src.rows(dup)}; expected one "
+            "row per unit"
+        )
     for col in covariates:
         df[col] = _numeric(df, col, src)
         missing = df.index[df[col].isna()]
@@ -347,6 +493,13 @@ def _units(obs: pd.DataFrame, units, spec: ModelSpec) -> pd.DataFrame:
             raise DataError(
                 f"{src.label}: covariate {col!r} is missing on {src.rows(missing)}; "
                 "covariates must be observed for every unit"
+            )
+        big = df.index[~(np.abs(df[col]) <= MAX_ABS)]
+        if len(big):
+            raise DataError(
+                f"{src.label}: covariate {col!r} must be finite and at most 1e100 in size "
+                f"(it is standardised); {src.rows(big)} hold "
+                f"{', '.join(_num(v) for v in df[col][big][:_SHOW])}"
             )
     merged = observed.merge(df, on=list(UNIT_COLUMNS), how="left", indicator=True)
     absent = merged[merged._merge == "left_only"]
@@ -356,7 +509,36 @@ def _units(obs: pd.DataFrame, units, spec: ModelSpec) -> pd.DataFrame:
             f"{src.label}: no row for unit(s) {names} that have observations; "
             f"covariates {', '.join(covariates)} are needed for every unit"
         )
-    return merged[[*UNIT_COLUMNS, *covariates]]
+    merged = merged[[*UNIT_COLUMNS, *covariates]]
+    _check_covariates_informative(merged, covariates, src)
+    return merged
+
+
+def _check_covariates_informative(units: pd.DataFrame, covariates, src: Source) -> None:
+    """Refuse a covariate that is constant over the units with observations, or a linear
+    combination of the others: its coefficient would have no information but its prior."""
+    if not covariates:
+        return
+    x = units[list(covariates)].to_numpy(float)
+    for j, col in enumerate(covariates):
+        if np.ptp(x[:, j]) == 0:
+            raise DataError(
+                f"{src.label}: covariate {col!r} takes the one value {_num(x[0, j])} on every "
+                "unit with observations; a constant covariate cannot shift credibility "
+                "between units (its coefficient gamma would be its prior alone): drop it "
+                "from [latent] covariates"
+            )
+    sd = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / sd
+    for j, col in enumerate(covariates):
+        if j and np.linalg.matrix_rank(z[:, : j + 1]) <= j:
+            raise DataError(
+                f"{src.label}: covariate {col!r} is a linear combination of "
+                f"{', '.join(map(repr, covariates[:j]))} over the units with observations "
+                "(or there are too few units); collinear covariates cannot be told apart "
+                "(their coefficients gamma would be their priors alone): drop one from "
+                "[latent] covariates"
+            )
 
 
 def _unit_key(units: pd.DataFrame) -> pd.MultiIndex:
@@ -384,6 +566,22 @@ def empty_crises() -> pd.DataFrame:
     )
 
 
+def _refuse_repeated_crises(df: pd.DataFrame, src: Source) -> None:
+    exact = df.index[df.duplicated(list(CRISIS_COLUMNS), keep=False)]
+    if len(exact):
+        raise DataError(
+            f"{src.label}: {src.rows(exact)} repeat the same crisis row exactly; each row is "
+            "one member's decision in one crisis and would count twice in reputation"
+        )
+    dup = df.index[df.crisis.duplicated(keep=False)]
+    if len(dup):
+        raise DataError(
+            f"{src.label}: column 'crisis' repeats the id(s) "
+            f"{', '.join(map(repr, df.crisis[dup].unique()[:_SHOW]))} on {src.rows(dup)}; "
+            "expected one row per crisis id (give each member's decision its own id)"
+        )
+
+
 def _crises(crises, unit_key: pd.MultiIndex, years: np.ndarray, spec: ModelSpec):
     if crises is None:
         return empty_crises()
@@ -391,8 +589,10 @@ def _crises(crises, unit_key: pd.MultiIndex, years: np.ndarray, spec: ModelSpec)
     _require_columns(df, CRISIS_COLUMNS, src, allow_empty=True)
     if df.empty:
         return empty_crises()
-    df = _strings(df.reset_index(drop=True), ("crisis", "member", "alliance", "outcome"), src)
+    df = _strings(df.reset_index(drop=True), ("crisis", "outcome"), src)
+    df = _identifiers(df, src)
     df["year"] = _integer_years(df, src)
+    _refuse_repeated_crises(df, src)
     df["outcome"] = df.outcome.str.lower()
     bad = df.index[~df.outcome.isin(OUTCOMES)]
     if len(bad):

@@ -30,3 +30,34 @@ PRIOR_PARAMS: dict[str, tuple[tuple[str, float | None], ...]] = {
 PRIOR_DISTS: dict[str, tuple[str, ...]] = {
     name: tuple(p for p, _ in params) for name, params in PRIOR_PARAMS.items()
 }
+
+# Each distribution's own constraints on its parameters, which the spec's validation
+# (``spec._priors``) reads: every parameter is a finite number unless named in
+# ``PRIOR_INFINITE`` (a truncation bound may be -inf or inf, its sign given there);
+# ``PRIOR_POSITIVE`` must be > 0 (scales, shapes, rates); in each ``PRIOR_ORDERED`` pair
+# the first must be below the second.  A parameter whose default is ``None`` above must be
+# given.
+PRIOR_POSITIVE: dict[str, tuple[str, ...]] = {
+    "Normal": ("sigma",),
+    "HalfNormal": ("sigma",),
+    "LogNormal": ("sigma",),
+    "Exponential": ("lam",),
+    "Gamma": ("alpha", "beta"),
+    "Beta": ("alpha", "beta"),
+    "HalfCauchy": ("beta",),
+    "HalfStudentT": ("nu", "sigma"),
+    "StudentT": ("nu", "sigma"),
+    "Uniform": (),
+    "TruncatedNormal": ("sigma",),
+}
+PRIOR_ORDERED: dict[str, tuple[tuple[str, str], ...]] = {
+    "Uniform": (("lower", "upper"),),
+    "TruncatedNormal": (("lower", "upper"),),
+}
+PRIOR_INFINITE: dict[str, dict[str, float]] = {
+    "TruncatedNormal": {"lower": -math.inf, "upper": math.inf},
+}
+PRIOR_REQUIRED: dict[str, tuple[str, ...]] = {
+    name: tuple(p for p, default in params if default is None)
+    for name, params in PRIOR_PARAMS.items()
+}

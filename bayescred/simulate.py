@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .errors import SpecError
 from .families import FAMILIES
 from .numpy_model import dynamics_step, reputation_step
 from .spec import ModelSpec, spec_from_dict, spec_to_toml
@@ -135,6 +136,7 @@ def simulate(
     >>> sorted(sim.observations.signal.unique())
     ['exercises', 'spending', 'troops', 'votes']
     """
+    _check_shape(n_units, n_members, n_alliances, n_years, n_crises, missing, start_year, seed)
     spec = spec or default_spec()
     truth = truth or TrueParameters()
     rng = np.random.default_rng(seed)
@@ -158,10 +160,27 @@ def simulate(
     return Simulation(spec, obs, crises_out, units, truth_df, params)
 
 
+def _check_shape(n_units, n_members, n_alliances, n_years, n_crises, missing, start_year,
+                 seed) -> None:
+    """The panel's shape as :func:`simulate` needs it; a SpecError naming the argument."""
+    least = {"n_units": 1, "n_alliances": 1, "n_years": 1, "n_crises": 0, "seed": 0}
+    given = {"n_units": n_units, "n_alliances": n_alliances, "n_years": n_years,
+             "n_crises": n_crises, "seed": seed, "start_year": start_year}
+    if n_members is not None:
+        least["n_members"], given["n_members"] = 1, n_members
+    for name, value in given.items():
+        if not isinstance(value, int | np.integer) or isinstance(value, bool):
+            raise SpecError(f"simulate: {name} must be an integer, got {value!r}")
+        if value < least.get(name, -(10**9)):
+            raise SpecError(f"simulate: {name} must be {least[name]} or more, got {value}")
+    if not 0 <= missing < 1:
+        raise SpecError(f"simulate: missing must lie in [0, 1), got {missing!r}")
+
+
 def _units(rng, spec, n_units: int, n_members: int, n_alliances: int) -> pd.DataFrame:
     n_members = min(n_members, n_units)
     if n_units > n_members * n_alliances:
-        raise ValueError(
+        raise SpecError(
             f"{n_units} units need at least {n_units} (member, alliance) pairs; "
             f"{n_members} members x {n_alliances} alliances give {n_members * n_alliances}"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,7 +17,14 @@ from typing import Any, get_args, get_type_hints
 
 from .errors import SpecError
 from .families import FAMILIES, PARAM_PRIORS
-from .priors import PRIOR_DISTS
+from .priors import (
+    PRIOR_DISTS,
+    PRIOR_INFINITE,
+    PRIOR_ORDERED,
+    PRIOR_PARAMS,
+    PRIOR_POSITIVE,
+    PRIOR_REQUIRED,
+)
 
 DYNAMICS = ("static", "random_walk", "ar1")
 BACKENDS = ("nutpie", "pymc", "numpyro", "advi")  # advi: approximate (approx.py)
@@ -217,6 +225,16 @@ def spec_from_dict(
     )
     if not raw.get("signals"):
         raise SpecError(f"{source}: [signals] must declare at least one signal")
+    if not isinstance(raw["signals"], dict):
+        raise SpecError(
+            f"{source}: [signals] must be a table of signals, e.g. [signals.troops] with "
+            f"family = \"negbinomial\", got {type(raw['signals']).__name__}"
+        )
+    for key in ("name", "description"):
+        if key in raw and not isinstance(raw[key], str):
+            raise SpecError(
+                f"{source}: key {key!r} must be a string, got {type(raw[key]).__name__}"
+            )
     signals = {
         str(k): _signal(v, f"{source}: [signals.{k}]") for k, v in raw["signals"].items()
     }
@@ -288,26 +306,40 @@ def _given_type(hint):
 def _signal(table: Any, where: str) -> SignalSpec:
     _reject_unknown(table, ("family", "direction", "description"), where)
     family = table.get("family")
-    if family not in FAMILIES:
+    if not isinstance(family, str) or family not in FAMILIES:
         raise SpecError(
             f"{where}: unknown family {family!r}; valid families are: {', '.join(FAMILIES)}"
         )
     direction = table.get("direction", 1)
     if direction not in (1, -1) or isinstance(direction, bool):
         raise SpecError(f"{where}: direction must be 1 or -1, got {direction!r}")
-    return SignalSpec(family, int(direction), str(table.get("description", "")))
+    description = table.get("description", "")
+    if not isinstance(description, str):
+        raise SpecError(
+            f"{where}: key 'description' must be a string, got {type(description).__name__}"
+        )
+    return SignalSpec(family, int(direction), description)
 
 
 def _latent(table: dict, where: str) -> LatentSpec:
     _reject_unknown(table, ("dynamics", "covariates"), where)
     dynamics = table.get("dynamics", "random_walk")
-    if dynamics not in DYNAMICS:
+    if not isinstance(dynamics, str) or dynamics not in DYNAMICS:
         raise SpecError(
             f"{where}: dynamics must be one of {', '.join(DYNAMICS)}, got {dynamics!r}"
         )
     covariates = table.get("covariates", [])
     if not isinstance(covariates, list | tuple) or not all(isinstance(c, str) for c in covariates):
         raise SpecError(f"{where}: covariates must be a list of column names")
+    repeated = sorted({c for c in covariates if covariates.count(c) > 1})
+    if repeated:
+        raise SpecError(f"{where}: covariate(s) {', '.join(map(repr, repeated))} listed twice")
+    reserved = [c for c in covariates if c in ("member", "alliance")]
+    if reserved:
+        raise SpecError(
+            f"{where}: covariates name columns of the units table other than member and "
+            f"alliance, got {', '.join(map(repr, reserved))}"
+        )
     return LatentSpec(dynamics, tuple(covariates))
 
 
@@ -318,10 +350,16 @@ def _sampler(table: dict, where: str) -> SamplerSpec:
             f"{where}: backend must be one of {', '.join(BACKENDS)}, got {spec.backend!r}"
         )
     for key in ("draws", "tune", "chains"):
-        if getattr(spec, key) is not None and getattr(spec, key) < (1 if key != "tune" else 0):
-            raise SpecError(f"{where}: {key} must be positive, got {getattr(spec, key)}")
+        if getattr(spec, key) is not None and getattr(spec, key) < 1:
+            raise SpecError(
+                f"{where}: {key} must be positive (1 or more), got {getattr(spec, key)}"
+            )
+    if not 0 <= spec.seed < 2**63:
+        raise SpecError(f"{where}: seed must be an integer in [0, 2**63), got {spec.seed}")
     if not 0 < spec.target_accept < 1:
-        raise SpecError(f"{where}: target_accept must lie in (0, 1)")
+        raise SpecError(
+            f"{where}: target_accept must lie in (0, 1), got {spec.target_accept!r}"
+        )
     if not 0 <= spec.step_size_jitter < 1:
         raise SpecError(
             f"{where}: step_size_jitter must lie in [0, 1) (each draw's step size is the "
@@ -360,16 +398,48 @@ def _priors(table: dict, signals: dict[str, SignalSpec], where: str) -> dict[str
         if not isinstance(prior, dict) or "dist" not in prior:
             raise SpecError(f'{here}: expected a table like {{ dist = "Normal", sigma = 1 }}')
         dist = prior["dist"]
-        if dist not in PRIOR_DISTS:
+        if not isinstance(dist, str) or dist not in PRIOR_DISTS:
             raise SpecError(
                 f"{here}: unknown dist {dist!r}; valid: {', '.join(PRIOR_DISTS)}"
             )
         _reject_unknown(prior, ("dist", *PRIOR_DISTS[dist]), here)
-        for key, value in prior.items():
-            if key != "dist" and (not isinstance(value, int | float) or isinstance(value, bool)):
-                raise SpecError(f"{here}: parameter {key!r} must be a number, got {value!r}")
+        _check_prior_parameters(dist, prior, here)
         out[name] = dict(prior)
     return out
+
+
+def _check_prior_parameters(dist: str, prior: dict, here: str) -> None:
+    """Every parameter a number within ``dist``'s own constraints (``priors.py``)."""
+    missing = [p for p in PRIOR_REQUIRED[dist] if p not in prior]
+    if missing:
+        raise SpecError(
+            f"{here}: {dist} needs parameter(s) {', '.join(map(repr, missing))} "
+            f"(it takes {', '.join(PRIOR_DISTS[dist])})"
+        )
+    infinite = PRIOR_INFINITE.get(dist, {})
+    for key, value in prior.items():
+        if key == "dist":
+            continue
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise SpecError(f"{here}: parameter {key!r} must be a number, got {value!r}")
+        if isinstance(value, int) and abs(value) > 2**53:
+            raise SpecError(f"{here}: parameter {key!r} is too large, got {value!r}")
+        if not math.isfinite(value) and value != infinite.get(key):
+            allowed = f" or {infinite[key]}" if key in infinite else ""
+            raise SpecError(
+                f"{here}: parameter {key!r} must be a finite number{allowed}, got {value!r}"
+            )
+        if key in PRIOR_POSITIVE[dist] and not value > 0:
+            raise SpecError(
+                f"{here}: parameter {key!r} of {dist} must be > 0, got {value!r}"
+            )
+    values = {p: prior.get(p, default) for p, default in PRIOR_PARAMS[dist]}
+    for low, high in PRIOR_ORDERED.get(dist, ()):
+        if not values[low] < values[high]:
+            raise SpecError(
+                f"{here}: {dist} needs {low} < {high}, got {low} = {values[low]!r}, "
+                f"{high} = {values[high]!r}"
+            )
 
 
 # ---------------------------------------------------------------------------- writing

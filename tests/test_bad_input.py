@@ -190,3 +190,264 @@ def test_bad_trace_memory_setting(panel_dir, tmp_path, monkeypatch, value):
     """A bad BAYESCRED_TRACE_IN_MEMORY_MB fails before anything is compiled or sampled."""
     monkeypatch.setenv("BAYESCRED_TRACE_IN_MEMORY_MB", value)
     assert_clean_failure(*run_fit(panel_dir, tmp_path), "BAYESCRED_TRACE_IN_MEMORY_MB", "megabytes")
+
+
+# ---------------------------------------------------------------------------- issue 30
+# Cells are edited as text (csv module), so that what the test writes is what a user
+# types: pandas would guess types on the way.
+
+
+def read_rows(path):
+    import csv
+
+    with path.open(newline="") as f:
+        return list(csv.reader(f))
+
+
+def write_rows(path, rows):
+    import csv
+
+    with path.open("w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+def set_cell(spec_path, table, column, text, signal=None, line=None):
+    """Set ``column`` to ``text`` on a data line of ``table`` (the first of ``signal``'s
+    rows, or line ``line`` of the file, header = 1); returns that line number."""
+    path = spec_path.parent / f"{table}.csv"
+    rows = read_rows(path)
+    header = rows[0]
+    if line is None:
+        line = 2
+        if signal is not None:
+            col = header.index("signal")
+            line = next(i + 1 for i, r in enumerate(rows) if i and r[col] == signal)
+    rows[line - 1][header.index(column)] = text
+    write_rows(path, rows)
+    return line
+
+
+def check_cell(panel_dir, tmp_path, table, column, text, signal, *fragments):
+    line = set_cell(panel_dir, table, column, text, signal=signal)
+    assert_clean_failure(*run_fit(panel_dir, tmp_path), f"{table}.csv", f"line {line}", *fragments)
+
+
+@pytest.mark.parametrize(
+    "column, text, signal, fragments",
+    [
+        ("value", "inf", "troops", ("troops", "non-negative integer")),
+        ("value", "inf", "exercises", ("exercises", "non-negative integer")),
+        ("value", "-inf", "spending", ("spending", "positive")),
+        ("value", "inf", "spending", ("spending", "positive")),
+        ("value", "inf", "votes", ("votes",)),
+        ("trials", "inf", "votes", ("'trials'", "positive integer", "inf")),
+        ("trials", "12.5", "votes", ("'trials'", "positive integer", "12.5")),
+        ("value", "1e308", "troops", ("troops", "2**53")),
+        ("value", "1e308", "spending", ("spending", "1e100")),
+        ("value", "100000.5", "troops", ("troops", "100000.5")),
+        ("year", "1980.01", None, ("'year'", "1980.01")),
+        ("year", "inf", None, ("'year'",)),
+        ("year", "", None, ("'year'",)),
+        ("value", "12 apples", "troops", ("'value'", "must be numeric", "12 apples")),
+        ("member", "M/00", None, ("'member'", "'/' is reserved")),
+        ("alliance", "A0/x", None, ("'alliance'", "'/' is reserved")),
+    ],
+)
+def test_non_finite_inexact_or_oversized_observations(
+    panel_dir, tmp_path, column, text, signal, fragments
+):
+    check_cell(panel_dir, tmp_path, "observations", column, text, signal, *fragments)
+
+
+def test_mistyped_year_makes_no_huge_grid(panel_dir, tmp_path):
+    """A year typed 1000 in a 1980-1991 panel would make a 1,000-year grid: refused, the
+    row named."""
+    set_cell(panel_dir, "observations", "year", "1000", line=2)
+    assert_clean_failure(
+        *run_fit(panel_dir, tmp_path), "observations.csv", "1000", "line 2", "mistyped", "50"
+    )
+
+
+def test_duplicated_header_column(panel_dir, tmp_path):
+    path = panel_dir.parent / "observations.csv"
+    rows = read_rows(path)
+    rows[0][rows[0].index("trials")] = "value"
+    write_rows(path, rows)
+    assert_clean_failure(
+        *run_fit(panel_dir, tmp_path), "observations.csv", "'value'", "more than once"
+    )
+
+
+def test_duplicate_crisis_id(panel_dir, tmp_path):
+    path = panel_dir.parent / "crises.csv"
+    rows = read_rows(path)
+    rows[2][0] = rows[1][0]
+    write_rows(path, rows)
+    assert_clean_failure(
+        *run_fit(panel_dir, tmp_path), "crises.csv", f"'{rows[1][0]}'", "lines 2, 3"
+    )
+
+
+def test_exact_duplicate_crisis_row(panel_dir, tmp_path):
+    path = panel_dir.parent / "crises.csv"
+    rows = read_rows(path)
+    write_rows(path, [*rows, rows[1]])
+    assert_clean_failure(
+        *run_fit(panel_dir, tmp_path), "crises.csv", f"lines 2, {len(rows) + 1}",
+        "count twice",
+    )
+
+
+def test_crisis_year_inexact(panel_dir, tmp_path):
+    set_cell(panel_dir, "crises", "year", "1985.5", line=3)
+    assert_clean_failure(*run_fit(panel_dir, tmp_path), "crises.csv", "'year'", "line 3")
+
+
+def test_every_value_missing(panel_dir, tmp_path):
+    path = panel_dir.parent / "observations.csv"
+    rows = read_rows(path)
+    col = rows[0].index("value")
+    write_rows(path, [rows[0], *([*r[:col], "NA", *r[col + 1:]] for r in rows[1:])])
+    assert_clean_failure(*run_fit(panel_dir, tmp_path), "observations.csv", "missing value")
+
+
+def append_to_spec(spec_path, text):
+    spec_path.write_text(spec_path.read_text() + "\n" + text + "\n")
+
+
+@pytest.mark.parametrize(
+    "priors, fragments",
+    [
+        ('loading = { dist = "LogNormal", sigma = 0 }', ("loading", "'sigma'", "> 0")),
+        ('loading = { dist = "LogNormal", sigma = -1.0 }', ("loading", "'sigma'", "> 0")),
+        ('loading = { dist = "LogNormal", sigma = nan }', ("loading", "finite")),
+        ('loading = { dist = "LogNormal", sigma = inf }', ("loading", "finite")),
+        ('tau = { dist = "Gamma", alpha = 2.0 }', ("tau", "'beta'")),
+        ('phi = { dist = "Uniform", lower = 0.9, upper = 0.1 }', ("phi", "lower < upper")),
+    ],
+)
+def test_bad_prior_parameters(panel_dir, tmp_path, priors, fragments):
+    append_to_spec(panel_dir, f"[priors]\n{priors}")
+    assert_clean_failure(*run_fit(panel_dir, tmp_path), "spec.toml", "[priors]", *fragments)
+
+
+@pytest.mark.parametrize(
+    "old, new, fragments",
+    [
+        ("seed = 1\n", "seed = -1\n", ("[sampler]", "seed", "-1")),
+        ("draws = 1000\n", "draws = 1000\ntune = 0\n", ("[sampler]", "tune", "got 0")),
+        ("target_accept = 0.8", "target_accept = 1.5", ("target_accept", "(0, 1)")),
+        ('dynamics = "random_walk"', "dynamics = { kind = 'ar1' }", ("[latent]", "dynamics")),
+        ('family = "poisson"', 'family = { name = "poisson" }', ("[signals.exercises]",)),
+    ],
+)
+def test_bad_spec_values(panel_dir, tmp_path, old, new, fragments):
+    text = panel_dir.read_text()
+    assert old in text
+    panel_dir.write_text(text.replace(old, new, 1))
+    assert_clean_failure(*run_fit(panel_dir, tmp_path), "spec.toml", *fragments)
+
+
+def test_signals_written_as_a_list(panel_dir, tmp_path):
+    text = panel_dir.read_text().split("[signals.troops]")[0]
+    after = "[latent]" + panel_dir.read_text().split("[latent]")[1]
+    panel_dir.write_text(text.replace("[data]", 'signals = ["troops"]\n\n[data]') + after)
+    assert_clean_failure(*run_fit(panel_dir, tmp_path), "spec.toml", "[signals]", "table")
+
+
+@pytest.mark.parametrize(
+    "flag, value", [("--seed", "-1"), ("--tune", "0"), ("--draws", "0"), ("--chains", "0")]
+)
+def test_bad_sampler_flags(panel_dir, tmp_path, flag, value):
+    out = tmp_path / "result.nc"
+    result = runner.invoke(app, ["fit", str(panel_dir), "--out", str(out), flag, value])
+    assert_clean_failure(result, out, flag.lstrip("-"))
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--units", "0"], "--units"),
+        (["--years", "0"], "--years"),
+        (["--alliances", "0"], "--alliances"),
+        (["--members", "0"], "--members"),
+        (["--crises", "-1"], "--crises"),
+        (["--seed", "-1"], "--seed"),
+        (["--units", "30", "--members", "2", "--alliances", "2"], "pairs"),
+    ],
+)
+def test_bad_simulate_arguments(tmp_path, args, fragment):
+    out = tmp_path / "sim"
+    result = runner.invoke(app, ["simulate", "--out", str(out), *args])
+    assert_clean_failure(result, out, fragment)
+
+
+# ---------------------------------------------------------------------------- covariates
+
+
+@pytest.fixture
+def covariate_dir(tmp_path):
+    from bayescred.simulate import default_spec, simulate
+
+    spec = default_spec(covariates=("size", "age"))
+    return simulate(spec, n_units=6, n_years=10, n_crises=4, seed=3).save(tmp_path / "cov")
+
+
+def set_units_column(spec_path, column, values):
+    path = spec_path.parent / "units.csv"
+    rows = read_rows(path)
+    col = rows[0].index(column)
+    for r, v in zip(rows[1:], values, strict=False):
+        r[col] = v
+    write_rows(path, rows)
+
+
+@pytest.mark.parametrize(
+    "column, values, fragments",
+    [
+        ("size", ["inf"], ("'size'", "finite", "line 2")),
+        ("size", ["1e308"], ("'size'", "1e100", "line 2")),
+        ("age", ["3"] * 6, ("'age'", "one value 3", "prior alone")),
+        ("age", ["nope"], ("'age'", "numeric", "line 2")),
+    ],
+)
+def test_bad_covariates(covariate_dir, tmp_path, column, values, fragments):
+    set_units_column(covariate_dir, column, values)
+    assert_clean_failure(*run_fit(covariate_dir, tmp_path), "units.csv", *fragments)
+
+
+def test_collinear_covariates(covariate_dir, tmp_path):
+    path = covariate_dir.parent / "units.csv"
+    rows = read_rows(path)
+    size, age = rows[0].index("size"), rows[0].index("age")
+    for r in rows[1:]:
+        r[age] = repr(2 * float(r[size]) + 1)
+    write_rows(path, rows)
+    assert_clean_failure(
+        *run_fit(covariate_dir, tmp_path), "units.csv", "'age'", "linear combination of 'size'"
+    )
+
+
+# ---------------------------------------------------------------------------- the guard
+
+
+def test_unexpected_error_is_one_line(panel_dir, tmp_path, monkeypatch):
+    """Whatever escapes the checks ends as one line naming its type, exit 2, no
+    traceback; BAYESCRED_DEBUG=1 shows the traceback."""
+    import bayescred.panel
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("something\nnobody foresaw")
+
+    monkeypatch.setattr(bayescred.panel, "load_panel", broken)
+    monkeypatch.delenv("BAYESCRED_DEBUG", raising=False)
+    result, out = run_fit(panel_dir, tmp_path)
+    assert result.exit_code == 2
+    assert result.output == (
+        "bayescred: internal error: ZeroDivisionError: something; nobody foresaw "
+        "(set BAYESCRED_DEBUG=1 for the traceback)\n"
+    )
+    assert not out.exists()
+    monkeypatch.setenv("BAYESCRED_DEBUG", "1")
+    result, out = run_fit(panel_dir, tmp_path)
+    assert isinstance(result.exception, ZeroDivisionError)

@@ -63,6 +63,70 @@ def test_invalid_specs_name_the_key(raw, fragment):
     assert fragment in str(err.value)
 
 
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        # prior parameters: each distribution's own constraints (priors.py)
+        ({**BASE, "priors": {"loading": {"dist": "LogNormal", "sigma": 0}}}, "'sigma' of Log"),
+        ({**BASE, "priors": {"loading": {"dist": "LogNormal", "sigma": -1.0}}}, "must be > 0"),
+        ({**BASE, "priors": {"loading": {"dist": "LogNormal", "sigma": NAN}}}, "finite number"),
+        ({**BASE, "priors": {"loading": {"dist": "LogNormal", "sigma": INF}}}, "finite number"),
+        ({**BASE, "priors": {"alpha": {"dist": "Normal", "mu": INF}}}, "'mu' must be a finite"),
+        ({**BASE, "priors": {"tau": {"dist": "HalfNormal", "sigma": 0.0}}}, "must be > 0"),
+        ({**BASE, "priors": {"tau": {"dist": "Gamma", "alpha": 2.0}}}, "needs parameter(s) 'beta'"),
+        ({**BASE, "priors": {"tau": {"dist": "Exponential"}}}, "needs parameter(s) 'lam'"),
+        ({**BASE, "priors": {"phi": {"dist": "Beta", "alpha": 2, "beta": -1}}}, "'beta' of Beta"),
+        ({**BASE, "priors": {"tau": {"dist": "HalfStudentT", "nu": 0}}}, "'nu' of HalfStudentT"),
+        (
+            {**BASE, "priors": {"phi": {"dist": "Uniform", "lower": 1.0, "upper": 0.5}}},
+            "Uniform needs lower < upper",
+        ),
+        ({**BASE, "priors": {"phi": {"dist": "Uniform", "lower": 1.0}}}, "lower < upper"),
+        (
+            {**BASE, "priors": {"alpha": {"dist": "TruncatedNormal", "lower": 2, "upper": 2}}},
+            "TruncatedNormal needs lower < upper",
+        ),
+        (
+            {**BASE, "priors": {"alpha": {"dist": "TruncatedNormal", "lower": INF}}},
+            "'lower' must be a finite number or -inf",
+        ),
+        ({**BASE, "priors": {"alpha": {"dist": "Normal", "sigma": True}}}, "must be a number"),
+        ({**BASE, "priors": {"alpha": {"dist": ["Normal"]}}}, "unknown dist"),
+        ({**BASE, "priors": {"alpha": "Normal"}}, "expected a table like"),
+        # sampler settings
+        ({**BASE, "sampler": {"seed": -1}}, "seed must be an integer in [0, 2**63)"),
+        ({**BASE, "sampler": {"tune": 0}}, "tune must be positive (1 or more), got 0"),
+        ({**BASE, "sampler": {"draws": 0}}, "draws must be positive"),
+        ({**BASE, "sampler": {"chains": 0}}, "chains must be positive"),
+        ({**BASE, "sampler": {"target_accept": 1.0}}, "target_accept must lie in (0, 1)"),
+        ({**BASE, "sampler": {"target_accept": NAN}}, "target_accept must lie in (0, 1)"),
+        ({**BASE, "sampler": {"seed": 1.5}}, "'seed' must be int"),
+        # shape of the tables
+        ({"signals": ["troops"]}, "[signals] must be a table of signals"),
+        ({"signals": {"troops": "negbinomial"}}, "[signals.troops]: expected a table"),
+        ({"signals": {"t": {"family": {"name": "poisson"}}}}, "unknown family"),
+        ({"signals": {"t": {"family": "poisson", "description": {}}}}, "'description' must be"),
+        ({**BASE, "name": {"x": 1}}, "key 'name' must be a string"),
+        ({**BASE, "latent": ["ar1"]}, "[latent]: expected a table of keys, got list"),
+        ({**BASE, "latent": {"dynamics": ["ar1"]}}, "dynamics must be one of"),
+        ({**BASE, "latent": {"covariates": "defense"}}, "covariates must be a list"),
+        ({**BASE, "latent": {"covariates": ["a", "a"]}}, "'a' listed twice"),
+        ({**BASE, "latent": {"covariates": ["member"]}}, "other than member and alliance"),
+        ({**BASE, "sampler": {"draws": {"n": 5}}}, "'draws' must be int"),
+        ({**BASE, "sampler": 5}, "[sampler]: expected a table of keys, got int"),
+        ({**BASE, "data": {"observations": ["a.csv"]}}, "'observations' must be str"),
+        ({**BASE, "priors": []}, "[priors]: expected a table of keys, got list"),
+    ],
+)
+def test_malformed_values_and_tables_name_the_key(raw, fragment):
+    with pytest.raises(SpecError, match=None) as err:
+        spec_from_dict(raw)
+    assert fragment in str(err.value)
+
+
 def test_unknown_key_lists_valid_keys():
     with pytest.raises(SpecError) as err:
         spec_from_dict({**BASE, "sampler": {"draw": 10}})
@@ -116,3 +180,34 @@ def test_output_settings_default_on_and_round_trip(tmp_path):
     assert load_spec(path).output == light.output
     again = spec.with_output(log_likelihood=None, predictive_draws=100)
     assert again.output.predictive_draws == 100 and again.output.log_likelihood
+
+
+def test_prior_constraints_are_declared_for_every_prior():
+    """The constraints beside PRIOR_PARAMS cover every distribution, name only its own
+    parameters, and every default prior in the package meets them."""
+    from bayescred.families import PARAM_PRIORS
+    from bayescred.priors import PRIOR_DISTS, PRIOR_INFINITE, PRIOR_ORDERED, PRIOR_POSITIVE
+
+    assert set(PRIOR_POSITIVE) == set(PRIOR_DISTS)
+    for dist, names in PRIOR_POSITIVE.items():
+        assert set(names) <= set(PRIOR_DISTS[dist])
+    for dist, pairs in PRIOR_ORDERED.items():
+        assert {p for pair in pairs for p in pair} <= set(PRIOR_DISTS[dist])
+    for dist, bounds in PRIOR_INFINITE.items():
+        assert set(bounds) <= set(PRIOR_DISTS[dist])
+    spec_from_dict({**BASE, "priors": {k: v for k, v in DEFAULT_PRIORS.items()
+                                       if k not in ("sigma_innovation",)}})
+    spec_from_dict({**BASE, "priors": {"dispersion": PARAM_PRIORS["dispersion"]}})
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        {"dist": "TruncatedNormal", "lower": float("-inf"), "upper": 3.0},
+        {"dist": "TruncatedNormal", "mu": 1.0, "sigma": 2.0, "lower": 0.0},
+        {"dist": "Uniform", "lower": -1.0, "upper": 1.0},
+        {"dist": "Gamma", "alpha": 2.0, "beta": 1},
+    ],
+)
+def test_valid_priors_are_accepted(prior):
+    assert spec_from_dict({**BASE, "priors": {"alpha": prior}}).prior("alpha") == prior
