@@ -155,6 +155,31 @@ def test_headline_convergence_ignores_years_outside_a_units_span(good, monkeypat
     assert headline == pytest.approx(convergence_table(result).loc["credibility", "max_rhat"])
 
 
+@pytest.mark.parametrize("share, status", [(0.005, "warn"), (0.015, "fail"), (0.034, "fail")])
+def test_divergences_above_one_percent_of_draws_fail(good, share, status):
+    """Divergences are a warning only while rare: above 1% of the draws they fail."""
+    from bayescred.checks import Thresholds
+    from bayescred.convergence import _sampler_checks
+
+    idata = good.idata.copy()
+    div = idata.sample_stats["diverging"].copy()
+    n = int(round(share * div.size))
+    div.values[...] = np.arange(div.size).reshape(div.shape) < n
+    idata.sample_stats["diverging"] = div
+    info, checks = _sampler_checks(dataclasses.replace(good, idata=idata), Thresholds())
+    check = next(c for c in checks if c.check == "divergences")
+    assert info["divergences"] == n and check.status == status
+    assert "--target-accept 0.95" in check.next_step
+
+
+def test_divergence_advice_never_asks_for_a_target_accept_already_used():
+    from bayescred.convergence import _divergence_advice
+
+    assert "to 0.99" in _divergence_advice(0.95)
+    assert "target_accept is already 0.99" in _divergence_advice(0.99)
+    assert "raise" not in _divergence_advice(0.995)
+
+
 def test_diagnose_leaves_the_result_alone(good, good_report):
     groups = set(good.idata.groups())
     assert not groups & {"log_likelihood", "posterior_predictive"}
