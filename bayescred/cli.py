@@ -39,6 +39,14 @@ Sampler = Annotated[
     ),
 ]
 
+TargetAccept = Annotated[
+    float | None,
+    typer.Option(
+        help="NUTS's target acceptance rate in (0, 1) (default: the spec's, 0.8); raise it "
+        "(e.g. 0.95) when a fit reports divergences."
+    ),
+]
+
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
@@ -64,6 +72,28 @@ def _say(text: str) -> None:
     typer.echo(text, err=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"bayescred {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print bayescred's version and exit."),
+    ] = False,
+) -> None:
+    """Bayesian measurement of alliance credibility."""
+    from .runtime import show_stages
+
+    show_stages()  # one line per long stage on stderr (compiling, ADVI, checks, plots)
+
+
 @app.command()
 @_guard
 def fit(
@@ -74,6 +104,7 @@ def fit(
     chains: Chains = None,
     seed: Seed = None,
     sampler: Sampler = None,
+    target_accept: TargetAccept = None,
     precondition: Annotated[
         bool | None,
         typer.Option(
@@ -106,11 +137,14 @@ def fit(
         _fail(f"--predictive-draws must be 0 or more, got {predictive_draws}")
     model_spec = load_spec(spec).with_sampler(
         draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
-        precondition=precondition,
+        precondition=precondition, target_accept=target_accept,
     ).with_output(log_likelihood=log_likelihood, predictive_draws=predictive_draws)
+    from .panel import read_panel
+
+    panel = read_panel(model_spec)  # bad data fail here, before anything is compiled
     _start_compiling(model_spec)
     fit_model = _import_fit()
-    result = fit_model(model_spec)
+    result = fit_model(model_spec, panel)
     for note in result.panel.notes:
         _say(f"note: {note}")
     result.save(out)
@@ -204,10 +238,12 @@ def demo(
     draws: Draws = None,
     tune: Tune = None,
     chains: Chains = None,
+    target_accept: TargetAccept = None,
 ) -> None:
     """Fit an example end to end; write result.nc and its report (credibility.csv,
     trajectories.png, report.md, diagnostics.json, more plots) into OUT."""
     panel, spec = _demo_example(example, out)
+    spec = spec.with_sampler(target_accept=target_accept)
     _start_compiling(spec)
     fit_model = _import_fit()
     from .report import write_report

@@ -10,7 +10,7 @@ check               pass                            warn                   fail
 R-hat (max)         <= 1.01                         (1.01, 1.05]           > 1.05
 bulk ESS (min)      >= 400                          [100, 400)             < 100
 tail ESS (min)      >= 400                          [100, 400)             < 100
-divergences         0                               up to 5% of draws      > 5% of draws
+divergences         0                               up to 1% of draws      > 1% of draws
 E-BFMI (per chain)  >= 0.3                          [0.2, 0.3)             < 0.2
 max tree depth      <= 1% of draws                  > 1% of draws          never
 PPC p-value         in [0.05, 0.95]                 in [0.005, 0.995]      outside
@@ -76,6 +76,7 @@ from .families import FAMILIES
 from .loo import PARETO_K, loo_table, psis_loo, relative_ess
 from .predictive import observation_rows
 from .results import PREDICTIVE_DRAWS, CredibilityResult
+from .runtime import stage
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,6 +254,7 @@ def diagnose(
     >>> print(report.text())                                       # doctest: +SKIP
     """
     limits = Thresholds.from_any(thresholds)
+    stage("diagnose: convergence (R-hat, ESS) and the sampler's checks")
     conv = convergence_table(result)
     checks = _convergence_checks(result, conv, limits)
     sampler, sampler_checks = _sampler_checks(result, limits)
@@ -264,10 +266,12 @@ def diagnose(
         sampler["approximation"] = approx
     log_lik = predictive = ppc_table = loo_table_ = None
     if ppc:  # the saved draws where the file holds these (same number, same seed)
+        stage("diagnose: posterior predictive checks")
         predictive = result.posterior_predictive(ppc_draws, seed)
         ppc_table = ppc_summary(predictive, families(result), limits.coverage_prob)
         checks += _ppc_checks(ppc_table, limits)
     if loo:  # the saved log_likelihood group where the file has one
+        stage("diagnose: PSIS-LOO")
         log_lik = result.log_likelihood()
         loo_table_ = loo_table(log_lik, relative_ess(result), limits.pareto_k)
         checks += _loo_checks(loo_table_, limits)

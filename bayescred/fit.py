@@ -20,7 +20,7 @@ import numpy as np
 import pymc as pm
 
 from .kernel.model import MODEL_POINT, KernelModel
-from .runtime import Timing, interactive  # re-exported: they lived here
+from .runtime import Timing, interactive, stage  # Timing, interactive re-exported: they lived here
 from .spec import SamplerSpec
 
 _COMPILED: dict[str, object] = {}  # structure hash -> nutpie compiled model (a pure cache)
@@ -42,6 +42,9 @@ def sample(
     progress = interactive() if progress is None else progress
     if sampler.backend == "nutpie":
         _trace_in_memory_limit()  # a bad setting fails now, not after compiling and sampling
+    s = sampler
+    stage(f"sampling {s.chains} x {s.draws} draws with advi" if s.backend == "advi" else
+          f"sampling {s.chains} chains x ({s.warmup} tuning + {s.draws}) draws with {s.backend}")
     if sampler.backend == "advi":
         return _advi(kernel, sampler)
     if sampler.backend == "nutpie" and kernel is not None:

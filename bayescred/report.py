@@ -33,6 +33,7 @@ from .diagnostics import DiagnosticReport, Thresholds, diagnose
 from .errors import ResultError
 from .information import signal_information
 from .results import CredibilityResult, interval_prob
+from .runtime import stage
 
 PLOT_TITLES = {
     "trajectories": "Credibility over time (▲ honoured, ▼ violated crises)",
@@ -97,6 +98,7 @@ def write_report(
         raise ResultError(f"{out}: exists and is not a folder; --out needs a folder")
     out.mkdir(parents=True, exist_ok=True)
     report = report or diagnose(result, thresholds)
+    stage("report: signal information and the credibility table")
     info = signal_information(result, prob)
     credibility = out / "credibility.csv"
     result.credibility(prob).to_csv(credibility, index=False, lineterminator="\n")
@@ -121,6 +123,7 @@ def _plots(result, report, out: Path, prob: float, year: int | None) -> dict[str
         "energy": (lambda: plots.energy(result)) if _has_energy(result) else None,
     }
     written = {}
+    stage(f"report: drawing {', '.join(n for n, m in makers.items() if m is not None)}")
     for name, make in makers.items():
         if make is None:
             continue

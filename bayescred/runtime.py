@@ -1,4 +1,4 @@
-"""Light facts about a run: how long it took, and whether to show progress.
+"""Light facts about a run: how long it took, whether to show progress, and its stages.
 
 Kept apart from :mod:`bayescred.fit` (which imports PyMC) so that reading a result file
 or answering a what-if never pays the samplers' import time.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,44 @@ class Timing:
 def interactive() -> bool:
     """Show progress only on a terminal (not in CI logs or when piped)."""
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+STAGES = logging.getLogger("bayescred")
+
+
+def stage(message: str) -> None:
+    """Say what a long step is doing (compiling the kernel, ADVI, the checks, the plots):
+    one line on the ``bayescred`` logger at INFO.  The command line shows these lines on
+    stderr (:func:`show_stages`); in Python they stay quiet unless asked for, e.g.
+    ``logging.basicConfig(level=logging.INFO)`` or ``show_stages()``."""
+    STAGES.info(message)
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is written (as logging's own
+    last-resort handler), so that a redirected stderr gets the lines."""
+
+    def __init__(self):
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def show_stages(stream=None) -> None:
+    """Print :func:`stage` lines on ``stream`` (stderr by default) as ``bayescred: ...``."""
+    if any(getattr(h, "_bayescred_stages", False) for h in STAGES.handlers):
+        return
+    handler = _Stderr() if stream is None else logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("bayescred: %(message)s"))
+    handler._bayescred_stages = True
+    STAGES.addHandler(handler)
+    STAGES.setLevel(logging.INFO)
 
 
 @contextlib.contextmanager
