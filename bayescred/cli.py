@@ -273,6 +273,14 @@ def report(
     strict: Annotated[
         bool, typer.Option(help="Exit with status 1 when the verdict is 'fail'.")
     ] = False,
+    units: Annotated[
+        str | None,
+        typer.Option(
+            help="Units to draw in trajectories.png, comma-separated: MEMBER/ALLIANCE or a "
+            "member (all its units), e.g. 'DEU/NATO,FRA'. Default: 12, those with the most "
+            "crises and the largest movements first."
+        ),
+    ] = None,
 ) -> None:
     """Diagnose RESULT; write diagnostics.json, credibility.csv, plots and report.md to OUT."""
     from .report import write_report
@@ -284,7 +292,10 @@ def report(
     if out.exists() and not out.is_dir():
         _fail(f"{out}: exists and is not a folder; --out needs a folder")
     fitted = CredibilityResult.load(result)
-    files = write_report(fitted, out, hdi_prob=prob, year=year, source=str(result))
+    chosen = [u.strip() for u in units.split(",") if u.strip()] if units else None
+    files = write_report(
+        fitted, out, hdi_prob=prob, year=year, source=str(result), units=chosen
+    )
     _report_summary(files.report)
     _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
     if strict and files.report.verdict == "fail":

@@ -72,6 +72,7 @@ def write_report(
     year: int | None = None,
     source: str | None = None,
     prob: float | None = None,
+    units: list[str] | None = None,
 ) -> ReportFiles:
     """Diagnose ``result`` (unless ``report`` is given) and write the report into ``out``.
 
@@ -91,11 +92,16 @@ def write_report(
         Year of the forest plot (default: the last).
     source : str, optional
         Where the result came from (a file name), recorded in the report.
+    units : list of str, optional
+        Units (``MEMBER/ALLIANCE``) or members to draw in ``trajectories.png`` (default:
+        12, those with the most crises and the largest movements first).
     """
     prob = interval_prob(hdi_prob, prob, "write_report")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultError(f"{out}: exists and is not a folder; --out needs a folder")
+    if units:  # an unknown unit fails before the (slow) checks
+        plots.select_units(list(result.panel.unit_labels), units)
     out.mkdir(parents=True, exist_ok=True)
     report = report or diagnose(result, thresholds)
     stage("report: signal information and the credibility table")
@@ -104,7 +110,7 @@ def write_report(
     result.credibility(prob).to_csv(credibility, index=False, lineterminator="\n")
     signals = out / "signals.csv"
     info.reset_index().to_csv(signals, index=False, lineterminator="\n")
-    written = _plots(result, report, out, prob, year)
+    written = _plots(result, report, out, prob, year, units)
     diagnostics = out / "diagnostics.json"
     payload = {**_about(result, source), **report.to_dict()}
     diagnostics.write_text(json.dumps(_clean(payload), indent=2, allow_nan=False) + "\n")
@@ -113,9 +119,12 @@ def write_report(
     return ReportFiles(out, diagnostics, credibility, signals, markdown, written, report)
 
 
-def _plots(result, report, out: Path, prob: float, year: int | None) -> dict[str, Path]:
+def _plots(
+    result, report, out: Path, prob: float, year: int | None, units: list[str] | None = None
+) -> dict[str, Path]:
     makers = {
-        "trajectories": lambda: plots.trajectories(result, hdi_prob=prob, max_units=12),
+        "trajectories": lambda: plots.trajectories(result, units, hdi_prob=prob,
+                                                   max_units=48 if units else 12),
         "forest": lambda: plots.forest(result, year=year, hdi_prob=prob),
         "loadings": lambda: plots.loadings(result, prob),
         "ppc": (lambda: plots.ppc(report)) if report.predictive is not None else None,

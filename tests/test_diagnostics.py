@@ -32,6 +32,7 @@ from bayescred.predictive import graph_key, log_likelihood, observation_rows, re
 from bayescred.simulate import TrueParameters
 
 pytestmark = pytest.mark.sampling
+runner = CliRunner()
 
 SHAPE = {"n_units": 6, "n_members": 6, "n_alliances": 1, "n_years": 16, "n_crises": 12,
          "missing": 0.1}
@@ -178,6 +179,27 @@ def test_divergence_advice_never_asks_for_a_target_accept_already_used():
     assert "to 0.99" in _divergence_advice(0.95)
     assert "target_accept is already 0.99" in _divergence_advice(0.99)
     assert "raise" not in _divergence_advice(0.995)
+
+
+def test_trajectories_say_how_many_units_are_shown_and_report_units_chooses(good, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bayescred.plots import trajectories
+
+    labels = good.panel.unit_labels
+    fig = trajectories(good, max_units=5)
+    assert f"5 of {len(labels)} units shown" in fig._suptitle.get_text()
+    plt.close(fig)
+    one = trajectories(good, units=[labels[3]])  # one panel, not a row of four
+    assert f"1 of {len(labels)} units shown" in one._suptitle.get_text()
+    assert [ax.get_title() for ax in one.axes if ax.get_visible()] == [labels[3]]
+    plt.close(one)
+    path = tmp_path / "r.nc"
+    good.save(path)
+    bad = runner.invoke(app, ["report", str(path), "--out", str(tmp_path / "rep"),
+                              "--units", f"{labels[0]},NOPE"])
+    assert bad.exit_code == 2 and "'NOPE': no such unit or member" in bad.output
+    assert not (tmp_path / "rep").exists()
 
 
 def test_diagnose_leaves_the_result_alone(good, good_report):

@@ -171,3 +171,27 @@ def test_dispersion_advice_fits_the_family(family):
             assert "instead of negbinomial" not in advice, (family, side, advice)
     assert "sigma" in _family_advice("lognormal", "sd", "below")
     assert "poisson" in _family_advice("negbinomial", "sd", "below")
+
+
+def test_trajectories_show_units_with_crises_then_the_largest_movements_first():
+    from bayescred.plots import unit_order
+
+    table = pd.DataFrame({
+        "unit": ["A/X"] * 3 + ["B/X"] * 3 + ["C/Y"] * 3 + ["D/Y"],
+        "mean": [0, 0.1, 0.2, 0, 2, -1, 0, 0.5, 0, 0.3],
+    })
+    crises = pd.DataFrame({"unit": ["C/Y", "A/X", "C/Y"]})
+    # C: two crises; A: one; then B (moves 3) before D (one year: moves 0)
+    assert unit_order(table, crises) == ["C/Y", "A/X", "B/X", "D/Y"]
+    assert unit_order(table, crises.iloc[:0]) == ["B/X", "C/Y", "A/X", "D/Y"]
+
+
+def test_trajectories_units_are_chosen_by_label_or_member():
+    from bayescred.errors import DataError
+    from bayescred.plots import select_units
+
+    labels = ["USA/NATO", "DEU/NATO", "USA/ANZUS", "JPN/US-JPN"]
+    assert select_units(labels, ["JPN/US-JPN", "USA"]) == ["JPN/US-JPN", "USA/NATO",
+                                                           "USA/ANZUS"]
+    with pytest.raises(DataError, match="'FRA': no such unit or member"):
+        select_units(labels, ["DEU", "FRA"])
