@@ -177,11 +177,13 @@ def _import_fit():
 
 def _summary(result) -> None:
     from .diagnostics import quick_check
+    from .output import plain, plural
 
     t = result.timing
     _say(
-        f"{result.spec.name}: {len(result.panel.units)} units x {len(result.panel.years)} years, "
-        f"{len(result.panel.observations)} observations, {len(result.panel.crises)} crises; "
+        f"{plain(result.spec.name)}: {len(result.panel.units)} units x "
+        f"{len(result.panel.years)} years, {len(result.panel.observations)} observations, "
+        f"{plural(len(result.panel.crises), 'crisis', 'crises')}; "
         f"compile {t.compile_s:.1f} s{' (cached)' if t.cached else ''}, "
         f"sampling {t.sample_s:.1f} s"
     )
@@ -253,7 +255,7 @@ def demo(
     result.save(out / "result.nc")
     _summary(result)
     files = write_report(result, out, source=f"bayescred demo --example {example}")
-    _say(f"verdict: {files.report.verdict}")
+    _report_summary(files.report)  # the same verdict lines as `bayescred report`
     _say(
         f"wrote {out}/result.nc, {files.credibility.name} (credibility per unit-year with "
         f"90% intervals), {files.markdown.name}, {files.diagnostics.name}, "

@@ -8,6 +8,7 @@ import xarray as xr
 from matplotlib.ticker import NullFormatter
 
 from .families import FAMILIES
+from .output import plain
 from .results import CredibilityResult, interval_prob
 
 _MARKERS = {
@@ -116,8 +117,7 @@ def select_units(labels: list[str], chosen: list[str]) -> list[str]:
 def plain_text(text: str) -> str:
     """``text`` safe for a figure title: no control characters, and matplotlib's maths
     markup ($...$) shown as written."""
-    text = "".join(c if c.isprintable() else "?" for c in str(text))
-    return text.replace("$", r"\$")
+    return plain(text).replace("$", r"\$")
 
 
 def forest(

@@ -19,7 +19,6 @@ What ``write_report`` writes into ``out``:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from . import plots
 from .diagnostics import DiagnosticReport, Thresholds, diagnose
 from .errors import ResultError
 from .information import signal_information
+from .output import dumps, markdown, plural
 from .results import CredibilityResult, interval_prob
 from .runtime import stage
 
@@ -113,7 +113,7 @@ def write_report(
     written = _plots(result, report, out, prob, year, units)
     diagnostics = out / "diagnostics.json"
     payload = {**_about(result, source), **report.to_dict()}
-    diagnostics.write_text(json.dumps(_clean(payload), indent=2, allow_nan=False) + "\n")
+    diagnostics.write_text(dumps(payload, indent=2) + "\n")
     markdown = out / "report.md"
     markdown.write_text(_markdown(result, report, info, written, prob, source))
     return ReportFiles(out, diagnostics, credibility, signals, markdown, written, report)
@@ -178,19 +178,6 @@ def _about(result: CredibilityResult, source: str | None) -> dict:
     }
 
 
-def _clean(obj):
-    """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, str):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 # ---------------------------------------------------------------------------- markdown
 
 
@@ -233,7 +220,7 @@ def _sampler_line(result, report: DiagnosticReport) -> str:
 def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> str:
     panel = result.panel
     lines = [
-        f"# bayescred report: {result.spec.name}",
+        f"# bayescred report: {markdown(result.spec.name)}",
         "",
         f"**Verdict: {report.verdict.upper()}** — {_VERDICT[report.verdict]}",
         "",
@@ -241,7 +228,7 @@ def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> 
         f"reputation {'on' if result.spec.reputation.enabled else 'off'}",
         f"- data: {len(panel.units)} units × {len(panel.years)} years "
         f"({panel.years[0]}–{panel.years[-1]}), {len(panel.observations)} observations of "
-        f"{len(panel.signals)} signals, {len(panel.crises)} crises",
+        f"{len(panel.signals)} signals, {plural(len(panel.crises), 'crisis', 'crises')}",
         f"- sampler: {_sampler_line(result, report)}; compile "
         f"{result.timing.compile_s:.1f} s, sampling {result.timing.sample_s:.1f} s",
         "",
