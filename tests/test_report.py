@@ -195,3 +195,20 @@ def test_trajectories_units_are_chosen_by_label_or_member():
                                                            "USA/ANZUS"]
     with pytest.raises(DataError, match="'FRA': no such unit or member"):
         select_units(labels, ["DEU", "FRA"])
+
+
+def test_spread_advice_is_offered_only_where_it_can_change_the_check():
+    """'a lower floor in the sigma prior' only where the sigma prior has a floor to lower;
+    'a precision prior that allows higher values' only where it has a cap."""
+    from bayescred.datasets import load_example
+    from bayescred.simulate import default_spec
+
+    plain_spec = default_spec()  # HalfNormal sigma: no floor
+    advice = _family_advice("lognormal", "sd", "below", plain_spec)
+    assert "floor" not in advice and "loading prior" in advice
+    _, us = load_example("us_alliances")  # sigma: TruncatedNormal, lower = 0.3
+    assert "lower floor in the `sigma` prior" in _family_advice("lognormal", "sd", "below", us)
+    assert "floor" not in _family_advice("negbinomial", "sd", "below", plain_spec)
+    assert "floor in the `dispersion`" in _family_advice("negbinomial", "sd", "below", us)
+    assert "higher values" not in _family_advice("beta", "sd", "below", plain_spec)
+    assert "spread" in _family_advice("beta", "sd", "below", plain_spec)  # never empty
