@@ -202,6 +202,19 @@ def test_trajectories_say_how_many_units_are_shown_and_report_units_chooses(good
     assert not (tmp_path / "rep").exists()
 
 
+def test_a_spec_name_is_escaped_in_the_report_and_plain_in_the_terminal(good, good_report,
+                                                                        tmp_path):
+    from bayescred.report import write_report
+
+    name = "x\x1b[31m<script>alert(1)</script>"
+    renamed = dataclasses.replace(good, spec=dataclasses.replace(good.spec, name=name))
+    files = write_report(renamed, tmp_path, report=good_report)
+    text = files.markdown.read_text()
+    assert "<script>" not in text and "\x1b" not in text and "&lt;script&gt;" in text
+    json.loads(files.diagnostics.read_text(), parse_constant=pytest.fail)  # no NaN/Infinity
+    assert "\x1b" not in repr(renamed)
+
+
 def test_diagnose_leaves_the_result_alone(good, good_report):
     groups = set(good.idata.groups())
     assert not groups & {"log_likelihood", "posterior_predictive"}
