@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import numpy as np
 import xarray as xr
@@ -108,9 +109,16 @@ def fit_advi(
     kernel: KernelModel, seed: int, settings: AdviSettings = AdviSettings()
 ) -> AdviFit:
     """Fit q to ``kernel``'s posterior (sampler coordinates), from its jittered start."""
+    from .runtime import stage
+
     rng = np.random.default_rng(seed)
     start = kernel.initial_point(int(rng.integers(2**31)))
-    return optimise(kernel.sampler_logp_and_grad, start, path_predecessors(kernel), rng, settings)
+    stage(f"ADVI: fitting a Gaussian approximation ({start.size} coordinates)")
+    began = time.perf_counter()
+    fit = optimise(kernel.sampler_logp_and_grad, start, path_predecessors(kernel), rng, settings)
+    stage(f"ADVI: {'converged' if fit.converged else 'stopped at the limit'} after "
+          f"{fit.iterations} iterations ({time.perf_counter() - began:.1f} s)")
+    return fit
 
 
 def optimise(

@@ -29,7 +29,7 @@ class Thresholds:
     ess_tail: float = 400.0
     ess_fail: float = 100.0
     divergences: int = 0
-    divergences_fail_share: float = 0.05
+    divergences_fail_share: float = 0.01  # more than 1% of draws divergent: fail
     bfmi: float = 0.3
     bfmi_fail: float = 0.2
     treedepth_share: float = 0.01

@@ -40,6 +40,14 @@ Sampler = Annotated[
     ),
 ]
 
+TargetAccept = Annotated[
+    float | None,
+    typer.Option(
+        help="NUTS's target acceptance rate in (0, 1) (default: the spec's, 0.8); raise it "
+        "(e.g. 0.95) when a fit reports divergences."
+    ),
+]
+
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
@@ -86,6 +94,28 @@ def _say(text: str) -> None:
     typer.echo(text, err=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"bayescred {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print bayescred's version and exit."),
+    ] = False,
+) -> None:
+    """Bayesian measurement of alliance credibility."""
+    from .runtime import show_stages
+
+    show_stages()  # one line per long stage on stderr (compiling, ADVI, checks, plots)
+
+
 @app.command()
 @_guard
 def fit(
@@ -96,6 +126,7 @@ def fit(
     chains: Chains = None,
     seed: Seed = None,
     sampler: Sampler = None,
+    target_accept: TargetAccept = None,
     precondition: Annotated[
         bool | None,
         typer.Option(
@@ -128,11 +159,14 @@ def fit(
         _fail(f"--predictive-draws must be 0 or more, got {predictive_draws}")
     model_spec = load_spec(spec).with_sampler(
         draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
-        precondition=precondition,
+        precondition=precondition, target_accept=target_accept,
     ).with_output(log_likelihood=log_likelihood, predictive_draws=predictive_draws)
+    from .panel import read_panel
+
+    panel = read_panel(model_spec)  # bad data fail here, before anything is compiled
     _start_compiling(model_spec)
     fit_model = _import_fit()
-    result = fit_model(model_spec)
+    result = fit_model(model_spec, panel)
     for note in result.panel.notes:
         _say(f"note: {note}")
     result.save(out)
@@ -145,7 +179,9 @@ def _start_compiling(spec) -> None:
     imports (~6 s) and the model build, which then overlap it (nutpie and advi use it)."""
     if spec.sampler.uses_kernel:
         from .kernel.build import start_compiling
+        from .runtime import trace_in_memory_limit
 
+        trace_in_memory_limit()  # a bad setting fails here, before the compile notice
         start_compiling()
 
 
@@ -165,11 +201,13 @@ def _import_fit():
 
 def _summary(result) -> None:
     from .diagnostics import quick_check
+    from .output import plain, plural
 
     t = result.timing
     _say(
-        f"{result.spec.name}: {len(result.panel.units)} units x {len(result.panel.years)} years, "
-        f"{len(result.panel.observations)} observations, {len(result.panel.crises)} crises; "
+        f"{plain(result.spec.name)}: {len(result.panel.units)} units x "
+        f"{len(result.panel.years)} years, {len(result.panel.observations)} observations, "
+        f"{plural(len(result.panel.crises), 'crisis', 'crises')}; "
         f"compile {t.compile_s:.1f} s{' (cached)' if t.cached else ''}, "
         f"sampling {t.sample_s:.1f} s"
     )
@@ -233,10 +271,12 @@ def demo(
     draws: Draws = None,
     tune: Tune = None,
     chains: Chains = None,
+    target_accept: TargetAccept = None,
 ) -> None:
     """Fit an example end to end; write result.nc and its report (credibility.csv,
     trajectories.png, report.md, diagnostics.json, more plots) into OUT."""
     panel, spec = _demo_example(example, out)
+    spec = spec.with_sampler(target_accept=target_accept)
     _start_compiling(spec)
     fit_model = _import_fit()
     from .report import write_report
@@ -246,7 +286,7 @@ def demo(
     result.save(out / "result.nc")
     _summary(result)
     files = write_report(result, out, source=f"bayescred demo --example {example}")
-    _say(f"verdict: {files.report.verdict}")
+    _report_summary(files.report)  # the same verdict lines as `bayescred report`
     _say(
         f"wrote {out}/result.nc, {files.credibility.name} (credibility per unit-year with "
         f"90% intervals), {files.markdown.name}, {files.diagnostics.name}, "
@@ -266,6 +306,14 @@ def report(
     strict: Annotated[
         bool, typer.Option(help="Exit with status 1 when the verdict is 'fail'.")
     ] = False,
+    units: Annotated[
+        str | None,
+        typer.Option(
+            help="Units to draw in trajectories.png, comma-separated: MEMBER/ALLIANCE or a "
+            "member (all its units), e.g. 'DEU/NATO,FRA'. Default: 12, those with the most "
+            "crises and the largest movements first."
+        ),
+    ] = None,
 ) -> None:
     """Diagnose RESULT; write diagnostics.json, credibility.csv, plots and report.md to OUT."""
     from .report import write_report
@@ -277,7 +325,10 @@ def report(
     if out.exists() and not out.is_dir():
         _fail(f"{out}: exists and is not a folder; --out needs a folder")
     fitted = CredibilityResult.load(result)
-    files = write_report(fitted, out, hdi_prob=prob, year=year, source=str(result))
+    chosen = [u.strip() for u in units.split(",") if u.strip()] if units else None
+    files = write_report(
+        fitted, out, hdi_prob=prob, year=year, source=str(result), units=chosen
+    )
     _report_summary(files.report)
     _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
     if strict and files.report.verdict == "fail":

@@ -257,6 +257,18 @@ def _approximation_check(approx: dict, limits: Thresholds) -> Check:
                  None, (), message, "fit with NUTS (sampler nutpie) for estimates you report")
 
 
+def _divergence_advice(target_accept: float) -> str:
+    """What to do about divergences: a higher target_accept while one is left to try (a
+    fit at 0.99 gains nothing from a higher one), else the model's geometry."""
+    geometry = "reparametrise those parameters or tighten their priors"
+    if target_accept >= 0.99:
+        return f"target_accept is already {target_accept:g}: {geometry}"
+    higher = 0.95 if target_accept < 0.95 else 0.99
+    return (f"raise target_accept from {target_accept:g} to {higher:g} (`bayescred fit "
+            f"--target-accept {higher:g}` or [sampler] target_accept); if divergences "
+            f"persist, {geometry}")
+
+
 def _sampler_checks(result: CredibilityResult, limits: Thresholds) -> tuple[dict, list[Check]]:
     idata = result.idata
     post = idata.posterior
@@ -282,8 +294,7 @@ def _sampler_checks(result: CredibilityResult, limits: Thresholds) -> tuple[dict
         )
     checks.append(Check("divergences", "all chains", n_div, limits.divergences, "<=", status,
                         limits.divergences_fail_share * total, suspects, message,
-                        "raise target_accept (e.g. 0.95); if divergences persist, "
-                        "reparametrise those parameters or tighten their priors"
+                        _divergence_advice(result.spec.sampler.target_accept)
                         if message else ""))
 
     if "energy" in stats:

@@ -10,7 +10,7 @@ check               pass                            warn                   fail
 R-hat (max)         <= 1.01                         (1.01, 1.05]           > 1.05
 bulk ESS (min)      >= 400                          [100, 400)             < 100
 tail ESS (min)      >= 400                          [100, 400)             < 100
-divergences         0                               up to 5% of draws      > 5% of draws
+divergences         0                               up to 1% of draws      > 1% of draws
 E-BFMI (per chain)  >= 0.3                          [0.2, 0.3)             < 0.2
 max tree depth      <= 1% of draws                  > 1% of draws          never
 PPC p-value         in [0.05, 0.95]                 in [0.005, 0.995]      outside
@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -76,6 +77,7 @@ from .families import FAMILIES
 from .loo import PARETO_K, loo_table, psis_loo, relative_ess
 from .predictive import observation_rows
 from .results import PREDICTIVE_DRAWS, CredibilityResult
+from .runtime import stage
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,6 +255,7 @@ def diagnose(
     >>> print(report.text())                                       # doctest: +SKIP
     """
     limits = Thresholds.from_any(thresholds)
+    stage("diagnose: convergence (R-hat, ESS) and the sampler's checks")
     conv = convergence_table(result)
     checks = _convergence_checks(result, conv, limits)
     sampler, sampler_checks = _sampler_checks(result, limits)
@@ -264,10 +267,12 @@ def diagnose(
         sampler["approximation"] = approx
     log_lik = predictive = ppc_table = loo_table_ = None
     if ppc:  # the saved draws where the file holds these (same number, same seed)
+        stage("diagnose: posterior predictive checks")
         predictive = result.posterior_predictive(ppc_draws, seed)
         ppc_table = ppc_summary(predictive, families(result), limits.coverage_prob)
-        checks += _ppc_checks(ppc_table, limits)
+        checks += _ppc_checks(ppc_table, limits, result.spec)
     if loo:  # the saved log_likelihood group where the file has one
+        stage("diagnose: PSIS-LOO")
         log_lik = result.log_likelihood()
         loo_table_ = loo_table(log_lik, relative_ess(result), limits.pareto_k)
         checks += _loo_checks(loo_table_, limits)
@@ -331,7 +336,7 @@ def _ppp(replicated: np.ndarray, observed: float) -> float:
     return float((replicated > observed).mean() + 0.5 * (replicated == observed).mean())
 
 
-def _ppc_checks(table: pd.DataFrame, limits: Thresholds) -> list[Check]:
+def _ppc_checks(table: pd.DataFrame, limits: Thresholds, spec=None) -> list[Check]:
     checks = []
     for signal, row in table.iterrows():
         for stat in ("mean", "sd"):
@@ -350,7 +355,8 @@ def _ppc_checks(table: pd.DataFrame, limits: Thresholds) -> list[Check]:
                 )
             checks.append(Check(f"ppc_{stat}", signal, extreme, limits.ppp, ">=", status,
                                 limits.ppp_fail, (signal,) if message else (), message,
-                                _family_advice(row.family, stat, side) if message else ""))
+                                _family_advice(row.family, stat, side, spec)
+                                if message else ""))
         cov = row["coverage"]
         if np.isfinite(cov):
             status = _grade(cov, limits.coverage, limits.coverage_fail, ">=")
@@ -362,20 +368,49 @@ def _ppc_checks(table: pd.DataFrame, limits: Thresholds) -> list[Check]:
                 )
             checks.append(Check("ppc_coverage", signal, cov, limits.coverage, ">=", status,
                                 limits.coverage_fail, (signal,) if message else (), message,
-                                _family_advice(row.family, "sd", "above") if message else ""))
+                                _family_advice(row.family, "sd", "above", spec)
+                                if message else ""))
     return checks
 
 
-def _family_advice(family: str, stat: str, side: str) -> str:
+def _family_advice(family: str, stat: str, side: str, spec=None) -> str:
     """What to try when a predictive check of ``stat`` fails on ``side`` (the family's own
-    advice for the spread: :class:`bayescred.families.Family`)."""
+    advice for the spread: :class:`bayescred.families.Family`).  With the fit's ``spec``,
+    only alternatives that can change the check are offered (:func:`_effective`)."""
     if stat == "sd" and family in FAMILIES:
         fam = FAMILIES[family]
-        return fam.advice_more_spread if side == "above" else fam.advice_less_spread
+        advice = fam.advice_more_spread if side == "above" else fam.advice_less_spread
+        return advice if spec is None else _effective(advice, spec)
     return (
         "check the signal's direction and data, or a different family "
         "(the model cannot reproduce its level)"
     )
+
+
+def _effective(advice: str, spec) -> str:
+    """``advice`` (alternatives joined by ", or ") without those that would change nothing
+    in this spec: lowering the floor of a prior that has none (its lower bound is 0), or
+    raising the cap of a prior that has none."""
+    kept = []
+    for option in advice.split(", or "):
+        param = _PRIOR_NAMED.search(option)
+        try:
+            prior = spec.prior(param.group(1)) if param else None
+        except KeyError:  # not a parameter's name: keep the option
+            prior = None
+        if prior is not None:
+            if "floor" in option and not prior.get("lower", 0) > 0:
+                continue
+            if "higher values" in option and not np.isfinite(prior.get("upper", np.inf)):
+                continue
+        kept.append(option)
+    return ", or ".join(kept) or (
+        "check the data's transform and the signal's direction (no prior of this spec "
+        "limits the spread)"
+    )
+
+
+_PRIOR_NAMED = re.compile(r"`(\w+)` prior")
 
 
 def _loo_checks(table: pd.DataFrame, limits: Thresholds) -> list[Check]:
@@ -392,8 +427,8 @@ def _loo_checks(table: pd.DataFrame, limits: Thresholds) -> list[Check]:
             )
         checks.append(Check("pareto_k", signal, float(row.k_max), limits.pareto_k, "<=",
                             status, None, (signal,) if bad else (), message,
-                            "K-fold cross-validation for those comparisons, or more draws; "
-                            "many high k can also point to a misspecified family"
+                            "K-fold cross-validation for those comparisons (more draws do "
+                            "not lower k); many high k can also point to a misspecified family"
                             if bad else ""))
     return checks
 

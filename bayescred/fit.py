@@ -20,7 +20,12 @@ import numpy as np
 import pymc as pm
 
 from .kernel.model import MODEL_POINT, KernelModel
-from .runtime import Timing, interactive  # re-exported: they lived here
+from .runtime import (  # Timing, interactive re-exported: they lived here
+    Timing,
+    interactive,
+    stage,
+    trace_in_memory_limit,
+)
 from .spec import SamplerSpec
 
 _COMPILED: dict[str, object] = {}  # structure hash -> nutpie compiled model (a pure cache)
@@ -41,7 +46,10 @@ def sample(
     """
     progress = interactive() if progress is None else progress
     if sampler.backend == "nutpie":
-        _trace_in_memory_limit()  # a bad setting fails now, not after compiling and sampling
+        trace_in_memory_limit()  # a bad setting fails now, not after compiling and sampling
+    s = sampler
+    stage(f"sampling {s.chains} x {s.draws} draws with advi" if s.backend == "advi" else
+          f"sampling {s.chains} chains x ({s.warmup} tuning + {s.draws}) draws with {s.backend}")
     if sampler.backend == "advi":
         return _advi(kernel, sampler)
     if sampler.backend == "nutpie" and kernel is not None:
@@ -133,16 +141,6 @@ def _advi(kernel: KernelModel | None, sampler: SamplerSpec):
     return az.InferenceData(posterior=posterior), timing
 
 
-# A trace larger than this (tuning draws included) is written to a temporary zarr store on
-# disk while nutpie samples.  In memory, nutpie keeps every draw, tuning included, in Arrow
-# buffers that grow by doubling.  On ``large``, when draws stored the whole expansion
-# (4 x 2000 draws of 30,000 values, 1.9 GB), the process passed 4 GB before the trace was
-# even converted, 6-7 GB after; through the store it peaked at 1.5 GB but sampled ~20%
-# slower.  Draws now store the model's point (KernelModel.nutpie_model: 15,000 values, 4 x
-# 1600 draws, 0.77 GB): in memory the process peaked at 3.5 GB and sampled no faster
-# (314 s against 311 s through the store), so the limit stays.  With memory to spare,
-# BAYESCRED_TRACE_IN_MEMORY_MB raises it.
-TRACE_IN_MEMORY_BYTES = 512 * 2**20
 # what nutpie's zarr store holds besides what its in-memory trace returns (sample_stats)
 _ZARR_ONLY_STATS = (
     "gradient",
@@ -171,28 +169,9 @@ def _nutpie_sample(nutpie, compiled, sampler: SamplerSpec, progress: bool):
     )
     per_draw = sum(int(np.prod(shape, dtype=int)) for shape in compiled.shapes.values())
     trace_bytes = 8 * per_draw * (sampler.draws + sampler.warmup) * sampler.chains
-    if trace_bytes <= _trace_in_memory_limit():
+    if trace_bytes <= trace_in_memory_limit():
         return nutpie.sample(compiled, **kwargs)
     return _sample_to_disk(nutpie, compiled, kwargs)
-
-
-def _trace_in_memory_limit() -> float:
-    value = os.environ.get("BAYESCRED_TRACE_IN_MEMORY_MB")
-    if value is None:
-        return TRACE_IN_MEMORY_BYTES
-    try:
-        limit = float(value)
-    except ValueError:
-        limit = -1.0
-    if not limit >= 0:  # also catches nan
-        from .errors import SettingError
-
-        raise SettingError(
-            f"environment variable BAYESCRED_TRACE_IN_MEMORY_MB={value!r}: expected a number "
-            "of megabytes >= 0 (a trace larger than that goes through a temporary folder on "
-            "disk while nutpie samples)"
-        )
-    return limit * 2**20
 
 
 def _sample_to_disk(nutpie, compiled, kwargs: dict) -> az.InferenceData:

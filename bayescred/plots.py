@@ -8,6 +8,7 @@ import xarray as xr
 from matplotlib.ticker import NullFormatter
 
 from .families import FAMILIES
+from .output import plain
 from .results import CredibilityResult, interval_prob
 
 _MARKERS = {
@@ -31,27 +32,39 @@ def trajectories(
     Parameters
     ----------
     units : list of str, optional
-        Unit labels (``"MEMBER/ALLIANCE"``) or members to show; by default the first
-        ``max_units`` units.
+        Unit labels (``"MEMBER/ALLIANCE"``) or members to show, in this order; by default
+        ``max_units`` units, those with the most crises first, then those whose credibility
+        moves most (:func:`unit_order`).  The title says how many of how many are shown.
     hdi_prob : float, optional
         Probability of the HDI band (default 0.9); ``prob`` is its deprecated name.
+
+    Raises
+    ------
+    DataError
+        If a name in ``units`` is neither a unit nor a member of the result.
     """
     prob = interval_prob(hdi_prob, prob, "trajectories")
     table = result.credibility(prob)
     table["unit"] = table.member + "/" + table.alliance
-    labels = list(dict.fromkeys(table.unit))
-    if units:
-        labels = [u for u in labels if u in units or u.split("/")[0] in units]
+    crises = result.panel.crises.assign(unit=lambda c: c.member + "/" + c.alliance)
+    ranked = unit_order(table, crises)
+    labels = select_units(ranked, units) if units else ranked
     labels = labels[:max_units]
+    ncols = max(1, min(ncols, len(labels)))
     nrows = int(np.ceil(len(labels) / ncols))
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), sharex=True, sharey=True, squeeze=False
+        nrows, ncols, figsize=(3.2 * ncols + 0.6, 2.4 * nrows + 1.0), sharex=True,
+        sharey=True, squeeze=False,
     )
-    crises = result.panel.crises.assign(unit=lambda c: c.member + "/" + c.alliance)
     for ax, label in zip(axes.flat, labels):
         rows = table[table.unit == label]
-        ax.fill_between(rows.year, rows.hdi_low, rows.hdi_high, alpha=0.3, lw=0)
-        ax.plot(rows.year, rows["mean"], lw=1.5)
+        if len(rows) == 1:  # one active year: a point with its interval, not an empty line
+            ax.errorbar(rows.year, rows["mean"],
+                        yerr=[rows["mean"] - rows.hdi_low, rows.hdi_high - rows["mean"]],
+                        fmt="o", ms=4, capsize=2)
+        else:
+            ax.fill_between(rows.year, rows.hdi_low, rows.hdi_high, alpha=0.3, lw=0)
+            ax.plot(rows.year, rows["mean"], lw=1.5)
         for outcome, (marker, colour) in _MARKERS.items():
             hits = crises[(crises.unit == label) & (crises.outcome == outcome)]
             hit_rows = rows.set_index("year").reindex(hits.year)
@@ -64,15 +77,47 @@ def trajectories(
     handles = {}
     for ax in axes.flat:
         for handle, name in zip(*ax.get_legend_handles_labels()):
-            if len(handle.get_offsets()):
+            if hasattr(handle, "get_offsets") and len(handle.get_offsets()):
                 handles.setdefault(name, handle)
     if handles:
         fig.legend(handles.values(), [f"crisis {k}" for k in handles], loc="upper right",
                    ncol=len(handles), fontsize=8, frameon=False)
-    fig.supylabel(f"credibility (standardised; {int(prob * 100)}% HDI)")
-    fig.suptitle(result.spec.name)
+    fig.supylabel(f"credibility (standardised; {int(prob * 100)}% HDI)", fontsize=9)
+    how = "chosen" if units else "most crises, then largest movement, first"
+    fig.suptitle(f"{plain_text(result.spec.name)}: {len(labels)} of {len(ranked)} units "
+                 f"shown ({how})", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def unit_order(table, crises) -> list[str]:
+    """Unit labels, those with the most crises first, then by how far their posterior
+    mean credibility moves over their active years (largest first), then by label."""
+    spans = table.groupby("unit")["mean"].agg(lambda m: float(m.max() - m.min()))
+    counts = crises.groupby("unit").size() if len(crises) else {}
+    key = {u: (-int(counts.get(u, 0)), -spans[u], u) for u in spans.index}
+    return sorted(key, key=key.__getitem__)
+
+
+def select_units(labels: list[str], chosen: list[str]) -> list[str]:
+    """The units named in ``chosen`` (a unit label ``MEMBER/ALLIANCE`` or a member, which
+    stands for all its units), in the order given; a name matching none is a DataError."""
+    picked: list[str] = []
+    for name in chosen:
+        hits = [u for u in labels if u == name or u.split("/")[0] == name]
+        if not hits:
+            from .errors import DataError
+
+            shown = ", ".join(sorted(labels)[:10]) + (", ..." if len(labels) > 10 else "")
+            raise DataError(f"unit {name!r}: no such unit or member (units: {shown})")
+        picked += [u for u in hits if u not in picked]
+    return picked
+
+
+def plain_text(text: str) -> str:
+    """``text`` safe for a figure title: no control characters, and matplotlib's maths
+    markup ($...$) shown as written."""
+    return plain(text).replace("$", r"\$")
 
 
 def forest(
@@ -111,7 +156,7 @@ def forest(
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel(f"credibility in {year} (standardised; {int(prob * 100)}% HDI)")
     ax.legend(title="alliance", fontsize=8, loc="lower right")
-    ax.set_title(f"{result.spec.name}: units in {year}")
+    ax.set_title(f"{plain_text(result.spec.name)}: units in {year}")
     fig.tight_layout()
     return fig
 
@@ -139,7 +184,7 @@ def loadings(
     right.set_xlabel("information per observation (1 / sd²)")
     right.set_xlim(0, info.information.max() * 1.8)
     left.invert_yaxis()
-    fig.suptitle(f"{result.spec.name}: what each signal says about credibility")
+    fig.suptitle(f"{plain_text(result.spec.name)}: what each signal says about credibility")
     fig.tight_layout()
     return fig
 

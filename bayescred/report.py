@@ -19,7 +19,6 @@ What ``write_report`` writes into ``out``:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +31,9 @@ from . import plots
 from .diagnostics import DiagnosticReport, Thresholds, diagnose
 from .errors import ResultError
 from .information import signal_information
+from .output import dumps, markdown, plural
 from .results import CredibilityResult, interval_prob
+from .runtime import stage
 
 PLOT_TITLES = {
     "trajectories": "Credibility over time (▲ honoured, ▼ violated crises)",
@@ -71,6 +72,7 @@ def write_report(
     year: int | None = None,
     source: str | None = None,
     prob: float | None = None,
+    units: list[str] | None = None,
 ) -> ReportFiles:
     """Diagnose ``result`` (unless ``report`` is given) and write the report into ``out``.
 
@@ -90,30 +92,39 @@ def write_report(
         Year of the forest plot (default: the last).
     source : str, optional
         Where the result came from (a file name), recorded in the report.
+    units : list of str, optional
+        Units (``MEMBER/ALLIANCE``) or members to draw in ``trajectories.png`` (default:
+        12, those with the most crises and the largest movements first).
     """
     prob = interval_prob(hdi_prob, prob, "write_report")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultError(f"{out}: exists and is not a folder; --out needs a folder")
+    if units:  # an unknown unit fails before the (slow) checks
+        plots.select_units(list(result.panel.unit_labels), units)
     out.mkdir(parents=True, exist_ok=True)
     report = report or diagnose(result, thresholds)
+    stage("report: signal information and the credibility table")
     info = signal_information(result, prob)
     credibility = out / "credibility.csv"
     result.credibility(prob).to_csv(credibility, index=False, lineterminator="\n")
     signals = out / "signals.csv"
     info.reset_index().to_csv(signals, index=False, lineterminator="\n")
-    written = _plots(result, report, out, prob, year)
+    written = _plots(result, report, out, prob, year, units)
     diagnostics = out / "diagnostics.json"
     payload = {**_about(result, source), **report.to_dict()}
-    diagnostics.write_text(json.dumps(_clean(payload), indent=2, allow_nan=False) + "\n")
+    diagnostics.write_text(dumps(payload, indent=2) + "\n")
     markdown = out / "report.md"
     markdown.write_text(_markdown(result, report, info, written, prob, source))
     return ReportFiles(out, diagnostics, credibility, signals, markdown, written, report)
 
 
-def _plots(result, report, out: Path, prob: float, year: int | None) -> dict[str, Path]:
+def _plots(
+    result, report, out: Path, prob: float, year: int | None, units: list[str] | None = None
+) -> dict[str, Path]:
     makers = {
-        "trajectories": lambda: plots.trajectories(result, hdi_prob=prob, max_units=12),
+        "trajectories": lambda: plots.trajectories(result, units, hdi_prob=prob,
+                                                   max_units=48 if units else 12),
         "forest": lambda: plots.forest(result, year=year, hdi_prob=prob),
         "loadings": lambda: plots.loadings(result, prob),
         "ppc": (lambda: plots.ppc(report)) if report.predictive is not None else None,
@@ -121,6 +132,7 @@ def _plots(result, report, out: Path, prob: float, year: int | None) -> dict[str
         "energy": (lambda: plots.energy(result)) if _has_energy(result) else None,
     }
     written = {}
+    stage(f"report: drawing {', '.join(n for n, m in makers.items() if m is not None)}")
     for name, make in makers.items():
         if make is None:
             continue
@@ -166,19 +178,6 @@ def _about(result: CredibilityResult, source: str | None) -> dict:
     }
 
 
-def _clean(obj):
-    """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, str):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 # ---------------------------------------------------------------------------- markdown
 
 
@@ -221,7 +220,7 @@ def _sampler_line(result, report: DiagnosticReport) -> str:
 def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> str:
     panel = result.panel
     lines = [
-        f"# bayescred report: {result.spec.name}",
+        f"# bayescred report: {markdown(result.spec.name)}",
         "",
         f"**Verdict: {report.verdict.upper()}** — {_VERDICT[report.verdict]}",
         "",
@@ -229,7 +228,7 @@ def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> 
         f"reputation {'on' if result.spec.reputation.enabled else 'off'}",
         f"- data: {len(panel.units)} units × {len(panel.years)} years "
         f"({panel.years[0]}–{panel.years[-1]}), {len(panel.observations)} observations of "
-        f"{len(panel.signals)} signals, {len(panel.crises)} crises",
+        f"{len(panel.signals)} signals, {plural(len(panel.crises), 'crisis', 'crises')}",
         f"- sampler: {_sampler_line(result, report)}; compile "
         f"{result.timing.compile_s:.1f} s, sampling {result.timing.sample_s:.1f} s",
         "",

@@ -74,6 +74,7 @@ import xarray as xr
 
 from .design import SignalScale, scales_from_dict, scales_to_dict
 from .errors import BayescredError, ResultError
+from .output import plain, plural
 from .panel import Panel, load_panel
 from .result_groups import (
     _DATA_GROUP,
@@ -175,11 +176,11 @@ class CredibilityResult:
         span = f" ({years[0]}-{years[-1]})" if len(years) else ""
         backend = spec.sampler.backend
         return [
-            f"CredibilityResult: model {spec.name!r} ({spec.latent.dynamics} dynamics, "
+            f"CredibilityResult: model {plain(spec.name)!r} ({spec.latent.dynamics} dynamics, "
             f"reputation {'on' if spec.reputation.enabled else 'off'})",
             f"  data: {len(panel.units)} units x {len(years)} years{span}, "
             f"{len(panel.observations)} observations of {len(spec.signals)} signals, "
-            f"{len(panel.crises)} crises",
+            f"{plural(len(panel.crises), 'crisis', 'crises')}",
             f"  posterior: {post.sizes['chain']} chains x {post.sizes['draw']} draws "
             f"({backend}); sampling {self.timing.sample_s:.1f} s",
             f"  groups: {', '.join(self._group_names())}",

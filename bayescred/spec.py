@@ -11,7 +11,7 @@ import copy
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
@@ -50,42 +50,124 @@ DEFAULT_PRIORS: dict[str, dict] = {
     "cutpoints_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 3.0},
 }
 
+# One line on what each structural parameter does (the spec reference, docs/spec.md).
+PRIOR_DOCS: dict[str, str] = {
+    "alpha": "each signal's intercept (on its link scale, around the data's own centre)",
+    "loading": "how strongly each signal moves with credibility (positive; direction sets "
+    "the sign)",
+    "tau": "spread of the alliances' baselines",
+    "sigma_innovation": "ar1: the yearly innovation of a unit's path",
+    "sigma_level_raw": "random_walk: spread of the units' starting levels, relative to a "
+    "yearly step of 0.1",
+    "phi": "ar1: persistence of a unit's path (0: none, 1: a random walk)",
+    "kappa_honor_raw": "how much an honoured crisis raises the member's reputation (raw "
+    "scale)",
+    "kappa_violate_raw": "how much a violated crisis lowers the member's reputation (raw "
+    "scale)",
+    "phi_reputation": "how long reputation lasts, year to year",
+    "sigma_reputation": "reputation noise (with [reputation] noise = true)",
+    "gamma": "effect of each unit covariate ([latent] covariates) on credibility",
+    "alpha_followthrough": "intercept of follow-through (logit P(honour) in a crisis)",
+    "loading_followthrough": "how strongly follow-through moves with credibility",
+    "cutpoints_followthrough": "cutpoints of follow-through when `partial` outcomes occur",
+}
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values a spec key admits: ``choices``, or an interval from ``low`` to ``high``
+    (either end open or absent).  Validation and the reference (docs/spec.md) read it."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+
+    def admits(self, value: Any) -> bool:
+        if self.choices:
+            return value in self.choices and not isinstance(value, bool)
+        if isinstance(value, float) and math.isnan(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def text(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        if self.low is not None and self.high is not None:
+            return (f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                    f"{')' if self.high_open else ']'}")
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.high is not None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        return ""
+
+
+def key(
+    default: Any = MISSING, doc: str = "", allowed: Allowed | None = None,
+    unset: str | None = None, **kwargs,
+):
+    """A spec key: its default, one line on what it does and the values it admits (the
+    declaration that validation and docs/spec.md both read); ``unset``: the default shown
+    for a field the parser fills in itself."""
+    metadata = {"doc": doc, "allowed": allowed, "unset": unset}
+    if default is MISSING:
+        return field(metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
+
+
 @dataclass(frozen=True)
 class SignalSpec:
-    family: str
-    direction: int = 1
-    description: str = ""
+    family: str = key(doc="the signal's likelihood (docs/families.md)",
+                      allowed=Allowed(choices=tuple(FAMILIES)))
+    direction: int = key(1, "+1: higher values mean more credible; -1: lower values do",
+                         Allowed(choices=(1, -1)))
+    description: str = key("", "free text, shown in reports")
 
 
 @dataclass(frozen=True)
 class LatentSpec:
-    dynamics: str = "random_walk"
-    covariates: tuple[str, ...] = ()
+    dynamics: str = key("random_walk", "how a unit's credibility moves from year to year",
+                        Allowed(choices=DYNAMICS))
+    covariates: tuple[str, ...] = key(
+        (), "columns of the units table whose effect on credibility is estimated (gamma)"
+    )
 
 
 @dataclass(frozen=True)
 class ReputationSpec:
-    enabled: bool = True
-    noise: bool = False
+    enabled: bool = key(True, "crises move the member's reputation, shared by all its "
+                        "commitments")
+    noise: bool = key(False, "reputation also drifts at random (sigma_reputation)")
 
 
 @dataclass(frozen=True)
 class SamplerSpec:
-    backend: str = "nutpie"
-    draws: int = 1000
-    tune: int | None = None  # None: the engine's default, see ``warmup``
-    chains: int = 4
-    seed: int = 1
-    target_accept: float = 0.8
+    backend: str = key("nutpie", "the engine: nutpie, pymc or numpyro (NUTS), or advi (a "
+                       "fast approximation, not for inference you report)",
+                       Allowed(choices=BACKENDS))
+    draws: int = key(1000, "posterior draws per chain", Allowed(low=1))
+    tune: int | None = key(None, "tuning (warm-up) draws per chain; unset: 600 for "
+                           "preconditioned nutpie, else 1000", Allowed(low=1))
+    chains: int = key(4, "number of chains", Allowed(low=1))
+    seed: int = key(1, "random seed: the same seed gives the same draws", Allowed(low=0))
+    target_accept: float = key(0.8, "NUTS's target acceptance rate; higher: smaller steps, "
+                               "fewer divergences, slower", Allowed(0, 1, True, True))
     # nutpie: precondition NUTS with an ADVI fit (kernel.PRECOND_ARRAYS; fit.py says why)
-    precondition: bool = True
+    precondition: bool = key(True, "nutpie: sample through an ADVI fit of the posterior "
+                             "(chains start in the bulk, little tuning needed)")
     # nutpie: each draw's step size is the adapted one times a uniform factor in
     # [1 - jitter, 1 + jitter] (nutpie's own default is 0.1).  In the preconditioner's
     # nearly isotropic coordinates trajectories of one length resonate with the slow
     # directions (tau, sigma_innovation, the kappas); varied lengths break that.  Measured
     # on ``medium``, 7 data sets, 4 x (600 + 1000): min bulk ESS 800-1270 instead of
     # 463-934, for ~25% more leapfrog steps (19 per draw instead of 15).
-    step_size_jitter: float = 0.3
+    step_size_jitter: float = key(0.3, "nutpie: each draw's step size is the adapted one "
+                                  "times a factor in [1 - jitter, 1 + jitter]",
+                                  Allowed(0, 1, high_open=True))
     # nutpie, preconditioned: the random walk's coordinates are shown to NUTS at scales
     # spread from this to 1, in blocks (kernel.model.KernelModel.spread_map says why); 1: not.
     # Measured with benchmarks/spread_scales.py, 4 x (600 + 1000).  ``medium``, 9 data
@@ -95,7 +177,9 @@ class SamplerSpec:
     # (0.6: one), for 30% more leapfrog steps (27.5 per draw against 21), fewer than it
     # gains in ESS.  ``large``: 0.6 left a credibility R-hat at 1.0110, 0.4 1.0074 (0.3:
     # 1.0083 for 62 steps per draw).
-    spread_scale: float = 0.4
+    spread_scale: float = key(0.4, "nutpie, preconditioned: smallest scale at which the "
+                              "random walk's coordinates are shown to NUTS (1: none)",
+                              Allowed(0, 1, low_open=True))
 
     @property
     def warmup(self) -> int:
@@ -129,24 +213,29 @@ class OutputSpec:
     evenly; 0: none).
     """
 
-    log_likelihood: bool = True
-    predictive_draws: int = 500
+    log_likelihood: bool = key(True, "save the pointwise log-likelihood, so az.loo and "
+                               "az.compare work on the file (8 bytes x draws x "
+                               "observations; switch off for huge panels)")
+    predictive_draws: int = key(500, "posterior predictive draws saved for az.plot_ppc "
+                                "(thinned evenly; 0: none)", Allowed(low=0))
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    observations: str | None = None
-    crises: str | None = None
-    units: str | None = None
+    observations: str | None = key(None, "observations CSV (member, alliance, year, signal, "
+                                   "value[, trials]), relative to the spec's folder")
+    crises: str | None = key(None, "crises CSV (crisis, year, member, alliance, outcome); "
+                             "optional")
+    units: str | None = key(None, "units CSV (member, alliance, covariate columns); optional")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A validated model spec.  Build one with :func:`load_spec` or :func:`spec_from_dict`."""
 
-    name: str
-    signals: dict[str, SignalSpec]
-    description: str = ""
+    name: str = key(doc="the model's name, shown in reports", unset='"model"')
+    signals: dict[str, SignalSpec] = key(doc="one [signals.NAME] table per signal")
+    description: str = key("", "free text, shown in reports")
     data: DataSpec = field(default_factory=DataSpec)
     latent: LatentSpec = field(default_factory=LatentSpec)
     reputation: ReputationSpec = field(default_factory=ReputationSpec)
@@ -295,7 +384,19 @@ def _section(cls, table: dict, where: str):
             raise SpecError(
                 f"{where}: key {key!r} must be {expected.__name__}, got {value!r}"
             )
+        _check_allowed(cls, key, value, where)
     return cls(**table)
+
+
+def _check_allowed(cls, name: str, value: Any, where: str) -> None:
+    """``value`` against the values the declaration of ``cls.name`` admits."""
+    meta = cls.__dataclass_fields__[name].metadata
+    allowed = meta.get("allowed")
+    if allowed is not None and not allowed.admits(value):
+        verb = "be" if allowed.choices else "lie in" if allowed.high is not None else "be"
+        raise SpecError(
+            f"{where}: {name} must {verb} {allowed.text()} ({meta['doc']}), got {value!r}"
+        )
 
 
 def _given_type(hint):
@@ -304,15 +405,14 @@ def _given_type(hint):
 
 
 def _signal(table: Any, where: str) -> SignalSpec:
-    _reject_unknown(table, ("family", "direction", "description"), where)
+    _reject_unknown(table, tuple(SignalSpec.__dataclass_fields__), where)
     family = table.get("family")
     if not isinstance(family, str) or family not in FAMILIES:
         raise SpecError(
             f"{where}: unknown family {family!r}; valid families are: {', '.join(FAMILIES)}"
         )
     direction = table.get("direction", 1)
-    if direction not in (1, -1) or isinstance(direction, bool):
-        raise SpecError(f"{where}: direction must be 1 or -1, got {direction!r}")
+    _check_allowed(SignalSpec, "direction", direction, where)
     description = table.get("description", "")
     if not isinstance(description, str):
         raise SpecError(
@@ -322,12 +422,9 @@ def _signal(table: Any, where: str) -> SignalSpec:
 
 
 def _latent(table: dict, where: str) -> LatentSpec:
-    _reject_unknown(table, ("dynamics", "covariates"), where)
+    _reject_unknown(table, tuple(LatentSpec.__dataclass_fields__), where)
     dynamics = table.get("dynamics", "random_walk")
-    if not isinstance(dynamics, str) or dynamics not in DYNAMICS:
-        raise SpecError(
-            f"{where}: dynamics must be one of {', '.join(DYNAMICS)}, got {dynamics!r}"
-        )
+    _check_allowed(LatentSpec, "dynamics", dynamics, where)
     covariates = table.get("covariates", [])
     if not isinstance(covariates, list | tuple) or not all(isinstance(c, str) for c in covariates):
         raise SpecError(f"{where}: covariates must be a list of column names")
@@ -344,44 +441,13 @@ def _latent(table: dict, where: str) -> LatentSpec:
 
 
 def _sampler(table: dict, where: str) -> SamplerSpec:
-    spec = _section(SamplerSpec, table, where)
-    if spec.backend not in BACKENDS:
-        raise SpecError(
-            f"{where}: backend must be one of {', '.join(BACKENDS)}, got {spec.backend!r}"
-        )
-    for key in ("draws", "tune", "chains"):
-        if getattr(spec, key) is not None and getattr(spec, key) < 1:
-            raise SpecError(
-                f"{where}: {key} must be positive (1 or more), got {getattr(spec, key)}"
-            )
-    if not 0 <= spec.seed < 2**63:
-        raise SpecError(f"{where}: seed must be an integer in [0, 2**63), got {spec.seed}")
-    if not 0 < spec.target_accept < 1:
-        raise SpecError(
-            f"{where}: target_accept must lie in (0, 1), got {spec.target_accept!r}"
-        )
-    if not 0 <= spec.step_size_jitter < 1:
-        raise SpecError(
-            f"{where}: step_size_jitter must lie in [0, 1) (each draw's step size is the "
-            f"adapted one times a factor in [1 - jitter, 1 + jitter]), got "
-            f"{spec.step_size_jitter!r}"
-        )
-    if not 0 < spec.spread_scale <= 1:
-        raise SpecError(
-            f"{where}: spread_scale must lie in (0, 1] (the smallest scale the random walk's "
-            f"coordinates are shown to NUTS at; 1: none), got {spec.spread_scale!r}"
-        )
-    return spec
+    """The [sampler] table: types and ranges as :class:`SamplerSpec` declares them."""
+    return _section(SamplerSpec, table, where)
 
 
 def _output(table: dict, where: str) -> OutputSpec:
-    spec = _section(OutputSpec, table, where)
-    if spec.predictive_draws < 0:
-        raise SpecError(
-            f"{where}: predictive_draws must be 0 (none saved) or more, got "
-            f"{spec.predictive_draws}"
-        )
-    return spec
+    """The [output] table: types and ranges as :class:`OutputSpec` declares them."""
+    return _section(OutputSpec, table, where)
 
 
 def valid_prior_names(signals: dict[str, SignalSpec]) -> list[str]:

@@ -32,6 +32,7 @@ from bayescred.predictive import graph_key, log_likelihood, observation_rows, re
 from bayescred.simulate import TrueParameters
 
 pytestmark = pytest.mark.sampling
+runner = CliRunner()
 
 SHAPE = {"n_units": 6, "n_members": 6, "n_alliances": 1, "n_years": 16, "n_crises": 12,
          "missing": 0.1}
@@ -153,6 +154,65 @@ def test_headline_convergence_ignores_years_outside_a_units_span(good, monkeypat
     headline = convergence(result, ["credibility"])["max_rhat"]
     assert headline < 1.05
     assert headline == pytest.approx(convergence_table(result).loc["credibility", "max_rhat"])
+
+
+@pytest.mark.parametrize("share, status", [(0.005, "warn"), (0.015, "fail"), (0.034, "fail")])
+def test_divergences_above_one_percent_of_draws_fail(good, share, status):
+    """Divergences are a warning only while rare: above 1% of the draws they fail."""
+    from bayescred.checks import Thresholds
+    from bayescred.convergence import _sampler_checks
+
+    idata = good.idata.copy()
+    div = idata.sample_stats["diverging"].copy()
+    n = int(round(share * div.size))
+    div.values[...] = np.arange(div.size).reshape(div.shape) < n
+    idata.sample_stats["diverging"] = div
+    info, checks = _sampler_checks(dataclasses.replace(good, idata=idata), Thresholds())
+    check = next(c for c in checks if c.check == "divergences")
+    assert info["divergences"] == n and check.status == status
+    assert "--target-accept 0.95" in check.next_step
+
+
+def test_divergence_advice_never_asks_for_a_target_accept_already_used():
+    from bayescred.convergence import _divergence_advice
+
+    assert "to 0.99" in _divergence_advice(0.95)
+    assert "target_accept is already 0.99" in _divergence_advice(0.99)
+    assert "raise" not in _divergence_advice(0.995)
+
+
+def test_trajectories_say_how_many_units_are_shown_and_report_units_chooses(good, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bayescred.plots import trajectories
+
+    labels = good.panel.unit_labels
+    fig = trajectories(good, max_units=5)
+    assert f"5 of {len(labels)} units shown" in fig._suptitle.get_text()
+    plt.close(fig)
+    one = trajectories(good, units=[labels[3]])  # one panel, not a row of four
+    assert f"1 of {len(labels)} units shown" in one._suptitle.get_text()
+    assert [ax.get_title() for ax in one.axes if ax.get_visible()] == [labels[3]]
+    plt.close(one)
+    path = tmp_path / "r.nc"
+    good.save(path)
+    bad = runner.invoke(app, ["report", str(path), "--out", str(tmp_path / "rep"),
+                              "--units", f"{labels[0]},NOPE"])
+    assert bad.exit_code == 2 and "'NOPE': no such unit or member" in bad.output
+    assert not (tmp_path / "rep").exists()
+
+
+def test_a_spec_name_is_escaped_in_the_report_and_plain_in_the_terminal(good, good_report,
+                                                                        tmp_path):
+    from bayescred.report import write_report
+
+    name = "x\x1b[31m<script>alert(1)</script>"
+    renamed = dataclasses.replace(good, spec=dataclasses.replace(good.spec, name=name))
+    files = write_report(renamed, tmp_path, report=good_report)
+    text = files.markdown.read_text()
+    assert "<script>" not in text and "\x1b" not in text and "&lt;script&gt;" in text
+    json.loads(files.diagnostics.read_text(), parse_constant=pytest.fail)  # no NaN/Infinity
+    assert "\x1b" not in repr(renamed)
 
 
 def test_diagnose_leaves_the_result_alone(good, good_report):

@@ -161,15 +161,15 @@ def test_spread_scale_reaches_the_preconditioner(sim, result):
 
 
 def test_a_large_trace_goes_through_disk_and_comes_back_the_same(sim, monkeypatch, tmp_path):
-    """Past fit.TRACE_IN_MEMORY_BYTES nutpie writes the trace to a temporary zarr store:
-    the result must be the in-memory one (draws, coordinates, statistics), the folder gone."""
-    import importlib
+    """Past runtime.TRACE_IN_MEMORY_BYTES nutpie writes the trace to a temporary zarr
+    store: the result must be the in-memory one (draws, coordinates, statistics), the
+    folder gone."""
+    from bayescred import runtime
 
-    fit_module = importlib.import_module("bayescred.fit")  # bc.fit is the function
     panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
     args = dict(draws=20, tune=20, chains=2, seed=9, progress=False)
     in_memory = bc.fit(sim.spec, panel, **args).idata
-    monkeypatch.setattr(fit_module, "TRACE_IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(runtime, "TRACE_IN_MEMORY_BYTES", 0)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
     on_disk = bc.fit(sim.spec, panel, **args).idata

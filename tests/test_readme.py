@@ -34,6 +34,7 @@ def test_readme_links_exist():
         "benchmarks/README.md",
         "data/README.md",
         "docs/whatif.md",
+        "docs/spec.md",
         "notebooks",
         "LICENSE",
     ):

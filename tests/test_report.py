@@ -171,3 +171,44 @@ def test_dispersion_advice_fits_the_family(family):
             assert "instead of negbinomial" not in advice, (family, side, advice)
     assert "sigma" in _family_advice("lognormal", "sd", "below")
     assert "poisson" in _family_advice("negbinomial", "sd", "below")
+
+
+def test_trajectories_show_units_with_crises_then_the_largest_movements_first():
+    from bayescred.plots import unit_order
+
+    table = pd.DataFrame({
+        "unit": ["A/X"] * 3 + ["B/X"] * 3 + ["C/Y"] * 3 + ["D/Y"],
+        "mean": [0, 0.1, 0.2, 0, 2, -1, 0, 0.5, 0, 0.3],
+    })
+    crises = pd.DataFrame({"unit": ["C/Y", "A/X", "C/Y"]})
+    # C: two crises; A: one; then B (moves 3) before D (one year: moves 0)
+    assert unit_order(table, crises) == ["C/Y", "A/X", "B/X", "D/Y"]
+    assert unit_order(table, crises.iloc[:0]) == ["B/X", "C/Y", "A/X", "D/Y"]
+
+
+def test_trajectories_units_are_chosen_by_label_or_member():
+    from bayescred.errors import DataError
+    from bayescred.plots import select_units
+
+    labels = ["USA/NATO", "DEU/NATO", "USA/ANZUS", "JPN/US-JPN"]
+    assert select_units(labels, ["JPN/US-JPN", "USA"]) == ["JPN/US-JPN", "USA/NATO",
+                                                           "USA/ANZUS"]
+    with pytest.raises(DataError, match="'FRA': no such unit or member"):
+        select_units(labels, ["DEU", "FRA"])
+
+
+def test_spread_advice_is_offered_only_where_it_can_change_the_check():
+    """'a lower floor in the sigma prior' only where the sigma prior has a floor to lower;
+    'a precision prior that allows higher values' only where it has a cap."""
+    from bayescred.datasets import load_example
+    from bayescred.simulate import default_spec
+
+    plain_spec = default_spec()  # HalfNormal sigma: no floor
+    advice = _family_advice("lognormal", "sd", "below", plain_spec)
+    assert "floor" not in advice and "loading prior" in advice
+    _, us = load_example("us_alliances")  # sigma: TruncatedNormal, lower = 0.3
+    assert "lower floor in the `sigma` prior" in _family_advice("lognormal", "sd", "below", us)
+    assert "floor" not in _family_advice("negbinomial", "sd", "below", plain_spec)
+    assert "floor in the `dispersion`" in _family_advice("negbinomial", "sd", "below", us)
+    assert "higher values" not in _family_advice("beta", "sd", "below", plain_spec)
+    assert "spread" in _family_advice("beta", "sd", "below", plain_spec)  # never empty

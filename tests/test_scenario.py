@@ -400,3 +400,20 @@ def test_cli_needs_a_scenario_or_a_horizon(result_file, tmp_path):
         ["whatif", str(result_file), str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")],
     )
     assert res.exit_code == 2 and "scenario file not found" in res.output
+
+
+def test_example_scenario_runs_on_what_the_readmes_main_job_fits():
+    """scenarios/example.toml names units and signals of us_alliances (what `bayescred demo`
+    fits): it binds to that panel, each entry landing on the unit and years it names."""
+    from pathlib import Path
+
+    from bayescred.datasets import load_example
+    from bayescred.model import signal_scales
+    from bayescred.scenario import bind, load_scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "example.toml"
+    assert "demo_output/result.nc" in path.read_text()
+    panel, spec = load_example("us_alliances")
+    bound = bind(load_scenario(path), panel, spec, signal_scales(panel, spec))
+    assert set(bound.changes.member) == {"DEU"} and list(bound.changes.year) == [2013, 2014, 2015]
+    assert list(bound.crises.member) == ["KOR"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bayescred.errors import SpecError
@@ -26,12 +28,12 @@ def test_defaults_are_merged():
         ({**BASE, "latnet": {}}, "'latnet'"),
         ({**BASE, "latent": {"dynamic": "ar1"}}, "'dynamic'"),
         ({"signals": {"t": {"family": "poison"}}}, "valid families"),
-        ({"signals": {"t": {"family": "poisson", "direction": 2}}}, "direction must be 1 or -1"),
+        ({"signals": {"t": {"family": "poisson", "direction": 2}}}, "direction must be one of 1"),
         ({**BASE, "latent": {"dynamics": "spline"}}, "static, random_walk, ar1"),
         ({**BASE, "sampler": {"backend": "stan"}}, "nutpie, pymc, numpyro"),
         ({**BASE, "sampler": {"draws": "many"}}, "'draws' must be int"),
         ({**BASE, "sampler": {"tune": "long"}}, "'tune' must be int"),
-        ({**BASE, "sampler": {"tune": -5}}, "tune must be positive"),
+        ({**BASE, "sampler": {"tune": -5}}, "tune must be >= 1"),
         ({**BASE, "sampler": {"step_size_jitter": 1.0}}, "step_size_jitter must lie in [0, 1)"),
         ({**BASE, "sampler": {"step_size_jitter": -0.1}}, "got -0.1"),
         ({**BASE, "sampler": {"step_size_jitter": float("nan")}}, "step_size_jitter must lie"),
@@ -39,7 +41,7 @@ def test_defaults_are_merged():
         ({**BASE, "sampler": {"spread_scale": 0.0}}, "spread_scale must lie in (0, 1]"),
         ({**BASE, "sampler": {"spread_scale": 1.5}}, "got 1.5"),
         ({**BASE, "output": {"log_likelihood": "no"}}, "'log_likelihood' must be bool"),
-        ({**BASE, "output": {"predictive_draws": -1}}, "predictive_draws must be 0"),
+        ({**BASE, "output": {"predictive_draws": -1}}, "predictive_draws must be >= 0"),
         ({**BASE, "output": {"thin": 2}}, "valid keys are: log_likelihood, predictive_draws"),
         ({**BASE, "sampler": {"spread_scale": float("nan")}}, "spread_scale must lie"),
         ({**BASE, "priors": {"lodaing": {"dist": "Normal"}}}, "'lodaing'"),
@@ -97,10 +99,10 @@ INF, NAN = float("inf"), float("nan")
         ({**BASE, "priors": {"alpha": {"dist": ["Normal"]}}}, "unknown dist"),
         ({**BASE, "priors": {"alpha": "Normal"}}, "expected a table like"),
         # sampler settings
-        ({**BASE, "sampler": {"seed": -1}}, "seed must be an integer in [0, 2**63)"),
-        ({**BASE, "sampler": {"tune": 0}}, "tune must be positive (1 or more), got 0"),
-        ({**BASE, "sampler": {"draws": 0}}, "draws must be positive"),
-        ({**BASE, "sampler": {"chains": 0}}, "chains must be positive"),
+        ({**BASE, "sampler": {"seed": -1}}, "seed must be >= 0"),
+        ({**BASE, "sampler": {"tune": 0}}, "tune must be >= 1"),
+        ({**BASE, "sampler": {"draws": 0}}, "draws must be >= 1"),
+        ({**BASE, "sampler": {"chains": 0}}, "chains must be >= 1"),
         ({**BASE, "sampler": {"target_accept": 1.0}}, "target_accept must lie in (0, 1)"),
         ({**BASE, "sampler": {"target_accept": NAN}}, "target_accept must lie in (0, 1)"),
         ({**BASE, "sampler": {"seed": 1.5}}, "'seed' must be int"),
@@ -211,3 +213,42 @@ def test_prior_constraints_are_declared_for_every_prior():
 )
 def test_valid_priors_are_accepted(prior):
     assert spec_from_dict({**BASE, "priors": {"alpha": prior}}).prior("alpha") == prior
+
+
+def test_spec_reference_is_current():
+    """docs/spec.md is what scripts/spec_reference.py writes from the spec's declaration."""
+    import importlib.util
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    loader = importlib.util.spec_from_file_location(
+        "spec_reference", repo / "scripts" / "spec_reference.py"
+    )
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    assert (repo / "docs" / "spec.md").read_text() == module.render(), (
+        "docs/spec.md is out of date: run python scripts/spec_reference.py"
+    )
+
+
+def test_every_spec_key_is_declared_with_a_line_on_what_it_does():
+    from dataclasses import fields
+
+    from bayescred import spec as S
+
+    for cls in (S.DataSpec, S.SignalSpec, S.LatentSpec, S.ReputationSpec, S.SamplerSpec,
+                S.OutputSpec):
+        for f in fields(cls):
+            assert f.metadata.get("doc"), f"{cls.__name__}.{f.name}"
+    assert set(S.PRIOR_DOCS) == set(S.DEFAULT_PRIORS)
+
+
+@pytest.mark.parametrize(
+    "sampler, fragment",
+    [({"seed": -1}, "seed must be >= 0"), ({"tune": 0}, "tune must be >= 1"),
+     ({"target_accept": 1.0}, "target_accept must lie in (0, 1)"),
+     ({"chains": 0}, "chains must be >= 1")],
+)
+def test_sampler_ranges_come_from_the_declaration(sampler, fragment):
+    with pytest.raises(SpecError, match=re.escape(fragment)):
+        spec_from_dict({**BASE, "sampler": sampler})

@@ -93,13 +93,21 @@ _HELPER_GROUPS = {"logp_model": ("logp_model",), "rest": ("expand_model", "logp"
 _HELPERS: dict[str, tuple[subprocess.Popen, str]] = {}
 
 
-def start_compiling() -> None:
+def start_compiling() -> bool:
     """Start compiling the kernel (~25 s cold) in other processes, and return at once;
     nothing to do when it is cached.  A caller with seconds of work before its first fit
     (the command line: imports, reading the data, building the model) overlaps the two;
-    c_functions waits for them."""
+    c_functions waits for them.  Returns whether the kernel must be compiled (it is not
+    in numba's cache), so that a caller can say so."""
+    must = not all(_cached(_C_FUNCTIONS[name][1]) for name in _C_FUNCTIONS)
+    running = len(_HELPERS)
     for group in _HELPER_GROUPS:
         _compile_elsewhere(group)
+    if must and not running:
+        from ..runtime import stage
+
+        stage("compiling the kernel (one time, ~30 s)")
+    return must
 
 
 def _reap_helpers(stop: bool = False) -> None:

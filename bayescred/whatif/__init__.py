@@ -65,6 +65,7 @@ from ..errors import SpecError
 from ..numpy_model import LatentDraws, rebuild, standardisation
 from ..numpy_model import Measurement as _Measurement  # noqa: F401  (tests' old names)
 from ..numpy_model import stack_draws as _draws  # noqa: F401
+from ..output import pareto_k_text
 from ..results import DEFAULT_PROB, CredibilityResult
 from ..scenario import Scenario, bind, load_scenario
 from .answer import Baseline, FastUnavailable, _Answer
@@ -229,6 +230,6 @@ def _fast_reason(answer: _Answer, k_threshold: float, engine: str) -> str:
     verdict = "<=" if answer.pareto_k <= k_threshold else ">"
     asked = "requested" if engine == "fast" else "chosen by auto"
     return (
-        f"fast engine {asked}: Pareto k {answer.pareto_k:.2f} {verdict} {k_threshold}, "
+        f"fast engine {asked}: {pareto_k_text(answer.pareto_k)} {verdict} {k_threshold}, "
         f"effective sample size {answer.ess:.0f} of {n} draws"
     )

@@ -3,7 +3,6 @@ contrast and the crises' effect as tables, a sentence, a figure and the files.""
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..output import dumps, pareto_k_text, plain
 from ..panel import UNIT_SEP
 from ..results import DEFAULT_PROB
 from ..scenario import BoundScenario, Scenario
@@ -304,11 +304,11 @@ class WhatIfResult:
     def text(self, n: int = 3, hdi_prob: float | None = None, *, prob: float | None = None) -> str:
         """One sentence on the largest changes (or the forecast's widening intervals)."""
         prob = _interval(hdi_prob, prob, self.hdi_prob)
-        name = self.scenario.name
+        name = plain(self.scenario.name)
         pct = f"{round(prob * 100)}%"
         table = self.contrast(prob)
         how = f"{self.engine} engine" + (
-            f", Pareto k {self.pareto_k:.2f}" if self.pareto_k is not None else ""
+            f", {pareto_k_text(self.pareto_k)}" if self.pareto_k is not None else ""
         )
         if self.scenario.is_empty:
             if not self.scenario.horizon:
@@ -325,9 +325,10 @@ class WhatIfResult:
         table["unit"] = table.member + UNIT_SEP + table.alliance
         table["size"] = table["mean"].abs()
         top = table.sort_values("size", ascending=False).drop_duplicates("unit").head(n)
-        top = top[top["size"] > 0]
+        top = top[top["size"] >= 0.005]  # a change shown as +0.00 or -0.00 is none
         if top.empty:
-            return f"Scenario '{name}' leaves credibility unchanged ({how})."
+            return (f"Scenario '{name}' leaves credibility unchanged (no unit-year moves by "
+                    f"0.005 or more; {how}).")
         parts = [
             f"{r.unit} in {r.year} ({r['mean']:+.2f}, {pct} interval {r.hdi_low:+.2f} to "
             f"{r.hdi_high:+.2f}, P(up) {r.p_up:.2f})"
@@ -335,7 +336,7 @@ class WhatIfResult:
         ]
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         effect = self.effect(prob)
-        if effect is not None and effect["mean"].abs().max() > 0:
+        if effect is not None and effect["mean"].abs().max() >= 0.005:
             e = effect.loc[effect["mean"].abs().idxmax()]
             listed += (
                 f"; through reputation alone the crises move {e.member}{UNIT_SEP}{e.alliance} "
@@ -465,14 +466,14 @@ class WhatIfResult:
         paths = [out / n for n in ("contrast.csv", "trajectories.csv", "whatif.json", "whatif.png")]
         self.contrast().to_csv(paths[0], index=False)
         self.trajectories().to_csv(paths[1], index=False)
-        paths[2].write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        paths[2].write_text(dumps(self.to_dict(), indent=2) + "\n")  # no NaN/Infinity
         save_png(self.figure_data(), paths[3])
         return paths
 
     # ------------------------------------------------------------------ display
 
     def _headline(self) -> list[str]:
-        k = "" if self.pareto_k is None else f", Pareto k {self.pareto_k:.2f}"
+        k = "" if self.pareto_k is None else f", {pareto_k_text(self.pareto_k)}"
         n_b, n_s = self.baseline.sizes["sample"], self.scenario_draws.sizes["sample"]
         return [
             f"WhatIfResult '{self.scenario.name}': {self.engine} engine{k}, "
