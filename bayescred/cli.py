@@ -46,18 +46,36 @@ def _fail(message: str) -> None:
 
 
 def _guard(func):
-    """Turn package errors (and unreadable input) into a short message and exit 2."""
+    """Turn package errors (and unreadable input) into a short message and exit 2; an
+    interrupt (Ctrl-C, SIGTERM: ``runtime.stop_signals``) into one line and exit 130 or
+    143, after ``finally`` blocks and exit hooks have removed temporary files and
+    stopped helper processes."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except BayescredError as exc:
-            if os.environ.get("BAYESCRED_DEBUG"):
-                raise
-            _fail(str(exc))
+        from .runtime import stop_signals
+
+        with stop_signals() as received:
+            try:
+                return func(*args, **kwargs)
+            except BayescredError as exc:
+                if os.environ.get("BAYESCRED_DEBUG"):
+                    raise
+                _fail(str(exc))
+            except KeyboardInterrupt:
+                _stopped(received, "interrupted")
 
     return wrapper
+
+
+def _stopped(received: list[int], message: str) -> None:
+    """Say ``message`` (one line) and exit with the stopping signal's status."""
+    import signal
+
+    from .runtime import STOP_SIGNALS
+
+    typer.echo(message, err=True)
+    raise typer.Exit(STOP_SIGNALS.get(received[0] if received else signal.SIGINT, 130))
 
 
 def _say(text: str) -> None:
@@ -98,8 +116,28 @@ def fit(
             "none). Default: the spec's [output] predictive_draws, 500.",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite OUT even when it is not a bayescred result (never an input).",
+        ),
+    ] = False,
+    save_partial: Annotated[
+        bool,
+        typer.Option(
+            "--save-partial",
+            help="When interrupted (Ctrl-C, SIGTERM) while sampling, write the draws so "
+            "far to OUT, marked as a partial result (default: nothing is written).",
+        ),
+    ] = False,
 ) -> None:
-    """Fit SPEC and write the posterior to OUT (netCDF, readable by ArviZ as it is)."""
+    """Fit SPEC and write the posterior to OUT (netCDF, readable by ArviZ as it is).
+
+    Interrupted (Ctrl-C: exit 130, SIGTERM: exit 143), it writes nothing unless
+    --save-partial; OUT is never overwritten by anything but a whole result."""
+    from .outputs import check_result_file
+    from .runtime import stop_signals
     from .spec import load_spec
 
     if predictive_draws is not None and predictive_draws < 0:
@@ -108,14 +146,50 @@ def fit(
         draws=draws, tune=tune, chains=chains, seed=seed, backend=sampler,
         precondition=precondition,
     ).with_output(log_likelihood=log_likelihood, predictive_draws=predictive_draws)
-    _start_compiling(model_spec)
-    fit_model = _import_fit()
-    result = fit_model(model_spec)
-    for note in result.panel.notes:
-        _say(f"note: {note}")
-    result.save(out)
+    inputs = [spec, *(model_spec.path(key) for key in ("observations", "crises", "units"))]
+    check_result_file(out, inputs, force=force)  # before minutes of sampling
+    requested = model_spec.sampler.chains * model_spec.sampler.draws
+    result = None
+    with stop_signals() as received:
+        try:
+            _start_compiling(model_spec)
+            fit_model = _import_fit()
+            result = fit_model(model_spec)
+            if received or result.partial is not None:
+                _fit_stopped(result, out, received, requested, save_partial)
+            for note in result.panel.notes:
+                _say(f"note: {note}")
+            result.save(out)
+        except KeyboardInterrupt:
+            drawn = 0 if result is None else _drawn(result, requested)
+            _stopped(received, f"interrupted after {drawn} of {requested} draws; nothing written")
     _summary(result)
     _say(f"wrote {out}")
+
+
+def _fit_stopped(result, out: Path, received: list[int], requested: int, keep: bool) -> None:
+    """A fit that was interrupted, or returned fewer draws than asked for: write nothing
+    (or, with --save-partial, the draws it has, marked partial) and exit."""
+    drawn = _drawn(result, requested)
+    what = f"interrupted after {drawn} of {requested} draws" if received else (
+        f"the sampler returned {drawn} of {requested} draws"
+    )
+    if not keep or result.posterior.sizes.get("draw", 0) == 0:
+        hint = "" if received or keep else " (--save-partial keeps them, marked partial)"
+        if not received:
+            _fail(f"{what}; nothing written{hint}")
+        _stopped(received, f"{what}; nothing written")
+    result.save(out, partial=True)
+    marked = ", marked as a partial result" if result.partial is not None else ""
+    message = f"{what}; wrote {out}{marked}"
+    if not received:
+        _say(message)
+        raise typer.Exit(1)
+    _stopped(received, message)
+
+
+def _drawn(result, requested: int) -> int:
+    return requested if result.partial is None else result.partial.drawn
 
 
 def _start_compiling(spec) -> None:

@@ -126,6 +126,24 @@ def interval_prob(hdi_prob: float | None, prob: float | None, where: str) -> flo
     return DEFAULT_PROB if hdi_prob is None else float(hdi_prob)
 
 
+@dataclass(frozen=True)
+class Partial:
+    """An interrupted fit: ``drawn`` complete draws (all chains) of the ``requested``.
+
+    A result holding it was kept on request (``bayescred fit --save-partial``); its file
+    carries the attribute ``bayescred_partial``, and :meth:`CredibilityResult.load`,
+    ``repr`` and ``bayescred report`` say so.  Chains are cut to the shortest one."""
+
+    drawn: int
+    requested: int
+
+    def text(self) -> str:
+        return f"partial result: interrupted after {self.drawn} of {self.requested} draws"
+
+    def to_json(self) -> str:
+        return json.dumps({"drawn": self.drawn, "requested": self.requested})
+
+
 @dataclass(repr=False)
 class CredibilityResult:
     """A fitted credibility model.
@@ -146,6 +164,11 @@ class CredibilityResult:
         Per-signal transform constants (reused by scenarios).
     timing : Timing
         Compile and sampling seconds.
+    versions : dict
+        Package versions of the fit.
+    partial : Partial or None
+        Set where the fit was interrupted and the draws it had were kept anyway; such a
+        result is saved only with ``save(..., partial=True)``.
 
     Examples
     --------
@@ -161,6 +184,7 @@ class CredibilityResult:
     scales: dict[str, SignalScale]
     timing: Timing
     versions: dict[str, str] = field(default_factory=package_versions)
+    partial: Partial | None = None
 
     @property
     def posterior(self) -> xr.Dataset:
@@ -174,7 +198,7 @@ class CredibilityResult:
         years = panel.years
         span = f" ({years[0]}-{years[-1]})" if len(years) else ""
         backend = spec.sampler.backend
-        return [
+        lines = [
             f"CredibilityResult: model {spec.name!r} ({spec.latent.dynamics} dynamics, "
             f"reputation {'on' if spec.reputation.enabled else 'off'})",
             f"  data: {len(panel.units)} units x {len(years)} years{span}, "
@@ -184,6 +208,9 @@ class CredibilityResult:
             f"({backend}); sampling {self.timing.sample_s:.1f} s",
             f"  groups: {', '.join(self._group_names())}",
         ]
+        if self.partial is not None:
+            lines.append(f"  {self.partial.text()}: not the requested posterior")
+        return lines
 
     def __repr__(self) -> str:
         return "\n".join(self._lines())
@@ -431,13 +458,19 @@ class CredibilityResult:
         *,
         log_likelihood: bool | None = None,
         predictive_draws: int | None = None,
+        partial: bool = False,
     ) -> Path:
         """Write the result as one netCDF file that ArviZ reads as it is (see the module
         docstring for its groups); returns the path.
 
         Written to a temporary name first, so a failure never leaves a half-written result
-        behind.  ``log_likelihood`` and ``predictive_draws`` as in
-        :meth:`to_inference_data` (defaults: the spec's ``[output]`` table).
+        behind; the file gets the folder's usual mode (the process's umask).
+        ``log_likelihood`` and ``predictive_draws`` as in :meth:`to_inference_data`
+        (defaults: the spec's ``[output]`` table).
+
+        Only a whole posterior is written: the draws the spec asked for, none NaN
+        (:class:`~bayescred.errors.ResultError` otherwise).  An interrupted fit's
+        result (:attr:`partial`) is written only with ``partial=True``, marked so.
 
         Examples
         --------
@@ -448,6 +481,7 @@ class CredibilityResult:
         import arviz as az
 
         path = Path(path)
+        self._check_complete(path, partial)
         path.parent.mkdir(parents=True, exist_ok=True)
         idata = self.to_inference_data(
             log_likelihood=log_likelihood, predictive_draws=predictive_draws
@@ -463,14 +497,45 @@ class CredibilityResult:
             # uncompressed: zlib shrinks draws of floats by ~4% and took 5 of the 6 s
             # of writing medium's 112 MB
             out.to_netcdf(tmp, engine="h5netcdf", compress=False)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is 0600 whatever the umask
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
         return path
 
+    def _check_complete(self, path: Path, partial: bool) -> None:
+        """Refuse to write anything but the posterior the spec asked for: every chain's
+        requested draws, no NaN (an interrupted or failed sampler returns less)."""
+        post = self.posterior
+        if self.partial is not None:
+            if not partial:
+                raise ResultError(
+                    f"{path}: not written: {self.partial.text()} (save it with "
+                    "partial=True, or `bayescred fit --save-partial`, to keep it marked so)"
+                )
+        else:
+            sampler = self.spec.sampler
+            chains, draws = sampler.chains, sampler.draws
+            if sampler.backend == "advi":  # chains x draws independent draws, one chain
+                chains, draws = 1, sampler.chains * sampler.draws
+            have = (post.sizes.get("chain", 0), post.sizes.get("draw", 0))
+            if have != (chains, draws):
+                raise ResultError(
+                    f"{path}: not written: the posterior holds {have[0]} chains x {have[1]} "
+                    f"draws, the spec asked for {chains} x {draws}"
+                )
+        for name, values in post.data_vars.items():
+            if values.dtype.kind == "f" and bool(values.isnull().any()):
+                raise ResultError(
+                    f"{path}: not written: posterior variable {name!r} holds NaN (an "
+                    "interrupted or failed sampler)"
+                )
+
     def _attrs(self) -> dict[str, str | int]:
+        partial = {} if self.partial is None else {"bayescred_partial": self.partial.to_json()}
         return {
+            **partial,
             "bayescred_format": FORMAT,
             "bayescred_spec": self.spec.to_json(),
             "bayescred_scales": json.dumps(scales_to_dict(self.scales)),
@@ -522,6 +587,12 @@ class CredibilityResult:
                 _refit_message(path, written_by, fmt, f"its contents cannot be read ({exc})")
             ) from None
         return cls(groups.without(_DATA_GROUP), spec, panel, scales, timing, versions)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _json_attr(attrs, key: str, default: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
 from dataclasses import dataclass
 
@@ -43,3 +44,36 @@ def collector_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+# The signals that stop a command, and the exit status each gives (128 + its number).
+STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@contextlib.contextmanager
+def stop_signals():
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread while the block runs,
+    and the list yielded records which arrived.
+
+    SIGTERM's default action kills the process at once: no ``finally`` block, no
+    ``atexit`` hook runs, so an interrupted save leaves its ``*.nc.tmp``, the trace's
+    temporary folder stays in ``TMPDIR`` and the kernel's compile helpers are orphaned.
+    Raised as KeyboardInterrupt, it unwinds like Ctrl-C, and nutpie stops sampling and
+    returns the draws it has (which the caller then refuses to save as a result)."""
+    received: list[int] = []
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    try:
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread: leave the signals as they are
+        pass
+    try:
+        yield received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
