@@ -322,11 +322,17 @@ def report(
     if out.exists() and not out.is_dir():
         _fail(f"{out}: exists and is not a folder; --out needs a folder")
     fitted = CredibilityResult.load(result)
+    _partial_note(fitted, result)
     files = write_report(fitted, out, hdi_prob=prob, year=year, source=str(result))
     _report_summary(files.report)
     _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
     if strict and files.report.verdict == "fail":
         raise typer.Exit(1)
+
+
+def _partial_note(fitted, path: Path) -> None:
+    if fitted.partial is not None:
+        _say(f"note: {path} is a {fitted.partial.text()}, not the posterior its spec asks for")
 
 
 def _report_summary(report) -> None:
@@ -394,6 +400,7 @@ def whatif(
 
     plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
     fitted = CredibilityResult.load(result)
+    _partial_note(fitted, result)
     answer = run_whatif(
         fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
     )

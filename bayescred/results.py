@@ -66,13 +66,13 @@ import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .design import SignalScale, scales_from_dict, scales_to_dict
+from .design import SignalScale, scales_to_dict
 from .errors import BayescredError, ResultError
 from .panel import Panel, load_panel
 from .result_groups import (
@@ -548,9 +548,12 @@ class CredibilityResult:
     def load(cls, path: str | Path) -> CredibilityResult:
         """Read a result written by :meth:`save` (result format 1 or 2); refuse anything
         else with a one-line :class:`~bayescred.errors.ResultError`."""
+        from . import result_trust as trust
+
         path = Path(path)
         if not path.is_file():
             raise ResultError(f"{path}: result file not found")
+        trust.check_layout(path)  # no link out, no huge declared array: before reading
         try:
             groups = ResultGroups.from_netcdf(path)
         except Exception as exc:  # any failure to parse means: not a readable result
@@ -563,43 +566,42 @@ class CredibilityResult:
                 f"{path}: a netCDF file, but not a bayescred result (no posterior group with "
                 f"a bayescred_format attribute, or no {_DATA_GROUP} group)"
             )
-        versions = _json_attr(attrs, "bayescred_versions", {})
-        written_by = versions.get("bayescred", "unknown") if isinstance(versions, dict) else "?"
-        try:
-            fmt = int(attrs["bayescred_format"])
-        except (TypeError, ValueError):
-            fmt = -1
+        read = trust.Attributes(path, attrs).read
+        versions = read("bayescred_versions", trust.versions, {})
+        written_by = versions.get("bayescred", "unknown")
+        fmt = read("bayescred_format", trust.format_number)
         if fmt not in READABLE_FORMATS:
-            raise ResultError(_refit_message(path, written_by, attrs["bayescred_format"]))
+            raise ResultError(_refit_message(path, written_by, fmt))
         if fmt == 1:
             groups = groups.with_fix(_upgrade_format_1)
+        spec = read("bayescred_spec", lambda v: spec_from_dict(trust.json_object(v)))
+        timing = read("bayescred_timing", trust.timing)
+        scales = read("bayescred_scales", trust.scales)
+        notes = read("bayescred_notes", trust.notes, [])
+        partial = read("bayescred_partial", trust.partial, None)
         try:
-            spec = spec_from_dict(json.loads(attrs["bayescred_spec"]))
             tables = _dataset_to_tables(groups[_DATA_GROUP])
             panel = load_panel(
                 tables["observations"], tables["crises"], tables["units"], spec=spec
             )
-            panel.notes[:] = json.loads(attrs.get("bayescred_notes", "[]"))
-            timing = Timing(**json.loads(attrs["bayescred_timing"]))
-            scales = scales_from_dict(json.loads(attrs["bayescred_scales"]))
-        except (KeyError, TypeError, ValueError, BayescredError) as exc:
+        except Exception as exc:
+            why = str(exc) if isinstance(exc, BayescredError) else type(exc).__name__
             raise ResultError(
-                _refit_message(path, written_by, fmt, f"its contents cannot be read ({exc})")
+                _refit_message(
+                    path, written_by, fmt, f"its {_DATA_GROUP} group cannot be read ({why})"
+                )
             ) from None
-        return cls(groups.without(_DATA_GROUP), spec, panel, scales, timing, versions)
+        panel.notes[:] = notes
+        trust.check_spec_matches(path, spec, panel, scales, groups.posterior)
+        return cls(
+            groups.without(_DATA_GROUP), spec, panel, scales, timing, versions, partial
+        )
 
 
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _json_attr(attrs, key: str, default: Any) -> Any:
-    try:
-        return json.loads(attrs[key])
-    except (KeyError, TypeError, ValueError):
-        return default
 
 
 def _refit_message(path: Path, written_by: str, fmt, problem: str | None = None) -> str:
