@@ -247,6 +247,9 @@ def simulate(
 
     if not 0 <= missing < 1:
         _fail(f"--missing must lie in [0, 1), got {missing}")
+    from .outputs import check_folder
+
+    check_folder(out)
     sim = draw(
         default_spec(dynamics=dynamics),
         n_units=units,
@@ -281,6 +284,9 @@ def demo(
 ) -> None:
     """Fit an example end to end; write result.nc and its report (credibility.csv,
     trajectories.png, report.md, diagnostics.json, more plots) into OUT."""
+    from .outputs import check_folder
+
+    check_folder(out)
     panel, spec = _demo_example(example, out)
     _start_compiling(spec)
     fit_model = _import_fit()
@@ -319,8 +325,9 @@ def report(
     prob = DEFAULT_PROB if prob is None else prob
     if not 0 < prob < 1:
         _fail(f"--prob must lie in (0, 1), got {prob}")
-    if out.exists() and not out.is_dir():
-        _fail(f"{out}: exists and is not a folder; --out needs a folder")
+    from .outputs import check_folder
+
+    check_folder(out, _REPORT_FILES, inputs=[result])
     fitted = CredibilityResult.load(result)
     _partial_note(fitted, result)
     files = write_report(fitted, out, hdi_prob=prob, year=year, source=str(result))
@@ -328,6 +335,14 @@ def report(
     _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
     if strict and files.report.verdict == "fail":
         raise typer.Exit(1)
+
+
+# what `report` and `whatif` write into their --out folders (none may be an input)
+_REPORT_FILES = (
+    "diagnostics.json", "credibility.csv", "signals.csv", "report.md", "trajectories.png",
+    "forest.png", "loadings.png", "ppc.png", "rank_trace.png", "energy.png",
+)
+_WHATIF_FILES = ("contrast.csv", "trajectories.csv", "whatif.json", "whatif.png")
 
 
 def _partial_note(fitted, path: Path) -> None:
@@ -393,11 +408,13 @@ def whatif(
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
     if scenario is None and horizon is None:
         _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
+    from .outputs import check_folder
     from .results import CredibilityResult
     from .runtime import interactive
     from .scenario import Scenario, load_scenario
     from .whatif import whatif as run_whatif
 
+    check_folder(out, _WHATIF_FILES, inputs=[result, scenario])
     plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
     fitted = CredibilityResult.load(result)
     _partial_note(fitted, result)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .design import SignalScale
-from .errors import BayescredError, ResultError
+from .errors import ResultError
 from .families import FAMILIES
 from .runtime import Timing
 
@@ -94,13 +94,11 @@ class Attributes:
         value = self.attrs[name]
         try:
             return parse(value)
-        except BayescredError as exc:
-            raise ResultError(f"{self.path}: attribute {name}: {exc}") from None
-        except Exception as exc:  # any other failure: the attribute is not what we wrote
-            why = str(exc) or type(exc).__name__
+        except Exception as exc:  # any failure: the attribute is not what bayescred wrote
+            why = (str(exc) or type(exc).__name__).replace("\n", " ")[:300]
             raise ResultError(
-                f"{self.path}: attribute {name} is not valid ({why[:200]}); the file was "
-                "edited or damaged: refit it"
+                f"{self.path}: attribute {name} cannot be read ({why}); the file was "
+                f"edited or damaged: refit it with `bayescred fit SPEC --out {self.path}`"
             ) from None
 
 
@@ -194,11 +192,27 @@ def check_spec_matches(path: Path, spec, panel, scales_: dict, posterior) -> Non
     def refuse(what: str) -> None:
         raise ResultError(
             f"{path}: attribute bayescred_spec does not match the posterior: {what}; the "
-            "file was edited or damaged: refit it"
+            f"file was edited or damaged: refit it with `bayescred fit SPEC --out {path}`"
         )
 
     if set(scales_) != set(spec.signals):
         refuse(f"scales for {sorted(scales_)}, signals {sorted(spec.signals)}")
+    cred = posterior.get("credibility")
+    if cred is None or tuple(cred.dims[2:]) != ("unit", "year"):
+        refuse("no credibility (chain, draw, unit, year) in the posterior")
+    if (cred.sizes["unit"], cred.sizes["year"]) != (structure.n_units, structure.n_years):
+        refuse(
+            f"credibility is {cred.sizes['unit']} units x {cred.sizes['year']} years, the "
+            f"data {structure.n_units} x {structure.n_years}"
+        )
+    if ("kappa_honor" in posterior) != structure.reputation:
+        refuse("reputation effects (kappa_honor) do not match [reputation] and the crises")
+    if "signal" not in posterior.coords:  # no measurement model (a made-up posterior)
+        return
+    if sorted(map(str, posterior.signal.values)) != sorted(structure.signals):
+        refuse("the posterior's signals are not the spec's")
+    if ("gamma" in posterior) != bool(structure.covariates):
+        refuse("covariate effects (gamma) do not match [latent] covariates")
     expected = {name: sorted(signals) for name, signals in structure.param_signals.items()}
     every = {p.name for fam in FAMILIES.values() for p in fam.params if not p.vector}
     for name in sorted(every):
@@ -217,19 +231,3 @@ def check_spec_matches(path: Path, spec, panel, scales_: dict, posterior) -> Non
     for name, signal in structure.vector_params():
         if f"{name}_{signal}" not in posterior:
             refuse(f"no posterior variable {name}_{signal} for signal {signal!r}")
-    if "signal" in posterior.coords and sorted(map(str, posterior.signal.values)) != sorted(
-        structure.signals
-    ):
-        refuse("the posterior's signals are not the spec's")
-    cred = posterior.get("credibility")
-    if cred is None or tuple(cred.dims[2:]) != ("unit", "year"):
-        refuse("no credibility (chain, draw, unit, year) in the posterior")
-    if (cred.sizes["unit"], cred.sizes["year"]) != (structure.n_units, structure.n_years):
-        refuse(
-            f"credibility is {cred.sizes['unit']} units x {cred.sizes['year']} years, the "
-            f"data {structure.n_units} x {structure.n_years}"
-        )
-    if ("kappa_honor" in posterior) != structure.reputation:
-        refuse("reputation effects (kappa_honor) do not match [reputation] and the crises")
-    if ("gamma" in posterior) != bool(structure.covariates):
-        refuse("covariate effects (gamma) do not match [latent] covariates")
