@@ -20,8 +20,8 @@ from .kernel.describe import kernel_model
 from .kernel.model import Unsupported
 from .model import build_model, signal_scales
 from .panel import Panel, read_panel
-from .results import CredibilityResult
-from .spec import ModelSpec, load_spec
+from .results import CredibilityResult, Partial
+from .spec import ModelSpec, SamplerSpec, load_spec
 from .structure import ModelStructure, model_structure
 
 
@@ -91,8 +91,42 @@ def fit(
     built = time.perf_counter() - start
     idata, timing = sample(model, spec.sampler, progress=progress, kernel=kernel)
     timing = dataclasses.replace(timing, compile_s=timing.compile_s + built)
+    idata, partial = complete_draws(idata, spec.sampler)
     idata = label_units(idata, panel)
-    return CredibilityResult(idata, spec, panel, scales, timing)
+    return CredibilityResult(idata, spec, panel, scales, timing, partial=partial)
+
+
+def complete_draws(idata, sampler: SamplerSpec):
+    """``idata`` cut to the draws every chain completed, and a :class:`Partial` saying how
+    many of the requested draws there were where that is fewer (else None).
+
+    Interrupted (Ctrl-C, SIGTERM), nutpie returns what it has: chains of unequal length
+    padded with NaN, or no draws at all when it was still tuning.  Such a result is
+    not the posterior the spec asked for, and :meth:`CredibilityResult.save` refuses it
+    unless asked to keep it marked as partial."""
+    import numpy as np
+
+    chains, draws = sampler.chains, sampler.draws
+    if sampler.backend == "advi":  # chains x draws independent draws, as one chain
+        chains, draws = 1, sampler.chains * sampler.draws
+    requested = chains * draws
+    post = idata.posterior
+    n_chain, n_draw = post.sizes.get("chain", 0), post.sizes.get("draw", 0)
+    ok = np.ones((n_chain, n_draw), bool)
+    for values in post.data_vars.values():
+        if values.dtype.kind == "f" and values.size:
+            extra = tuple(range(2, values.ndim))
+            ok &= np.isfinite(values.transpose("chain", "draw", ...).values).all(axis=extra)
+    per_chain = np.cumprod(ok, axis=1).sum(axis=1) if n_draw else np.zeros(n_chain, int)
+    drawn = int(per_chain.sum())
+    if n_chain == chains and drawn == requested:
+        return idata, None
+    keep = int(per_chain.min()) if n_chain else 0
+    for group in idata.groups():
+        ds = idata[group]
+        if "draw" in ds.dims:
+            setattr(idata, group, ds.isel(draw=slice(0, keep)))
+    return idata, Partial(drawn, requested)
 
 
 def native_kernel(model, panel: Panel, spec: ModelSpec, scales, structure: ModelStructure):

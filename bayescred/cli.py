@@ -55,32 +55,39 @@ def _fail(message: str) -> None:
 
 
 def _guard(func):
-    """Turn package errors into a short message and exit 2, and anything unexpected (a bug,
-    or an input no check foresaw) into one line ``bayescred: internal error: ...``, exit 2:
-    never a traceback, unless ``BAYESCRED_DEBUG=1``."""
+    """Turn package errors into a short message and exit 2; an interrupt (Ctrl-C,
+    SIGTERM: ``runtime.stop_signals``) into one line and exit 130 or 143, after ``finally``
+    blocks and exit hooks have removed temporary files and stopped helper processes; and
+    anything unexpected (a bug, or an input no check foresaw) into one line ``bayescred:
+    internal error: ...``, exit 2: never a traceback, unless ``BAYESCRED_DEBUG=1``."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except BayescredError as exc:
-            if os.environ.get("BAYESCRED_DEBUG"):
+        from .runtime import stop_signals
+
+        with stop_signals() as received:
+            try:
+                return func(*args, **kwargs)
+            except BayescredError as exc:
+                if os.environ.get("BAYESCRED_DEBUG"):
+                    raise
+                _fail(_one_line(str(exc)))
+            except KeyboardInterrupt:
+                _stopped(received, "interrupted")
+            except (typer.Exit, typer.Abort):  # typer's (click's) own ways out
                 raise
-            _fail(_one_line(str(exc)))
-        except (typer.Exit, typer.Abort):  # typer's (click's) own ways out
-            raise
-        except BaseException as exc:  # Rust panics (pyo3) derive from BaseException
-            if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
-                raise
-            if os.environ.get("BAYESCRED_DEBUG"):
-                raise
-            message = _one_line(str(exc)) or "(no message)"
-            typer.echo(
-                f"bayescred: internal error: {type(exc).__name__}: {message} "
-                "(set BAYESCRED_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            raise typer.Exit(2) from None
+            except BaseException as exc:  # Rust panics (pyo3) derive from BaseException
+                if isinstance(exc, SystemExit | GeneratorExit):
+                    raise
+                if os.environ.get("BAYESCRED_DEBUG"):
+                    raise
+                message = _one_line(str(exc)) or "(no message)"
+                typer.echo(
+                    f"bayescred: internal error: {type(exc).__name__}: {message} "
+                    "(set BAYESCRED_DEBUG=1 for the traceback)",
+                    err=True,
+                )
+                raise typer.Exit(2) from None
 
     return wrapper
 
@@ -88,6 +95,16 @@ def _guard(func):
 def _one_line(text: str) -> str:
     """A message on one line (a multi-line one joined with "; ")."""
     return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
+def _stopped(received: list[int], message: str) -> None:
+    """Say ``message`` (one line) and exit with the stopping signal's status."""
+    import signal
+
+    from .runtime import STOP_SIGNALS
+
+    typer.echo(message, err=True)
+    raise typer.Exit(STOP_SIGNALS.get(received[0] if received else signal.SIGINT, 130))
 
 
 def _say(text: str) -> None:
@@ -151,8 +168,28 @@ def fit(
             "none). Default: the spec's [output] predictive_draws, 500.",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite OUT even when it is not a bayescred result (never an input).",
+        ),
+    ] = False,
+    save_partial: Annotated[
+        bool,
+        typer.Option(
+            "--save-partial",
+            help="When interrupted (Ctrl-C, SIGTERM) while sampling, write the draws so "
+            "far to OUT, marked as a partial result (default: nothing is written).",
+        ),
+    ] = False,
 ) -> None:
-    """Fit SPEC and write the posterior to OUT (netCDF, readable by ArviZ as it is)."""
+    """Fit SPEC and write the posterior to OUT (netCDF, readable by ArviZ as it is).
+
+    Interrupted (Ctrl-C: exit 130, SIGTERM: exit 143), it writes nothing unless
+    --save-partial; OUT is never overwritten by anything but a whole result."""
+    from .outputs import check_result_file
+    from .runtime import stop_signals
     from .spec import load_spec
 
     if predictive_draws is not None and predictive_draws < 0:
@@ -163,15 +200,51 @@ def fit(
     ).with_output(log_likelihood=log_likelihood, predictive_draws=predictive_draws)
     from .panel import read_panel
 
+    inputs = [spec, *(model_spec.path(key) for key in ("observations", "crises", "units"))]
+    check_result_file(out, inputs, force=force)  # before minutes of sampling
     panel = read_panel(model_spec)  # bad data fail here, before anything is compiled
-    _start_compiling(model_spec)
-    fit_model = _import_fit()
-    result = fit_model(model_spec, panel)
-    for note in result.panel.notes:
-        _say(f"note: {note}")
-    result.save(out)
+    requested = model_spec.sampler.chains * model_spec.sampler.draws
+    result = None
+    with stop_signals() as received:
+        try:
+            _start_compiling(model_spec)
+            fit_model = _import_fit()
+            result = fit_model(model_spec, panel)
+            if received or result.partial is not None:
+                _fit_stopped(result, out, received, requested, save_partial)
+            for note in result.panel.notes:
+                _say(f"note: {note}")
+            result.save(out)
+        except KeyboardInterrupt:
+            drawn = 0 if result is None else _drawn(result, requested)
+            _stopped(received, f"interrupted after {drawn} of {requested} draws; nothing written")
     _summary(result)
     _say(f"wrote {out}")
+
+
+def _fit_stopped(result, out: Path, received: list[int], requested: int, keep: bool) -> None:
+    """A fit that was interrupted, or returned fewer draws than asked for: write nothing
+    (or, with --save-partial, the draws it has, marked partial) and exit."""
+    drawn = _drawn(result, requested)
+    what = f"interrupted after {drawn} of {requested} draws" if received else (
+        f"the sampler returned {drawn} of {requested} draws"
+    )
+    if not keep or result.posterior.sizes.get("draw", 0) == 0:
+        hint = "" if received or keep else " (--save-partial keeps them, marked partial)"
+        if not received:
+            _fail(f"{what}; nothing written{hint}")
+        _stopped(received, f"{what}; nothing written")
+    result.save(out, partial=True)
+    marked = ", marked as a partial result" if result.partial is not None else ""
+    message = f"{what}; wrote {out}{marked}"
+    if not received:
+        _say(message)
+        raise typer.Exit(1)
+    _stopped(received, message)
+
+
+def _drawn(result, requested: int) -> int:
+    return requested if result.partial is None else result.partial.drawn
 
 
 def _start_compiling(spec) -> None:
@@ -240,6 +313,9 @@ def simulate(
     for flag, (value, low) in least.items():
         if value < low:
             _fail(f"{flag} must be {low} or more, got {value}")
+    from .outputs import check_folder
+
+    check_folder(out)
     sim = draw(
         default_spec(dynamics=dynamics),
         n_units=units,
@@ -275,6 +351,9 @@ def demo(
 ) -> None:
     """Fit an example end to end; write result.nc and its report (credibility.csv,
     trajectories.png, report.md, diagnostics.json, more plots) into OUT."""
+    from .outputs import check_folder
+
+    check_folder(out)
     panel, spec = _demo_example(example, out)
     spec = spec.with_sampler(target_accept=target_accept)
     _start_compiling(spec)
@@ -322,10 +401,12 @@ def report(
     prob = DEFAULT_PROB if prob is None else prob
     if not 0 < prob < 1:
         _fail(f"--prob must lie in (0, 1), got {prob}")
-    if out.exists() and not out.is_dir():
-        _fail(f"{out}: exists and is not a folder; --out needs a folder")
+    from .outputs import check_folder
+
+    check_folder(out, _REPORT_FILES, inputs=[result])
     fitted = CredibilityResult.load(result)
     chosen = [u.strip() for u in units.split(",") if u.strip()] if units else None
+    _partial_note(fitted, result)
     files = write_report(
         fitted, out, hdi_prob=prob, year=year, source=str(result), units=chosen
     )
@@ -333,6 +414,19 @@ def report(
     _say(f"wrote {out}/: " + ", ".join(p.name for p in files.all()))
     if strict and files.report.verdict == "fail":
         raise typer.Exit(1)
+
+
+# what `report` and `whatif` write into their --out folders (none may be an input)
+_REPORT_FILES = (
+    "diagnostics.json", "credibility.csv", "signals.csv", "report.md", "trajectories.png",
+    "forest.png", "loadings.png", "ppc.png", "rank_trace.png", "energy.png",
+)
+_WHATIF_FILES = ("contrast.csv", "trajectories.csv", "whatif.json", "whatif.png")
+
+
+def _partial_note(fitted, path: Path) -> None:
+    if fitted.partial is not None:
+        _say(f"note: {path} is a {fitted.partial.text()}, not the posterior its spec asks for")
 
 
 def _report_summary(report) -> None:
@@ -393,13 +487,16 @@ def whatif(
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
     if scenario is None and horizon is None:
         _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
+    from .outputs import check_folder
     from .results import CredibilityResult
     from .runtime import interactive
     from .scenario import Scenario, load_scenario
     from .whatif import whatif as run_whatif
 
+    check_folder(out, _WHATIF_FILES, inputs=[result, scenario])
     plan = load_scenario(scenario) if scenario is not None else Scenario(name="forecast")
     fitted = CredibilityResult.load(result)
+    _partial_note(fitted, result)
     answer = run_whatif(
         fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
     )

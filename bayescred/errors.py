@@ -23,3 +23,8 @@ class ResultError(BayescredError):
 
 class SettingError(BayescredError):
     """An environment variable that bayescred reads has an invalid value."""
+
+
+class OutputError(BayescredError):
+    """An output path cannot be written, or must not be (an input of the run, a file that
+    is not a bayescred result)."""

@@ -154,6 +154,7 @@ def _about(result: CredibilityResult, source: str | None) -> dict:
     return {
         "model": result.spec.name,
         "result_file": source,
+        "partial": None if result.partial is None else result.partial.text(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": {
             "units": len(panel.units),
@@ -217,6 +218,12 @@ def _sampler_line(result, report: DiagnosticReport) -> str:
             "for exploring, not for estimates to report")
 
 
+def _partial_lines(result) -> list[str]:
+    if result.partial is None:
+        return []
+    return [f"- **{result.partial.text()}**: not the posterior the spec asks for; refit it"]
+
+
 def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> str:
     panel = result.panel
     lines = [
@@ -231,6 +238,7 @@ def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> 
         f"{len(panel.signals)} signals, {plural(len(panel.crises), 'crisis', 'crises')}",
         f"- sampler: {_sampler_line(result, report)}; compile "
         f"{result.timing.compile_s:.1f} s, sampling {result.timing.sample_s:.1f} s",
+        *_partial_lines(result),
         "",
         "## Checks",
         "",

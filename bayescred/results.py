@@ -66,13 +66,13 @@ import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .design import SignalScale, scales_from_dict, scales_to_dict
+from .design import SignalScale, scales_to_dict
 from .errors import BayescredError, ResultError
 from .output import plain, plural
 from .panel import Panel, load_panel
@@ -127,6 +127,24 @@ def interval_prob(hdi_prob: float | None, prob: float | None, where: str) -> flo
     return DEFAULT_PROB if hdi_prob is None else float(hdi_prob)
 
 
+@dataclass(frozen=True)
+class Partial:
+    """An interrupted fit: ``drawn`` complete draws (all chains) of the ``requested``.
+
+    A result holding it was kept on request (``bayescred fit --save-partial``); its file
+    carries the attribute ``bayescred_partial``, and :meth:`CredibilityResult.load`,
+    ``repr`` and ``bayescred report`` say so.  Chains are cut to the shortest one."""
+
+    drawn: int
+    requested: int
+
+    def text(self) -> str:
+        return f"partial result: interrupted after {self.drawn} of {self.requested} draws"
+
+    def to_json(self) -> str:
+        return json.dumps({"drawn": self.drawn, "requested": self.requested})
+
+
 @dataclass(repr=False)
 class CredibilityResult:
     """A fitted credibility model.
@@ -147,6 +165,11 @@ class CredibilityResult:
         Per-signal transform constants (reused by scenarios).
     timing : Timing
         Compile and sampling seconds.
+    versions : dict
+        Package versions of the fit.
+    partial : Partial or None
+        Set where the fit was interrupted and the draws it had were kept anyway; such a
+        result is saved only with ``save(..., partial=True)``.
 
     Examples
     --------
@@ -162,6 +185,7 @@ class CredibilityResult:
     scales: dict[str, SignalScale]
     timing: Timing
     versions: dict[str, str] = field(default_factory=package_versions)
+    partial: Partial | None = None
 
     @property
     def posterior(self) -> xr.Dataset:
@@ -175,7 +199,7 @@ class CredibilityResult:
         years = panel.years
         span = f" ({years[0]}-{years[-1]})" if len(years) else ""
         backend = spec.sampler.backend
-        return [
+        lines = [
             f"CredibilityResult: model {plain(spec.name)!r} ({spec.latent.dynamics} dynamics, "
             f"reputation {'on' if spec.reputation.enabled else 'off'})",
             f"  data: {len(panel.units)} units x {len(years)} years{span}, "
@@ -185,6 +209,9 @@ class CredibilityResult:
             f"({backend}); sampling {self.timing.sample_s:.1f} s",
             f"  groups: {', '.join(self._group_names())}",
         ]
+        if self.partial is not None:
+            lines.append(f"  {self.partial.text()}: not the requested posterior")
+        return lines
 
     def __repr__(self) -> str:
         return "\n".join(self._lines())
@@ -432,13 +459,19 @@ class CredibilityResult:
         *,
         log_likelihood: bool | None = None,
         predictive_draws: int | None = None,
+        partial: bool = False,
     ) -> Path:
         """Write the result as one netCDF file that ArviZ reads as it is (see the module
         docstring for its groups); returns the path.
 
         Written to a temporary name first, so a failure never leaves a half-written result
-        behind.  ``log_likelihood`` and ``predictive_draws`` as in
-        :meth:`to_inference_data` (defaults: the spec's ``[output]`` table).
+        behind; the file gets the folder's usual mode (the process's umask).
+        ``log_likelihood`` and ``predictive_draws`` as in :meth:`to_inference_data`
+        (defaults: the spec's ``[output]`` table).
+
+        Only a whole posterior is written: the draws the spec asked for, none NaN
+        (:class:`~bayescred.errors.ResultError` otherwise).  An interrupted fit's
+        result (:attr:`partial`) is written only with ``partial=True``, marked so.
 
         Examples
         --------
@@ -449,6 +482,7 @@ class CredibilityResult:
         import arviz as az
 
         path = Path(path)
+        self._check_complete(path, partial)
         path.parent.mkdir(parents=True, exist_ok=True)
         idata = self.to_inference_data(
             log_likelihood=log_likelihood, predictive_draws=predictive_draws
@@ -464,14 +498,45 @@ class CredibilityResult:
             # uncompressed: zlib shrinks draws of floats by ~4% and took 5 of the 6 s
             # of writing medium's 112 MB
             out.to_netcdf(tmp, engine="h5netcdf", compress=False)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is 0600 whatever the umask
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
         return path
 
+    def _check_complete(self, path: Path, partial: bool) -> None:
+        """Refuse to write anything but the posterior the spec asked for: every chain's
+        requested draws, no NaN (an interrupted or failed sampler returns less)."""
+        post = self.posterior
+        if self.partial is not None:
+            if not partial:
+                raise ResultError(
+                    f"{path}: not written: {self.partial.text()} (save it with "
+                    "partial=True, or `bayescred fit --save-partial`, to keep it marked so)"
+                )
+        else:
+            sampler = self.spec.sampler
+            chains, draws = sampler.chains, sampler.draws
+            if sampler.backend == "advi":  # chains x draws independent draws, one chain
+                chains, draws = 1, sampler.chains * sampler.draws
+            have = (post.sizes.get("chain", 0), post.sizes.get("draw", 0))
+            if have != (chains, draws):
+                raise ResultError(
+                    f"{path}: not written: the posterior holds {have[0]} chains x {have[1]} "
+                    f"draws, the spec asked for {chains} x {draws}"
+                )
+        for name, values in post.data_vars.items():
+            if values.dtype.kind == "f" and bool(values.isnull().any()):
+                raise ResultError(
+                    f"{path}: not written: posterior variable {name!r} holds NaN (an "
+                    "interrupted or failed sampler)"
+                )
+
     def _attrs(self) -> dict[str, str | int]:
+        partial = {} if self.partial is None else {"bayescred_partial": self.partial.to_json()}
         return {
+            **partial,
             "bayescred_format": FORMAT,
             "bayescred_spec": self.spec.to_json(),
             "bayescred_scales": json.dumps(scales_to_dict(self.scales)),
@@ -484,9 +549,12 @@ class CredibilityResult:
     def load(cls, path: str | Path) -> CredibilityResult:
         """Read a result written by :meth:`save` (result format 1 or 2); refuse anything
         else with a one-line :class:`~bayescred.errors.ResultError`."""
+        from . import result_trust as trust
+
         path = Path(path)
         if not path.is_file():
             raise ResultError(f"{path}: result file not found")
+        trust.check_layout(path)  # no link out, no huge declared array: before reading
         try:
             groups = ResultGroups.from_netcdf(path)
         except Exception as exc:  # any failure to parse means: not a readable result
@@ -499,37 +567,42 @@ class CredibilityResult:
                 f"{path}: a netCDF file, but not a bayescred result (no posterior group with "
                 f"a bayescred_format attribute, or no {_DATA_GROUP} group)"
             )
-        versions = _json_attr(attrs, "bayescred_versions", {})
-        written_by = versions.get("bayescred", "unknown") if isinstance(versions, dict) else "?"
-        try:
-            fmt = int(attrs["bayescred_format"])
-        except (TypeError, ValueError):
-            fmt = -1
+        read = trust.Attributes(path, attrs).read
+        versions = read("bayescred_versions", trust.versions, {})
+        written_by = versions.get("bayescred", "unknown")
+        fmt = read("bayescred_format", trust.format_number)
         if fmt not in READABLE_FORMATS:
-            raise ResultError(_refit_message(path, written_by, attrs["bayescred_format"]))
+            raise ResultError(_refit_message(path, written_by, fmt))
         if fmt == 1:
             groups = groups.with_fix(_upgrade_format_1)
+        spec = read("bayescred_spec", lambda v: spec_from_dict(trust.json_object(v)))
+        timing = read("bayescred_timing", trust.timing)
+        scales = read("bayescred_scales", trust.scales)
+        notes = read("bayescred_notes", trust.notes, [])
+        partial = read("bayescred_partial", trust.partial, None)
         try:
-            spec = spec_from_dict(json.loads(attrs["bayescred_spec"]))
             tables = _dataset_to_tables(groups[_DATA_GROUP])
             panel = load_panel(
                 tables["observations"], tables["crises"], tables["units"], spec=spec
             )
-            panel.notes[:] = json.loads(attrs.get("bayescred_notes", "[]"))
-            timing = Timing(**json.loads(attrs["bayescred_timing"]))
-            scales = scales_from_dict(json.loads(attrs["bayescred_scales"]))
-        except (KeyError, TypeError, ValueError, BayescredError) as exc:
+        except Exception as exc:
+            why = str(exc) if isinstance(exc, BayescredError) else type(exc).__name__
             raise ResultError(
-                _refit_message(path, written_by, fmt, f"its contents cannot be read ({exc})")
+                _refit_message(
+                    path, written_by, fmt, f"its {_DATA_GROUP} group cannot be read ({why})"
+                )
             ) from None
-        return cls(groups.without(_DATA_GROUP), spec, panel, scales, timing, versions)
+        panel.notes[:] = notes
+        trust.check_spec_matches(path, spec, panel, scales, groups.posterior)
+        return cls(
+            groups.without(_DATA_GROUP), spec, panel, scales, timing, versions, partial
+        )
 
 
-def _json_attr(attrs, key: str, default: Any) -> Any:
-    try:
-        return json.loads(attrs[key])
-    except (KeyError, TypeError, ValueError):
-        return default
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _refit_message(path: Path, written_by: str, fmt, problem: str | None = None) -> str:

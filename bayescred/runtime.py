@@ -10,6 +10,7 @@ import contextlib
 import gc
 import logging
 import os
+import signal
 import sys
 from dataclasses import dataclass
 
@@ -114,3 +115,36 @@ def trace_in_memory_limit() -> float:
             "disk while nutpie samples)"
         )
     return limit * 2**20
+
+
+# The signals that stop a command, and the exit status each gives (128 + its number).
+STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@contextlib.contextmanager
+def stop_signals():
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread while the block runs,
+    and the list yielded records which arrived.
+
+    SIGTERM's default action kills the process at once: no ``finally`` block, no
+    ``atexit`` hook runs, so an interrupted save leaves its ``*.nc.tmp``, the trace's
+    temporary folder stays in ``TMPDIR`` and the kernel's compile helpers are orphaned.
+    Raised as KeyboardInterrupt, it unwinds like Ctrl-C, and nutpie stops sampling and
+    returns the draws it has (which the caller then refuses to save as a result)."""
+    received: list[int] = []
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    try:
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread: leave the signals as they are
+        pass
+    try:
+        yield received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

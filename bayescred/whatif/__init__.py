@@ -74,6 +74,9 @@ from .fast import _fast, _systematic  # noqa: F401
 from .result import WhatIfResult, _hdi, _prob_greater  # noqa: F401
 
 ENGINES = ("auto", "fast", "exact")
+MAX_HORIZON = 200  # years beyond the data; horizon 100000 once took 19.5 GB
+MAX_CELLS = 2 * 10**8  # draws x units x years a what-if may hold (~1.6 GB per array)
+MAX_DRAWS = 10**6  # exact engine: draws x chains
 K_THRESHOLD = 0.7  # the usual PSIS limit: above it importance weights are unreliable
 
 __all__ = [
@@ -149,6 +152,7 @@ def whatif(
     # posterior into memory once (its values are not changed)
     result.posterior.load()  # result.posterior: no ArviZ import on this path
     bound = bind(scenario, result.panel, result.spec, result.scales)
+    _check_size(result, bound.horizon, draws, tune, chains)
     seed = result.spec.sampler.seed if seed is None else int(seed)
     baseline = Baseline.build(result, bound.horizon, seed)
     timings: dict[str, Any] = {}
@@ -218,6 +222,31 @@ def _as_scenario(scenario, horizon) -> Scenario:
             raise SpecError(f"horizon must be a positive integer, got {horizon!r}")
         scenario = scenario.with_horizon(int(horizon))
     return scenario
+
+
+def _check_size(result, horizon: int, draws, tune, chains) -> None:
+    """Refuse, before allocating, a what-if too large to hold: a horizon beyond
+    MAX_HORIZON years, draws x units x years beyond MAX_CELLS, exact-engine settings that
+    are not positive integers or ask for more than MAX_DRAWS draws."""
+    if horizon > MAX_HORIZON:
+        raise SpecError(f"horizon must be at most {MAX_HORIZON} years, got {horizon}")
+    for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1
+        ):
+            raise SpecError(f"{name} must be a positive integer, got {value!r}")
+    post = result.posterior
+    n_draws = (chains or post.sizes["chain"]) * (draws or post.sizes["draw"])
+    if draws is not None and n_draws > MAX_DRAWS:
+        raise SpecError(f"draws x chains must be at most {MAX_DRAWS}, got {n_draws}")
+    n_draws = max(n_draws, post.sizes["chain"] * post.sizes["draw"])
+    cells = n_draws * len(result.panel.units) * (len(result.panel.years) + horizon)
+    if cells > MAX_CELLS:
+        raise SpecError(
+            f"horizon {horizon}: {n_draws} draws x {len(result.panel.units)} units x "
+            f"{len(result.panel.years) + horizon} years is {cells:.3g} values per array, "
+            f"more than {MAX_CELLS:.0e}; use a shorter horizon or fewer draws"
+        )
 
 
 def _fast_reason(answer: _Answer, k_threshold: float, engine: str) -> str:
