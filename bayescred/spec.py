@@ -252,7 +252,10 @@ class ModelSpec:
         return d
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """JSON in the spec's own order: the order of [signals] is the model's signal
+        coordinate, so a result read back builds the same model (sorted keys made a loaded
+        result's signals alphabetical)."""
+        return json.dumps(self.to_dict())
 
     def prior(self, name: str) -> dict:
         """The prior of parameter ``name``: the spec's override, else the default."""

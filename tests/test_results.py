@@ -236,3 +236,16 @@ def test_saved_groups_round_trip_and_are_reused(fitted, tmp_path):
     light = bc.load(fitted.save(tmp_path / "light.nc", log_likelihood=False, predictive_draws=0))
     assert not {"log_likelihood", "posterior_predictive"} & set(light.idata.groups())
     assert (tmp_path / "light.nc").stat().st_size < path.stat().st_size
+
+
+def test_a_loaded_result_keeps_the_spec_order_of_its_signals(tmp_path):
+    """The signals' order is the model's signal coordinate: a result read back must list
+    them as the spec did (not alphabetically), so that a model rebuilt from it is the
+    fitted one."""
+    import bayescred as bc
+    from bayescred.spec import spec_from_dict
+
+    spec = bc.default_spec()
+    assert list(spec.signals) != sorted(spec.signals)  # troops, spending, votes, exercises
+    again = spec_from_dict(__import__("json").loads(spec.to_json()))
+    assert list(again.signals) == list(spec.signals)
