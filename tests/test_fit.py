@@ -192,7 +192,7 @@ def test_without_a_temporary_folder_a_large_trace_stays_in_memory(sim, monkeypat
     def unwritable(*args, **kwargs):
         raise PermissionError("[Errno 13] Permission denied: '/tmp'")
 
-    monkeypatch.setattr(importlib.import_module("bayescred.fit"), "TRACE_IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(importlib.import_module("bayescred.runtime"), "TRACE_IN_MEMORY_BYTES", 0)
     monkeypatch.setattr(tempfile, "TemporaryDirectory", unwritable)
     panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
     with pytest.warns(UserWarning, match="keeping it in memory"):

@@ -51,14 +51,17 @@ def fake_result(small_sim):
     sim = small_sim
     panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
     shape = (1, 4, len(panel.units), len(panel.years))
+    rng = np.random.default_rng(0)
     idata = az.from_dict(
-        posterior={"credibility": np.random.default_rng(0).normal(size=shape)},
+        # the spec has reputation and the panel crises: a result file must then hold kappa
+        posterior={"credibility": rng.normal(size=shape),
+                   "kappa_honor": rng.gamma(2.0, size=(1, 4)),
+                   "kappa_violate": rng.gamma(2.0, size=(1, 4))},  # fmt: skip
         coords={"unit": panel.unit_labels, "year": panel.years},
         dims={"credibility": ["unit", "year"]},
     )
-    return CredibilityResult(
-        idata, sim.spec, panel, signal_scales(panel, sim.spec), Timing(0.0, 0.0)
-    )
+    spec = sim.spec.with_sampler(chains=1, draws=4)  # what the made-up posterior holds
+    return CredibilityResult(idata, spec, panel, signal_scales(panel, spec), Timing(0.0, 0.0))
 
 
 def bound(result, scenario):
