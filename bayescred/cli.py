@@ -216,7 +216,9 @@ def fit(
                 _say(f"note: {note}")
             result.save(out)
         except KeyboardInterrupt:
-            drawn = 0 if result is None else _drawn(result, requested)
+            if result is None:  # stopped before nutpie returned any draws
+                _stopped(received, "interrupted; nothing written")
+            drawn = _drawn(result, requested)
             _stopped(received, f"interrupted after {drawn} of {requested} draws; nothing written")
     _summary(result)
     _say(f"wrote {out}")

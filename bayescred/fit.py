@@ -190,7 +190,8 @@ def _sample_to_disk(nutpie, compiled, kwargs: dict) -> az.InferenceData:
         )
         return nutpie.sample(compiled, **kwargs)
     with temporary as folder:
-        idata = nutpie.sample(compiled, zarr_store=zarr_store.LocalStore(folder), **kwargs)
+        store = zarr_store.LocalStore(folder)
+        idata = _wait(nutpie.sample(compiled, zarr_store=store, blocking=False, **kwargs))
         stats = idata.sample_stats
         stats = stats.drop_vars([v for v in _ZARR_ONLY_STATS if v in stats.data_vars])
         posterior = idata.posterior
@@ -201,6 +202,27 @@ def _sample_to_disk(nutpie, compiled, kwargs: dict) -> az.InferenceData:
             group.load()
             group.attrs.update(make_attrs())
         return az.InferenceData(**groups)
+
+
+def _wait(sampler, poll_s: float = 0.25):
+    """The trace of a non-blocking nutpie sampler, waited for in short steps.
+
+    Through a zarr store, nutpie's own blocking wait did not let Python see SIGINT or
+    SIGTERM: an interrupted fit kept sampling for minutes.  Between short waits the signal
+    handlers run, and an interrupt stops the sampler and is raised on: the draws so far
+    are discarded (reading them back from the store took minutes; ``--save-partial``
+    keeps partial draws of fits whose trace stays in memory)."""
+    try:
+        while True:
+            try:
+                sampler._sampler.wait(poll_s)  # nutpie's private handle
+                break
+            except TimeoutError:  # not finished within poll_s: signals get their turn
+                continue
+        return sampler.wait()
+    except KeyboardInterrupt:
+        sampler.cancel()
+        raise
 
 
 def structure_key(model: pm.Model) -> str:
