@@ -271,12 +271,18 @@ def rank_trace(result: CredibilityResult, n: int = 4):
 
 def energy(result: CredibilityResult):
     """Marginal energy against energy transitions (``az.plot_energy``), with E-BFMI per
-    chain (``az.bfmi``).  When the transition distribution is much narrower than the
-    marginal, NUTS explores slowly."""
+    chain (:func:`bayescred.convergence.e_bfmi`).  When the transition distribution is
+    much narrower than the marginal, NUTS explores slowly."""
     import arviz as az
 
-    bfmi = az.bfmi(result.idata)
-    ax = az.plot_energy(result.idata, figsize=(6, 3.5), fill_alpha=(0.5, 0.5), bfmi=False)
+    from .convergence import e_bfmi
+
+    energy = result.idata.sample_stats["energy"]
+    bfmi = e_bfmi(energy)
+    # each chain's energies less their mean: the same picture, without ArviZ's loss of
+    # precision far from zero (see e_bfmi)
+    centred = az.InferenceData(sample_stats=(energy - energy.mean("draw")).to_dataset())
+    ax = az.plot_energy(centred, figsize=(6, 3.5), fill_alpha=(0.5, 0.5), bfmi=False)
     ax.set_title(
         "energy; E-BFMI per chain: " + ", ".join(f"{b:.2f}" for b in bfmi), fontsize=10
     )

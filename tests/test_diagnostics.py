@@ -404,3 +404,19 @@ def test_report_cli_of_under_sampled_fit_says_fail(short, tmp_path):
     assert all(c["message"] and c["next_step"] for c in failing)
     assert (out / "credibility.csv").exists()
     assert len(list(out.glob("*.png"))) >= 3
+
+
+def test_e_bfmi_does_not_depend_on_where_the_energies_sit():
+    """E-BFMI is a ratio of spreads: shifting every energy by a constant changes nothing.
+    ArviZ's own variance lost it all at the demo's energies (about -2.2e8, spread 60) and
+    reported -0.68."""
+    import xarray as xr
+
+    from bayescred.convergence import e_bfmi
+
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(size=(2, 1000)), axis=1) * 0.3 + rng.normal(size=(2, 1000))
+    near = xr.DataArray(walk * 20.0, dims=("chain", "draw"))
+    far = near - 2.2e8
+    np.testing.assert_allclose(e_bfmi(far), e_bfmi(near), rtol=1e-6)
+    assert (e_bfmi(far) > 0).all()
