@@ -188,7 +188,7 @@ def fit(
 
     Interrupted (Ctrl-C: exit 130, SIGTERM: exit 143), it writes nothing unless
     --save-partial; OUT is never overwritten by anything but a whole result."""
-    from .outputs import check_result_file
+    from .destinations import check_result_file
     from .runtime import stop_signals
     from .spec import load_spec
 
@@ -276,7 +276,7 @@ def _import_fit():
 
 def _summary(result) -> None:
     from .diagnostics import quick_check
-    from .output import plain, plural
+    from .safe_text import plain, plural
 
     t = result.timing
     _say(
@@ -315,7 +315,7 @@ def simulate(
     for flag, (value, low) in least.items():
         if value < low:
             _fail(f"{flag} must be {low} or more, got {value}")
-    from .outputs import check_folder
+    from .destinations import check_folder
 
     check_folder(out)
     sim = draw(
@@ -353,7 +353,7 @@ def demo(
 ) -> None:
     """Fit an example end to end; write result.nc and its report (credibility.csv,
     trajectories.png, report.md, diagnostics.json, more plots) into OUT."""
-    from .outputs import check_folder
+    from .destinations import check_folder
 
     check_folder(out)
     panel, spec = _demo_example(example, out)
@@ -403,7 +403,7 @@ def report(
     prob = DEFAULT_PROB if prob is None else prob
     if not 0 < prob < 1:
         _fail(f"--prob must lie in (0, 1), got {prob}")
-    from .outputs import check_folder
+    from .destinations import check_folder
 
     check_folder(out, _REPORT_FILES, inputs=[result])
     fitted = CredibilityResult.load(result)
@@ -489,7 +489,7 @@ def whatif(
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
     if scenario is None and horizon is None:
         _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
-    from .outputs import check_folder
+    from .destinations import check_folder
     from .results import CredibilityResult
     from .runtime import interactive
     from .scenario import Scenario, load_scenario

@@ -8,8 +8,8 @@ import xarray as xr
 from matplotlib.ticker import NullFormatter
 
 from .families import FAMILIES
-from .output import plain
 from .results import CredibilityResult, interval_prob
+from .safe_text import plain
 
 _MARKERS = {
     "honored": ("^", "tab:green"),

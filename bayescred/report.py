@@ -31,9 +31,9 @@ from . import plots
 from .diagnostics import DiagnosticReport, Thresholds, diagnose
 from .errors import ResultError
 from .information import signal_information
-from .output import dumps, markdown, plural
 from .results import CredibilityResult, interval_prob
 from .runtime import stage
+from .safe_text import dumps, markdown, plural
 
 PLOT_TITLES = {
     "trajectories": "Credibility over time (▲ honoured, ▼ violated crises)",

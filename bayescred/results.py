@@ -74,7 +74,6 @@ import xarray as xr
 
 from .design import SignalScale, scales_to_dict
 from .errors import BayescredError, ResultError
-from .output import plain, plural
 from .panel import Panel, load_panel
 from .result_groups import (
     _DATA_GROUP,
@@ -90,6 +89,7 @@ from .result_groups import (
     _tables_to_dataset,
 )
 from .runtime import Timing
+from .safe_text import plain, plural
 from .spec import ModelSpec, spec_from_dict
 
 if TYPE_CHECKING:

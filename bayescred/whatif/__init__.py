@@ -65,8 +65,8 @@ from ..errors import SpecError
 from ..numpy_model import LatentDraws, rebuild, standardisation
 from ..numpy_model import Measurement as _Measurement  # noqa: F401  (tests' old names)
 from ..numpy_model import stack_draws as _draws  # noqa: F401
-from ..output import pareto_k_text
 from ..results import DEFAULT_PROB, CredibilityResult
+from ..safe_text import pareto_k_text
 from ..scenario import Scenario, bind, load_scenario
 from .answer import Baseline, FastUnavailable, _Answer
 from .exact import _exact

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..output import dumps, pareto_k_text, plain
 from ..panel import UNIT_SEP
 from ..results import DEFAULT_PROB
+from ..safe_text import dumps, pareto_k_text, plain
 from ..scenario import BoundScenario, Scenario
 from ..whatif_plot import FigureData, Marker, Series, Subplot, draw, save_png
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from bayescred.output import dumps, markdown, pareto_k_text, plain, plural
+from bayescred.safe_text import dumps, markdown, pareto_k_text, plain, plural
 
 
 def test_plural():
