@@ -78,6 +78,10 @@ class Source:
         kind = "line" if self.from_file else "row"
         return f"{kind}{'s' if len(idx) > 1 else ''} {', '.join(shown)}{more}"
 
+    def hold(self, index) -> str:
+        """``line 7 holds`` or ``lines 7, 12 hold``: the rows, and the verb that agrees."""
+        return f"{self.rows(index)} {'hold' if len(list(index)) > 1 else 'holds'}"
+
 
 @dataclass
 class Panel:
@@ -285,7 +289,7 @@ def _integer_years(df: pd.DataFrame, src: Source) -> pd.Series:
     if len(bad):
         raise DataError(
             f"{src.label}: column 'year' must hold integer years (exactly: 1980, not "
-            f"1980.01); {src.rows(bad)} hold "
+            f"1980.01); {src.hold(bad)} "
             f"{', '.join(map(repr, df.year[bad][:_SHOW].tolist()))}"
         )
     return pd.Series(year.astype(int), index=df.index)
@@ -390,7 +394,7 @@ def _numeric(df: pd.DataFrame, col: str, src: Source) -> pd.Series:
     bad = df.index[values.isna() & ~_is_missing(df[col])]
     if len(bad):
         raise DataError(
-            f"{src.label}: column {col!r} must be numeric; {src.rows(bad)} hold "
+            f"{src.label}: column {col!r} must be numeric; {src.hold(bad)} "
             f"{', '.join(map(repr, df[col][bad][:_SHOW].tolist()))}"
         )
     return values
@@ -437,7 +441,7 @@ def _check_support(obs: pd.DataFrame, name: str, family, src: Source) -> None:
         extra = " (at most its trials)" if family.needs_trials else ""
         raise DataError(
             f"{src.label}: column 'value' for signal {name!r} ({family.name}) must be "
-            f"{family.expected}{extra}; {src.rows(bad)} hold {shown}"
+            f"{family.expected}{extra}; {src.hold(bad)} {shown}"
         )
 
 
@@ -458,7 +462,7 @@ def _check_size(obs: pd.DataFrame, name: str, family, src: Source) -> None:
             )
             raise DataError(
                 f"{src.label}: column {col!r} for signal {name!r} must be at most {why}; "
-                f"{src.rows(big)} hold {shown}"
+                f"{src.hold(big)} {shown}"
             )
 
 
@@ -498,7 +502,7 @@ def _units(obs: pd.DataFrame, units, spec: ModelSpec) -> pd.DataFrame:
         if len(big):
             raise DataError(
                 f"{src.label}: covariate {col!r} must be finite and at most 1e100 in size "
-                f"(it is standardised); {src.rows(big)} hold "
+                f"(it is standardised); {src.hold(big)} "
                 f"{', '.join(_num(v) for v in df[col][big][:_SHOW])}"
             )
     merged = observed.merge(df, on=list(UNIT_COLUMNS), how="left", indicator=True)
@@ -598,7 +602,7 @@ def _crises(crises, unit_key: pd.MultiIndex, years: np.ndarray, spec: ModelSpec)
     if len(bad):
         raise DataError(
             f"{src.label}: column 'outcome' must be one of {', '.join(OUTCOMES)}; "
-            f"{src.rows(bad)} hold {', '.join(map(repr, df.outcome[bad][:_SHOW].tolist()))}"
+            f"{src.hold(bad)} {', '.join(map(repr, df.outcome[bad][:_SHOW].tolist()))}"
         )
     unit_idx = _lookup(unit_key, df.member, df.alliance)
     orphan = df.index[unit_idx < 0]
