@@ -44,7 +44,6 @@ thresholds={"ess_bulk": 1000})``.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import warnings
@@ -78,6 +77,7 @@ from .loo import PARETO_K, loo_table, psis_loo, relative_ess
 from .predictive import observation_rows
 from .results import PREDICTIVE_DRAWS, CredibilityResult
 from .runtime import stage
+from .safe_text import html_lines
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,9 +210,7 @@ class DiagnosticReport:
         return "\n".join(self._headline())
 
     def _repr_html_(self) -> str:
-        first, *rest = self._headline()
-        items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
-        return f"<div><strong>{html.escape(first)}</strong><ul>{items}</ul></div>"
+        return html_lines(self._headline())
 
 
 def diagnose(

@@ -58,7 +58,6 @@ engine (which reads ``result.posterior``) never imports ArviZ.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import tempfile
@@ -89,7 +88,7 @@ from .result_groups import (
     _tables_to_dataset,
 )
 from .runtime import Timing
-from .safe_text import plain, plural
+from .safe_text import html_lines, plain, plural
 from .spec import ModelSpec, spec_from_dict
 
 if TYPE_CHECKING:
@@ -217,9 +216,7 @@ class CredibilityResult:
         return "\n".join(self._lines())
 
     def _repr_html_(self) -> str:
-        first, *rest = self._lines()
-        items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
-        return f"<div><strong>{html.escape(first)}</strong><ul>{items}</ul></div>"
+        return html_lines(self._lines())
 
     def text(self) -> str:
         """A short plain-text account: the model, the data, the sampler and the headline

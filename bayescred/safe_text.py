@@ -57,3 +57,13 @@ def pareto_k_text(k: float) -> str:
     if k is None or not math.isfinite(k):
         return "Pareto k n/a"
     return f"Pareto k {k:.2f}" if k >= 0 else "Pareto k <= 0 (light-tailed weights)"
+
+
+def html_lines(lines: list[str]) -> str:
+    """A short repr's lines as notebook HTML: the first in bold, the rest a list, every
+    line escaped (names in them are free text)."""
+    import html
+
+    first, *rest = lines
+    items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
+    return f"<div><strong>{html.escape(first)}</strong><ul>{items}</ul></div>"
