@@ -126,7 +126,8 @@ def build_model(
         # scale parameters reported on credibility's scale (the raw scale is arbitrary)
         for name, value in raw_scale.items():
             pm.Deterministic(name.removesuffix("_raw"), value / theta.sd_raw)
-        _measurement(panel, spec, scales, theta, structure)
+        latent = _signal_latent(spec, structure, theta.value)
+        _measurement(panel, spec, scales, theta, structure, latent)
         _followthrough(panel, spec, theta, structure)
     return model
 
@@ -241,6 +242,87 @@ def _reputation(panel: Panel, spec: ModelSpec, structure: ModelStructure, n_year
     return r, {"kappa_honor_raw": kappa_h, "kappa_violate_raw": kappa_v}
 
 
+# ---------------------------------------------------------------------------- pillars
+
+
+def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
+    """What each signal reads, (signal, unit, year): its pillar (credibility plus the
+    pillar's deviation), plus its common year effect and its unit offsets where the spec
+    asks for them, all on credibility's scale; ``None`` when every signal reads
+    credibility itself (the one-factor model)."""
+    if not structure.signal_latent:
+        return None
+    deviation = _pillar_deviations(spec, structure) if structure.dimensions else None
+    if deviation is not None:
+        pillar = cred[None, :, :] + deviation
+        pm.Deterministic(
+            "pillar", pillar.transpose(1, 2, 0), dims=("unit", "year", "dimension")
+        )
+    years = _year_effects(spec, structure) if structure.year_signals else None
+    offsets = _unit_offsets(spec, structure) if structure.offset_signals else None
+    out = []
+    for s in structure.signals:
+        k = structure.signal_pillar[s]
+        value = pillar[k] if k >= 0 else cred
+        if s in structure.year_signals:
+            value = value + years[structure.year_signals.index(s)][None, :]
+        if s in structure.offset_signals:
+            value = value + offsets[structure.offset_signals.index(s)][:, None]
+        out.append(value)
+    return pt.stack(out)
+
+
+def _pillar_deviations(spec: ModelSpec, structure: ModelStructure):
+    """Each pillar's deviation from overall credibility, (dimension, unit, year): ``sigma_k``
+    times a path of standard-normal innovations that is AR(1) (reverting to overall
+    credibility at rate ``1 - phi_k``), a random walk, or static (one offset per unit;
+    its later innovations are then unused)."""
+    model = pm.modelcontext(None)
+    model.add_coord("dimension", list(structure.dimensions))
+    sigma = prior(spec, "sigma_pillar", dims="dimension")
+    if structure.ar1_pillars:
+        model.add_coord("ar1_dimension", list(structure.ar1_pillars))
+        phi = prior(spec, "phi_pillar", dims="ar1_dimension")
+    z = pm.Normal("z_pillar", 0.0, 1.0, dims=("dimension", "unit", "year"))
+    n_years = structure.n_years
+    out = []
+    for k, (name, dynamics) in enumerate(zip(structure.dimensions, structure.pillar_dynamics)):
+        shocks = sigma[k] * z[k]
+        if dynamics == "static":
+            out.append(pt.repeat(shocks[:, :1], n_years, axis=1))
+            continue
+        persistence = phi[structure.ar1_pillars.index(name)] if dynamics == "ar1" else 1.0
+        out.append(pt.dot(shocks, decay_matrix(persistence, n_years).T))
+    return pt.stack(out)
+
+
+def _year_effects(spec: ModelSpec, structure: ModelStructure):
+    """Common year effects, (year_signal, year): a random walk from 0 in the first year
+    (the signal's intercept is its first year's level) with yearly step ``sigma_year``.
+    Centred: each year's effect is informed by every unit observed that year."""
+    model = pm.modelcontext(None)
+    model.add_coord("year_signal", list(structure.year_signals))
+    sigma = prior(spec, "sigma_year", dims="year_signal")
+    effect = pm.Flat("year_effect", dims=("year_signal", "step"))
+    path = pt.concatenate([pt.zeros((len(structure.year_signals), 1)), effect], axis=1)
+    steps = pt.diff(path, axis=1) / sigma[:, None]
+    pm.Potential(
+        "year_effect_prior",
+        pt.sum(-0.5 * pt.sqr(steps) - pt.log(sigma[:, None]) - 0.5 * np.log(2 * np.pi)),
+    )
+    return path
+
+
+def _unit_offsets(spec: ModelSpec, structure: ModelStructure):
+    """Persistent unit offsets, (offset_signal, unit) ~ Normal(0, sigma_offset)."""
+    model = pm.modelcontext(None)
+    model.add_coord("offset_signal", list(structure.offset_signals))
+    sigma = prior(spec, "sigma_offset", dims="offset_signal")
+    return pm.Normal(
+        "unit_offset", 0.0, sigma[:, None], dims=("offset_signal", "unit")
+    )
+
+
 # ---------------------------------------------------------------------------- measurement
 
 
@@ -272,7 +354,8 @@ def group_data(panel: Panel, spec: ModelSpec, scales, signals: list[str]) -> dic
 
 
 def _measurement(
-    panel: Panel, spec: ModelSpec, scales, theta: _Standardised, structure: ModelStructure
+    panel: Panel, spec: ModelSpec, scales, theta: _Standardised, structure: ModelStructure,
+    latent=None,
 ) -> None:
     alpha = prior(spec, "alpha", dims="signal")
     loading = prior(spec, "loading", dims="signal")
@@ -285,7 +368,10 @@ def _measurement(
         d = {k: pm.Data(f"{group}_{k}", v) for k, v in arrays.items()}
         s = d["signal"]
         slope = pt.as_tensor(direction)[s] * loading[s]
-        cred = theta.value.ravel()[d["cell"]]
+        if latent is None:
+            cred = theta.value.ravel()[d["cell"]]
+        else:  # the signal's own latent value: row (signal, cell) of (signal, unit, year)
+            cred = latent.ravel()[s * (structure.n_units * structure.n_years) + d["cell"]]
         eta = slope * cred
         if fam.intercept:
             eta = pt.as_tensor(offset)[s] + alpha[s] + eta

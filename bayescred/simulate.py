@@ -65,6 +65,17 @@ class TrueParameters:
     noise: dict[str, float] = field(
         default_factory=lambda: {"sigma": 0.4, "dispersion": 0.15, "precision": 40.0, "nu": 4.0}
     )
+    # [dimensions], year_effects, unit_offsets (credibility's scale); per-pillar values may
+    # be given as {pillar: value}
+    sigma_pillar: float | dict = 0.5
+    phi_pillar: float | dict = 0.8
+    sigma_year: float = 0.15
+    sigma_offset: float = 0.4
+
+    def per_pillar(self, name: str, pillar: str) -> float:
+        """``sigma_pillar`` or ``phi_pillar`` of ``pillar``."""
+        value = getattr(self, name)
+        return float(value[pillar]) if isinstance(value, dict) else float(value)
 
 
 @dataclass
@@ -143,7 +154,8 @@ def simulate(
     units = _units(rng, spec, n_units, n_members or max(2, round(0.7 * n_units)), n_alliances)
     years = np.arange(start_year, start_year + n_years)
     raw, crises = _latent_path(rng, spec, truth, units, n_years, n_crises)
-    obs = _signals(rng, spec, truth, units, years, raw, missing)
+    deviations = _pillar_deviations(rng, spec, truth, len(units), n_years)
+    obs = _signals(rng, spec, truth, units, years, raw, missing, deviations)
     crises = crises.assign(year=years[crises.year_idx])
     cred, scale = _standardise(raw, units, obs, crises, years)
     params = _reported(truth, spec, scale, obs)
@@ -156,6 +168,8 @@ def simulate(
             "credibility": cred.ravel(),
         }
     )
+    for name, dev in deviations.items():  # pillars on the model's scale: credibility + dev
+        truth_df[f"pillar_{name}"] = (cred + dev).ravel()
     obs = obs.drop(columns=["eta"])
     return Simulation(spec, obs, crises_out, units, truth_df, params)
 
@@ -262,7 +276,40 @@ def _standardise(raw, units, obs, crises, years):
     return (raw - mean) / sd, sd
 
 
-def _signals(rng, spec, truth, units, years, raw, missing):
+def _pillar_deviations(rng, spec, truth, n_units: int, n_years: int) -> dict:
+    """Each pillar's deviation from overall credibility (model.py, ``_pillar_deviations``):
+    sigma times an AR(1), random-walk or static path of standard-normal innovations."""
+    out = {}
+    for name, dim in spec.dimensions.items():
+        sigma = truth.per_pillar("sigma_pillar", name)
+        z = rng.normal(size=(n_units, n_years)) * sigma
+        if dim.dynamics == "static":
+            out[name] = np.repeat(z[:, :1], n_years, axis=1)
+            continue
+        phi = truth.per_pillar("phi_pillar", name) if dim.dynamics == "ar1" else 1.0
+        dev = np.zeros_like(z)
+        for t in range(n_years):
+            dev[:, t] = z[:, t] + (phi * dev[:, t - 1] if t else 0.0)
+        out[name] = dev
+    return out
+
+
+def _signal_path(rng, spec, truth, name: str, theta, deviations: dict):
+    """What signal ``name`` reads: its pillar, plus its year effect and unit offsets."""
+    pillar = spec.signal_dimension(name)
+    value = theta + deviations[pillar] if pillar else theta
+    sig = spec.signals[name]
+    n_units, n_years = theta.shape
+    if sig.year_effects and n_years > 1:
+        steps = rng.normal(0, truth.sigma_year, n_years)
+        steps[0] = 0.0
+        value = value + np.cumsum(steps)[None, :]
+    if sig.unit_offsets:
+        value = value + rng.normal(0, truth.sigma_offset, n_units)[:, None]
+    return value
+
+
+def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
     """Draw every signal from the (approximately) standardised path."""
     theta = (raw - raw.mean()) / raw.std()
     n_units, n_years = theta.shape
@@ -270,7 +317,8 @@ def _signals(rng, spec, truth, units, years, raw, missing):
     for name, sig in spec.signals.items():
         alpha = rng.normal(0, 0.3)
         loading = rng.uniform(0.6, 1.2)
-        eta = alpha + sig.direction * loading * theta
+        path = _signal_path(rng, spec, truth, name, theta, deviations or {})
+        eta = alpha + sig.direction * loading * path
         value, trials = _draw(rng, sig.family, eta, truth)
         frame = pd.DataFrame(
             {

@@ -48,6 +48,12 @@ DEFAULT_PRIORS: dict[str, dict] = {
     "alpha_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 1.5},
     "loading_followthrough": {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0},
     "cutpoints_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 3.0},
+    # [dimensions] (model.py, "Dimensions"): on credibility's scale
+    "sigma_pillar": {"dist": "HalfNormal", "sigma": 0.5},
+    "phi_pillar": {"dist": "Beta", "alpha": 4.0, "beta": 2.0},
+    # signals' year_effects and unit_offsets: on credibility's scale
+    "sigma_year": {"dist": "HalfNormal", "sigma": 0.3},
+    "sigma_offset": {"dist": "HalfNormal", "sigma": 0.5},
 }
 
 # One line on what each structural parameter does (the spec reference, docs/spec.md).
@@ -70,6 +76,12 @@ PRIOR_DOCS: dict[str, str] = {
     "alpha_followthrough": "intercept of follow-through (logit P(honour) in a crisis)",
     "loading_followthrough": "how strongly follow-through moves with credibility",
     "cutpoints_followthrough": "cutpoints of follow-through when `partial` outcomes occur",
+    "sigma_pillar": "[dimensions]: how far each pillar strays from overall credibility (its "
+    "deviation's yearly innovation; static: its spread across units)",
+    "phi_pillar": "[dimensions], ar1 pillars: how long a pillar's deviation from overall "
+    "credibility lasts, year to year",
+    "sigma_year": "year_effects: the yearly step of a signal's common year effect",
+    "sigma_offset": "unit_offsets: the spread of the units' persistent offsets on a signal",
 }
 
 
@@ -126,6 +138,22 @@ class SignalSpec:
     direction: int = key(1, "+1: higher values mean more credible; -1: lower values do",
                          Allowed(choices=(1, -1)))
     description: str = key("", "free text, shown in reports")
+    year_effects: bool = key(False, "a common year effect on this signal (a random walk "
+                             "over years shared by every unit): world-wide shocks to the "
+                             "signal are not any one unit's credibility")
+    unit_offsets: bool = key(False, "a persistent offset per unit on this signal: a unit's "
+                             "lasting level on it (size, geography) is not credibility")
+
+
+@dataclass(frozen=True)
+class DimensionSpec:
+    """One pillar of credibility: the signals that measure it and its deviation's dynamics."""
+
+    signals: tuple[str, ...] = key(doc="the signals of this pillar (each signal in exactly "
+                                   "one)")
+    dynamics: str = key("ar1", "how the pillar's deviation from overall credibility moves: "
+                        "ar1 reverts to it, random_walk drifts, static is one offset per unit",
+                        Allowed(choices=DYNAMICS))
 
 
 @dataclass(frozen=True)
@@ -243,11 +271,20 @@ class ModelSpec:
     priors: dict[str, dict] = field(default_factory=dict)
     base_dir: str = "."
     output: OutputSpec = field(default_factory=OutputSpec)
+    dimensions: dict[str, DimensionSpec] = field(default_factory=dict)
+
+    def signal_dimension(self, signal: str) -> str | None:
+        """The pillar ``signal`` belongs to (``None`` in a one-factor model)."""
+        return next((n for n, d in self.dimensions.items() if signal in d.signals), None)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON- and TOML-ready) that :func:`spec_from_dict` reads back."""
         d = asdict(self)
         d["latent"]["covariates"] = list(self.latent.covariates)
+        d["dimensions"] = {
+            n: {"signals": list(x.signals), "dynamics": x.dynamics}
+            for n, x in self.dimensions.items()
+        }
         d.pop("base_dir")
         return d
 
@@ -312,7 +349,7 @@ def spec_from_dict(
     _reject_unknown(
         raw,
         ("name", "description", "data", "signals", "latent", "reputation", "sampler", "priors",
-         "output"),
+         "output", "dimensions"),
         source,
     )
     if not raw.get("signals"):
@@ -331,6 +368,7 @@ def spec_from_dict(
         str(k): _signal(v, f"{source}: [signals.{k}]") for k, v in raw["signals"].items()
     }
     latent = _latent(raw.get("latent", {}), f"{source}: [latent]")
+    dimensions = _dimensions(raw.get("dimensions", {}), signals, f"{source}: [dimensions]")
     priors = _priors(raw.get("priors", {}), signals, f"{source}: [priors]")
     _reject_unused_scale_prior(priors, latent.dynamics, f"{source}: [priors]")
     return ModelSpec(
@@ -344,6 +382,7 @@ def spec_from_dict(
         priors=priors,
         base_dir=str(base_dir),
         output=_output(raw.get("output", {}), f"{source}: [output]"),
+        dimensions=dimensions,
     )
 
 
@@ -421,7 +460,49 @@ def _signal(table: Any, where: str) -> SignalSpec:
         raise SpecError(
             f"{where}: key 'description' must be a string, got {type(description).__name__}"
         )
-    return SignalSpec(family, int(direction), description)
+    flags = {}
+    for name in ("year_effects", "unit_offsets"):
+        value = table.get(name, False)
+        if not isinstance(value, bool):
+            raise SpecError(f"{where}: key {name!r} must be true or false, got {value!r}")
+        flags[name] = value
+    return SignalSpec(family, int(direction), description, **flags)
+
+
+def _dimensions(table: Any, signals: dict[str, SignalSpec], where: str) -> dict:
+    """[dimensions]: pillar name -> its signals (a list), or a table ``{ signals = [...],
+    dynamics = "ar1" }``; every signal in exactly one pillar."""
+    if not isinstance(table, dict):
+        raise SpecError(f"{where}: expected a table of pillars, e.g. capability = [\"troops\"]")
+    out, seen = {}, {}
+    for name, value in table.items():
+        here = f"{where}.{name}"
+        entry = {"signals": value} if isinstance(value, list | tuple) else value
+        if not isinstance(entry, dict):
+            raise SpecError(f"{here}: expected a list of signals or a table "
+                            f"{{ signals = [...], dynamics = \"ar1\" }}, got {value!r}")
+        _reject_unknown(entry, ("signals", "dynamics"), here)
+        members = entry.get("signals")
+        if not isinstance(members, list | tuple) or not members or not all(
+            isinstance(m, str) for m in members
+        ):
+            raise SpecError(f"{here}: signals must be a non-empty list of signal names")
+        for m in members:
+            if m not in signals:
+                raise SpecError(f"{here}: unknown signal {m!r}; the spec's signals are "
+                                f"{', '.join(signals)}")
+            if m in seen:
+                raise SpecError(f"{here}: signal {m!r} is already in pillar {seen[m]!r}; "
+                                "each signal belongs to exactly one")
+            seen[m] = name
+        dynamics = entry.get("dynamics", "ar1")
+        _check_allowed(DimensionSpec, "dynamics", dynamics, here)
+        out[str(name)] = DimensionSpec(tuple(members), dynamics)
+    missing = [s for s in signals if s not in seen]
+    if out and missing:
+        raise SpecError(f"{where}: signal(s) {', '.join(map(repr, missing))} in no pillar; "
+                        "each signal belongs to exactly one")
+    return out
 
 
 def _latent(table: dict, where: str) -> LatentSpec:
@@ -540,6 +621,7 @@ def spec_to_toml(spec: ModelSpec, data_paths: dict[str, str] | None = None) -> s
     tables = [("data", data)]
     tables += [(f"signals.{k}", v) for k, v in d["signals"].items()]
     tables += [(key, d[key]) for key in ("latent", "reputation", "sampler", "output")]
+    tables += [(f"dimensions.{k}", v) for k, v in d["dimensions"].items()]
     if d["priors"]:
         tables.append(("priors", d["priors"]))
     for header, table in tables:

@@ -53,6 +53,15 @@ class ModelStructure:
         per signal for families with a vector parameter, whose length may differ).
     param_signals : dict
         Scalar family parameter -> the signals that have it (its coordinate, in order).
+    dimensions : tuple of str
+        The pillars of a ``[dimensions]`` spec (empty: the one-factor model).
+    pillar_dynamics : tuple of str
+        Each pillar's deviation dynamics (``static`` | ``random_walk`` | ``ar1``).
+    signal_pillar : dict
+        Signal -> index of its pillar in ``dimensions`` (-1 in a one-factor model).
+    year_signals, offset_signals : tuple of str
+        Signals with a common year effect, and with persistent unit offsets (the model's
+        signal order).
     """
 
     dynamics: str
@@ -69,6 +78,22 @@ class ModelStructure:
     families: dict[str, Family]
     groups: dict[str, list[str]]
     param_signals: dict[str, list[str]]
+    dimensions: tuple[str, ...] = ()
+    pillar_dynamics: tuple[str, ...] = ()
+    signal_pillar: dict[str, int] | None = None
+    year_signals: tuple[str, ...] = ()
+    offset_signals: tuple[str, ...] = ()
+
+    @property
+    def ar1_pillars(self) -> tuple[str, ...]:
+        """Pillars whose deviation is AR(1) (the coordinate of ``phi_pillar``)."""
+        return tuple(d for d, dyn in zip(self.dimensions, self.pillar_dynamics) if dyn == "ar1")
+
+    @property
+    def signal_latent(self) -> bool:
+        """Whether a signal reads more than credibility itself (its pillar, a year effect or
+        a unit offset): then each signal has a latent value of its own per unit-year."""
+        return bool(self.dimensions or self.year_signals or self.offset_signals)
 
     @property
     def random_walk(self) -> bool:
@@ -113,6 +138,14 @@ def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
         families=families,
         groups=_groups(spec, families),
         param_signals=_param_signals(spec, families),
+        dimensions=tuple(spec.dimensions),
+        pillar_dynamics=tuple(d.dynamics for d in spec.dimensions.values()),
+        signal_pillar={
+            s: (list(spec.dimensions).index(spec.signal_dimension(s)) if spec.dimensions else -1)
+            for s in signals
+        },
+        year_signals=tuple(s for s in signals if spec.signals[s].year_effects and n_years > 1),
+        offset_signals=tuple(s for s in signals if spec.signals[s].unit_offsets),
     )
 
 

@@ -69,6 +69,32 @@ CASES = {
         spec=dict(), sim=dict(n_units=6, n_members=5, n_alliances=2, n_years=12, n_crises=6),
         unobserved=True,
     ),
+    "triad: ar1, random-walk and static pillars, year effects, unit offsets": dict(
+        spec=dict(
+            signals={
+                "troops": {"family": "negbinomial", "year_effects": True},
+                "exercises": {"family": "binomial", "direction": 1},
+                "spending": {"family": "lognormal", "unit_offsets": True},
+                "votes": {"family": "beta", "year_effects": True, "unit_offsets": True},
+            },
+            dimensions={
+                "capability": {"signals": ["troops", "exercises"], "dynamics": "random_walk"},
+                "cost_sharing": {"signals": ["spending"], "dynamics": "static"},
+                "commitment": ["votes"],
+            },
+        ),
+        sim=dict(n_units=7, n_members=5, n_alliances=2, n_years=9, n_crises=8),
+    ),
+    "one-factor static with year effects and offsets": dict(
+        spec=dict(
+            dynamics="static",
+            signals={
+                "troops": {"family": "poisson", "year_effects": True, "unit_offsets": True},
+                "spending": {"family": "gaussian"},
+            },
+        ),
+        sim=dict(n_units=6, n_members=6, n_alliances=2, n_years=7, n_crises=5),
+    ),
     "random_walk with an exponential and a bounded prior": dict(
         spec=dict(
             priors={
@@ -84,12 +110,14 @@ CASES = {
 
 
 def _spec(dynamics="random_walk", signals=None, covariates=(), reputation_noise=False,
-          priors=None):
+          priors=None, dimensions=None):
     spec = bc.default_spec(dynamics=dynamics, signals=signals, covariates=covariates)
     raw = {
         "name": "kernel-test",
-        "signals": {k: {"family": v.family, "direction": v.direction}
+        "signals": {k: {"family": v.family, "direction": v.direction,
+                        "year_effects": v.year_effects, "unit_offsets": v.unit_offsets}
                     for k, v in spec.signals.items()},
+        "dimensions": dimensions or {},
         "latent": {"dynamics": dynamics, "covariates": list(covariates)},
         "reputation": {"enabled": True, "noise": reputation_noise},
         "priors": priors or {},

@@ -56,10 +56,16 @@ from .layout import (
     A_SIG_OFFSET,
     A_SIG_PAR,
     A_VIOLATED,
+    A_PILLAR_KIND,
+    A_PILLAR_PHI,
+    A_SIG_PILLAR,
+    A_SIG_UNIT,
+    A_SIG_YEAR,
     A_WALK_CENTRED,
     DIM_ALLIANCES,
     DIM_DYNAMICS,
     DIM_FOLLOWTHROUGH,
+    DIM_SIGNAL_LATENT,
     DYN_RW,
     FT_BINARY,
     FT_NONE,
@@ -72,8 +78,10 @@ from .layout import (
     R_LOADING,
     R_SLEVEL,
     R_TAU,
+    R_ZPIL,
     T_ZEROSUM,
 )
+from .pillars import _deviations, extras_prior, signal_latent, signal_latent_grad
 from .scalars import kernel_function, ordinal, sigmoid, softplus
 from .table import _f1, _f2, _i1, _i2
 from .transforms import _constrain, _priors, _unconstrain_grad
@@ -169,6 +177,22 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
     return lp
 
 
+@kernel_function()
+def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
+    """The signal rows where each signal reads a latent value of its own (its pillar, year
+    effect, unit offsets: ``kernel.pillars``), with those parts' priors."""
+    sig_pillar, sig_year, sig_unit = _i1(t, A_SIG_PILLAR), _i1(t, A_SIG_YEAR), _i1(t, A_SIG_UNIT)
+    pillar_kind, pillar_phi = _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_PHI)
+    lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
+                             pillar_kind, pillar_phi)  # fmt: skip
+    lp = extras_prior(val, gval, roles, dims, sig_year, sig_unit)
+    g_lat = np.zeros_like(lat)
+    lp += _measurement(lat, val, gval, g_lat, roles, t)
+    signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, pillar_kind, pillar_phi)  # fmt: skip
+    return lp
+
+
 @kernel_function(inline="always")
 def logp_grad(x, grad, t):
     """Log-density at unconstrained ``x``; writes its gradient into ``grad``.  The data
@@ -204,7 +228,10 @@ def logp_grad(x, grad, t):
         lp += _walk_prior(path, step)
     cred, sd = _standardise(raw.ravel(), active_weight)
     g_cred = np.zeros_like(cred)
-    lp += _measurement(cred, val, gval, g_cred, roles, t)
+    if dims[DIM_SIGNAL_LATENT] == 1:
+        lp += _signal_measurement(cred, val, gval, g_cred, roles, dims, t)
+    else:
+        lp += _measurement(cred, val, gval, g_cred, roles, t)
     crisis_cell, crisis_outcome = _i1(t, A_CRISIS_CELL), _i1(t, A_CRISIS_OUTCOME)
     lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome)
     g_raw = _standardise_grad(g_cred, cred, sd, active_weight).reshape(raw.shape)
@@ -288,3 +315,12 @@ def expand(x, out, t):
     if roles[R_KH] >= 0:
         out[k] = val[roles[R_KH]] / sd
         out[k + 1] = val[roles[R_KV]] / sd
+        k += 2
+    if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = credibility + deviation
+        pillar_kind = _i1(t, A_PILLAR_KIND)
+        dev = _deviations(val, roles, dims, pillar_kind, _i1(t, A_PILLAR_PHI))
+        n_k, n_c = pillar_kind.shape[0], cred.shape[0]
+        n_t = dev.shape[2]
+        for c in range(n_c):
+            for kk in range(n_k):
+                out[k + c * n_k + kk] = cred[c] + dev[kk, c // n_t, c % n_t]

@@ -80,6 +80,7 @@ def kernel_model(
                 len(spec.latent.covariates),
                 DYNAMICS_CODES[structure.dynamics],
                 FOLLOWTHROUGH_CODES[structure.followthrough],
+                int(structure.signal_latent),
             ],
             dtype=np.int64,
         ),
@@ -96,6 +97,7 @@ def kernel_model(
         "covariates": _covariates(panel, spec),
         **_reputation_counts(model, panel, structure),
         **_observations(model, structure),
+        **_signal_latent(structure),
         **_signals(panel, spec, scales, offset, structure),
         **_crises(model, structure),
         "walk_centred": (
@@ -175,7 +177,8 @@ def _scalar_bound(bound, rv) -> float:
 
 def _prior(name: str, spec: ModelSpec) -> tuple[int, tuple[float, ...]]:
     """The kernel's code and parameters of the prior of block ``name``."""
-    if name in ("level", "z_alliance"):  # hierarchical: written out in the kernel
+    # hierarchical: written out in the kernel (latent._level_prior, pillars.extras_prior)
+    if name in ("level", "z_alliance", "year_effect", "unit_offset"):
         return layout.D_FLAT, ()
     if name == "z_walk":  # written out in the kernel, which reads the step from here
         return layout.D_FLAT, (WALK_STEP,)
@@ -229,6 +232,8 @@ def _observations(model, structure: ModelStructure) -> dict:
         parts["c1"].append(c1)
         parts["c2"].append(c2)
     out = {f"obs_{key}": np.concatenate(v) if v else np.zeros(0) for key, v in parts.items()}
+    if structure.signal_latent:  # each signal reads its own latent value (kernel.pillars)
+        out["obs_cell"] = out["obs_cell"] + out["obs_signal"] * structure.n_units * structure.n_years
     # the kernel loops over each signal's rows in turn: sort them by signal
     order = np.argsort(out["obs_signal"], kind="stable")
     return {key: values[order] for key, values in out.items()}
@@ -257,6 +262,27 @@ def _signals(panel: Panel, spec: ModelSpec, scales, offset: dict, structure) -> 
     }
 
 
+def _signal_latent(structure: ModelStructure) -> dict:
+    """kernel.pillars' arrays: each signal's pillar, year-effect row and offset row (-1:
+    none), each pillar's dynamics and element of phi_pillar."""
+    signals = structure.signals
+    return {
+        "sig_pillar": np.array([structure.signal_pillar[s] for s in signals], np.int64),
+        "sig_year": np.array([_position(structure.year_signals, s) for s in signals], np.int64),
+        "sig_unit": np.array([_position(structure.offset_signals, s) for s in signals], np.int64),
+        "pillar_kind": np.array(
+            [DYNAMICS_CODES[d] for d in structure.pillar_dynamics], np.int64
+        ),
+        "pillar_phi": np.array(
+            [_position(structure.ar1_pillars, d) for d in structure.dimensions], np.int64
+        ),
+    }
+
+
+def _position(values: tuple, value) -> int:
+    return values.index(value) if value in values else -1
+
+
 def _crises(model, structure: ModelStructure) -> dict:
     if structure.followthrough == "none":
         return {"crisis_cell": np.zeros(0), "crisis_outcome": np.zeros(0)}
@@ -277,6 +303,7 @@ def _stored(model, blocks) -> list[tuple[str, tuple[int, ...]]]:
         "sigma_level",
         "kappa_honor",
         "kappa_violate",
+        "pillar",
     ):
         if det in deterministics:
             dims = model.named_vars_to_dims.get(det) or ()

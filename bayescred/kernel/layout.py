@@ -57,6 +57,13 @@ ROLES = (
     "cutpoints_followthrough",
     "z_walk",  # random walk: coordinates of the path relative to its level (unit, step)
     "sigma_level_raw",  # random walk: spread of the walk's starting levels
+    "sigma_pillar",  # [dimensions]: each pillar's deviation scale
+    "phi_pillar",  # [dimensions]: persistence of the ar1 pillars' deviations
+    "z_pillar",  # [dimensions]: the deviations' innovations (pillar, unit, year)
+    "sigma_year",  # year_effects: the year effects' yearly step
+    "year_effect",  # year_effects: (year_signal, step), a random walk from 0
+    "sigma_offset",  # unit_offsets: the offsets' spread
+    "unit_offset",  # unit_offsets: (offset_signal, unit)
 )
 (
     R_LEVEL,
@@ -78,9 +85,17 @@ ROLES = (
     R_CUTFT,
     R_WALK,
     R_SLEVEL,
+    R_SIGPIL,
+    R_PHIPIL,
+    R_ZPIL,
+    R_SIGYEAR,
+    R_YEAR,
+    R_SIGOFF,
+    R_OFFSET,
 ) = range(len(ROLES))
 # dims: index into the ``dims`` array
-DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough")
+DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough",
+        "signal_latent")  # fmt: skip
 (
     DIM_UNITS,
     DIM_YEARS,
@@ -89,6 +104,7 @@ DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "fol
     DIM_COVARIATES,
     DIM_DYNAMICS,
     DIM_FOLLOWTHROUGH,
+    DIM_SIGNAL_LATENT,  # 1: each signal reads a latent value of its own (kernel.pillars)
 ) = range(len(DIMS))
 DYN_STATIC, DYN_RW, DYN_AR1 = range(3)
 FT_NONE, FT_BINARY, FT_ORDINAL = range(3)
@@ -123,6 +139,11 @@ ARRAYS = (
     ("crisis_cell", np.int64, 1),
     ("crisis_outcome", np.int64, 1),  # binary: 1 = honoured; ordinal: 0/1/2
     ("walk_centred", np.float64, 2),  # (unit, step): 1 = centred coordinate, 0 = non-centred
+    ("sig_pillar", np.int64, 1),  # (signal,): its pillar, -1: none (kernel.pillars)
+    ("sig_year", np.int64, 1),  # (signal,): its row of year_effect, -1: none
+    ("sig_unit", np.int64, 1),  # (signal,): its row of unit_offset, -1: none
+    ("pillar_kind", np.int64, 1),  # (pillar,): DYN_* of its deviation
+    ("pillar_phi", np.int64, 1),  # (pillar,): its element of phi_pillar (ar1), else -1
 )
 
 # Sampler coordinates (random walk): nutpie samples xs = (x~, log c, m), not the model's x.
@@ -200,6 +221,11 @@ PRECOND_ARRAYS = (
     A_CRISIS_CELL,
     A_CRISIS_OUTCOME,
     A_WALK_CENTRED,
+    A_SIG_PILLAR,
+    A_SIG_YEAR,
+    A_SIG_UNIT,
+    A_PILLAR_KIND,
+    A_PILLAR_PHI,
     A_SAMPLER_KIND,
     A_SAMPLER_REF,
     A_SAMPLER_PAR,
@@ -212,7 +238,7 @@ PRECOND_ARRAYS = (
     A_PRE_SCALE_AT,
     A_PRE_SPREAD_AT,
     A_PRE_SPREAD,
-) = range(40)
+) = range(45)
 N_ARRAYS = len(ARRAYS)
 N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
 N_UNITS = N_PRECOND + len(PRECOND_ARRAYS)  # the row that points at the model units' addresses

@@ -1,0 +1,179 @@
+"""What each signal reads in the kernel, when it reads more than credibility: its pillar
+(``[dimensions]``), its common year effect and its unit offsets (``model._signal_latent``),
+with the priors of the year effects and offsets and the reverse pass of each.
+
+The signal's latent value is laid out (signal, unit, year) and the observation rows'
+cells index it (``describe._observations`` adds ``signal * cells``), so a family's rows
+read it exactly as they read credibility in the one-factor model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layout import (
+    DIM_UNITS,
+    DIM_YEARS,
+    DYN_AR1,
+    DYN_STATIC,
+    R_OFFSET,
+    R_PHIPIL,
+    R_SIGOFF,
+    R_SIGPIL,
+    R_SIGYEAR,
+    R_YEAR,
+    R_ZPIL,
+)
+from .scalars import kernel_function
+
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@kernel_function()
+def _persistence(val, roles, kind, phi_at):
+    """A pillar deviation's persistence: phi_pillar (ar1), 1 (random walk or static)."""
+    if kind == DYN_AR1:
+        return val[roles[R_PHIPIL] + phi_at]
+    return 1.0
+
+
+@kernel_function()
+def _deviations(val, roles, dims, pillar_kind, pillar_phi):
+    """Each pillar's deviation from credibility, (pillar, unit, year): sigma_k times an
+    AR(1) / random-walk path of its innovations z, or sigma_k z[first year] (static)."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    n_k = pillar_kind.shape[0]
+    dev = np.zeros((n_k, n_u, n_t))
+    osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
+    for k in range(n_k):
+        sd = val[osig + k]
+        phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
+        for u in range(n_u):
+            at = oz + (k * n_u + u) * n_t
+            if pillar_kind[k] == DYN_STATIC:
+                v = sd * val[at]
+                for t in range(n_t):
+                    dev[k, u, t] = v
+            else:
+                prev = 0.0
+                for t in range(n_t):
+                    prev = phi * prev + sd * val[at + t]
+                    dev[k, u, t] = prev
+    return dev
+
+
+@kernel_function()
+def signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit, pillar_kind,
+                  pillar_phi):  # fmt: skip
+    """Each signal's latent value, flat (signal, unit, year), and the pillars' deviations."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    n_c = n_u * n_t
+    dev = _deviations(val, roles, dims, pillar_kind, pillar_phi)
+    n_s = sig_pillar.shape[0]
+    lat = np.empty(n_s * n_c)
+    oy, oo = roles[R_YEAR], roles[R_OFFSET]
+    for j in range(n_s):
+        k, y, o = sig_pillar[j], sig_year[j], sig_unit[j]
+        for u in range(n_u):
+            for t in range(n_t):
+                v = cred[u * n_t + t]
+                if k >= 0:
+                    v += dev[k, u, t]
+                if y >= 0 and t > 0:
+                    v += val[oy + y * (n_t - 1) + t - 1]
+                if o >= 0:
+                    v += val[oo + o * n_u + u]
+                lat[j * n_c + u * n_t + t] = v
+    return lat, dev
+
+
+@kernel_function()
+def signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, pillar_kind, pillar_phi):  # fmt: skip
+    """Reverse of :func:`signal_latent`: adds into ``g_cred`` and ``gval``."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    n_c = n_u * n_t
+    n_k = pillar_kind.shape[0]
+    g_dev = np.zeros((n_k, n_u, n_t))
+    oy, oo = roles[R_YEAR], roles[R_OFFSET]
+    for j in range(sig_pillar.shape[0]):
+        k, y, o = sig_pillar[j], sig_year[j], sig_unit[j]
+        for u in range(n_u):
+            for t in range(n_t):
+                g = g_lat[j * n_c + u * n_t + t]
+                g_cred[u * n_t + t] += g
+                if k >= 0:
+                    g_dev[k, u, t] += g
+                if y >= 0 and t > 0:
+                    gval[oy + y * (n_t - 1) + t - 1] += g
+                if o >= 0:
+                    gval[oo + o * n_u + u] += g
+    _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi)
+
+
+@kernel_function()
+def _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi):
+    """dev_t = phi dev_{t-1} + sd z_t: with lam_t = g_t + phi lam_{t+1}, dz_t = sd lam_t,
+    d sd = sum lam_t z_t, d phi = sum_{t>0} lam_t dev_{t-1}."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
+    for k in range(pillar_kind.shape[0]):
+        sd = val[osig + k]
+        phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
+        g_sd, g_phi = 0.0, 0.0
+        for u in range(n_u):
+            at = oz + (k * n_u + u) * n_t
+            if pillar_kind[k] == DYN_STATIC:
+                total = 0.0
+                for t in range(n_t):
+                    total += g_dev[k, u, t]
+                gval[at] += sd * total
+                g_sd += total * val[at]
+                continue
+            lam = 0.0
+            for t in range(n_t - 1, -1, -1):
+                lam = g_dev[k, u, t] + phi * lam
+                gval[at + t] += sd * lam
+                g_sd += lam * val[at + t]
+                if t > 0:
+                    g_phi += lam * dev[k, u, t - 1]
+        gval[osig + k] += g_sd
+        if pillar_kind[k] == DYN_AR1:
+            gval[roles[R_PHIPIL] + pillar_phi[k]] += g_phi
+
+
+@kernel_function()
+def _normal_terms(x, sd, gval, at_x, at_prev, at_sd):
+    """log Normal(x; prev, sd) for x = val[at_x] (prev: val[at_prev], or 0 when -1), and
+    its gradient."""
+    prev = 0.0
+    if at_prev >= 0:
+        prev = x[at_prev]
+    d = (x[at_x] - prev) / sd
+    gval[at_x] -= d / sd
+    if at_prev >= 0:
+        gval[at_prev] += d / sd
+    gval[at_sd] += (d * d - 1.0) / sd
+    return -0.5 * d * d - math.log(sd) - HALF_LOG_2PI
+
+
+@kernel_function()
+def extras_prior(val, gval, roles, dims, sig_year, sig_unit):
+    """Priors of the year effects (a random walk from 0 with step sigma_year) and of the
+    unit offsets (Normal(0, sigma_offset)), written out here as the walk's is."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    lp = 0.0
+    oy, osy = roles[R_YEAR], roles[R_SIGYEAR]
+    if oy >= 0:
+        for j in range(sig_year.max() + 1):
+            for t in range(n_t - 1):
+                at = oy + j * (n_t - 1) + t
+                lp += _normal_terms(val, val[osy + j], gval, at, at - 1 if t else -1, osy + j)
+    oo, oso = roles[R_OFFSET], roles[R_SIGOFF]
+    if oo >= 0:
+        for j in range(sig_unit.max() + 1):
+            for u in range(n_u):
+                lp += _normal_terms(val, val[oso + j], gval, oo + j * n_u + u, -1, oso + j)
+    return lp
