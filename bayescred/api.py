@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .design import SignalScale
+from . import pillars
 from .fit import sample
 from .kernel.build import start_compiling
 from .kernel.describe import kernel_model
@@ -92,7 +93,7 @@ def fit(
     idata, timing = sample(model, spec.sampler, progress=progress, kernel=kernel)
     timing = dataclasses.replace(timing, compile_s=timing.compile_s + built)
     idata, partial = complete_draws(idata, spec.sampler)
-    idata = label_units(idata, panel)
+    idata = pillars.derive(label_units(idata, panel), panel.active_mask())
     return CredibilityResult(idata, spec, panel, scales, timing, partial=partial)
 
 

@@ -140,6 +140,10 @@ def aligned_posterior(result: CredibilityResult, model: pm.Model) -> xr.Dataset:
     signals in another order than the rebuilt model); unlabelled ones by position.
     """
     post = result.idata.posterior
+    if "z_pillar" not in post and "pillar" in post:
+        from .pillars import innovations
+
+        post = post.assign(z_pillar=innovations(post, result.spec))
     out = {}
     for rv in model.free_RVs:
         name = rv.name

@@ -72,7 +72,7 @@ import pandas as pd
 import xarray as xr
 
 from .design import SignalScale, scales_to_dict
-from .errors import BayescredError, ResultError
+from .errors import BayescredError, ResultError, SpecError
 from .panel import Panel, load_panel
 from .result_groups import (
     _DATA_GROUP,
@@ -283,6 +283,18 @@ class CredibilityResult:
             table = table[self.panel.active_mask().ravel()]
         return table.reset_index(drop=True)
 
+    def pillars(self, hdi_prob: float | None = None, active_only: bool = True) -> pd.DataFrame:
+        """Tidy posterior summary of each pillar ([dimensions]) per unit-year: columns
+        ``member, alliance, year, dimension, mean, sd, hdi_low, hdi_high``; a
+        :class:`~bayescred.errors.SpecError` for a one-factor model."""
+        from .pillars import pillar_table
+
+        if "pillar" not in self.posterior:
+            raise SpecError(f"model {self.spec.name!r} has no [dimensions]: no pillars to show")
+        hdi_prob = interval_prob(hdi_prob, None, "pillars")
+        active = self.panel.active_mask() if active_only else None
+        return pillar_table(self.posterior, hdi_prob, UNIT_COORDS, active)
+
     def summary(self, hdi_prob: float | None = None, *, prob: float | None = None) -> pd.DataFrame:
         """ArviZ's summary (mean, sd, HDI, R-hat, ESS) of the structural parameters:
         reputation effects, persistence, scales, alliance baselines, loadings.
@@ -309,6 +321,10 @@ class CredibilityResult:
                 "loading",
                 "alpha_followthrough",
                 "loading_followthrough",
+                "sigma_pillar",
+                "phi_pillar",
+                "sigma_year",
+                "sigma_offset",
             )
             if v in self.idata.posterior
         ]

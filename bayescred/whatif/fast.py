@@ -22,6 +22,14 @@ def _fast(
     """Importance reweighting of the baseline draws (see the module docstring)."""
     if baseline.latent is None:
         raise FastUnavailable(baseline.problem)
+    spec = result.spec
+    if spec.dimensions or any(s.year_effects or s.unit_offsets for s in spec.signals.values()):
+        # each signal reads a latent value of its own (kernel.pillars), which the NumPy
+        # model does not rebuild yet: the exact engine answers instead
+        raise FastUnavailable(
+            "its importance weights do not yet cover [dimensions], year_effects or "
+            "unit_offsets"
+        )
     if not bound.crises.empty and result.panel.crises.empty:
         raise FastUnavailable(
             "the baseline data have no crises, so its posterior has no reputation or "

@@ -1,0 +1,105 @@
+"""The pillars of credibility in a fitted ``[dimensions]`` model: what a result keeps of
+them, their correlations, and their tidy table.
+
+The posterior variable ``pillar`` (unit, year, dimension) is overall credibility plus the
+pillar's own deviation (``model._pillar_deviations``), on credibility's scale.  How
+strongly the pillars move together is a posterior quantity of its own,
+``pillar_correlation`` (dimension, dimension_other): per draw, the correlation of two
+pillars over the panel's active unit-years.  The deviations' innovations ``z_pillar`` are
+sampler coordinates (as large as ``pillar`` itself) and are not kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+SAMPLER_ONLY = ("z_pillar",)  # coordinates a result does not keep (see module docstring)
+
+
+def derive(idata, active: np.ndarray):
+    """``idata`` with ``pillar_correlation`` added to the posterior and the pillars'
+    sampler coordinates dropped; unchanged for a one-factor model.  ``active``: the
+    panel's active (unit, year) mask."""
+    post = idata.posterior
+    if "pillar" not in post:
+        return idata
+    post = post.drop_vars([v for v in SAMPLER_ONLY if v in post])
+    post["pillar_correlation"] = pillar_correlation(post["pillar"], active)
+    idata.posterior = post
+    return idata
+
+
+def pillar_correlation(pillar: xr.DataArray, active: np.ndarray) -> xr.DataArray:
+    """Per draw, the correlation of each pair of pillars over the active unit-years."""
+    values = pillar.transpose("chain", "draw", "unit", "year", "dimension").values
+    x = values[:, :, active, :]  # (chain, draw, cell, dimension)
+    x = x - x.mean(axis=2, keepdims=True)
+    cov = np.einsum("cdni,cdnj->cdij", x, x)
+    sd = np.sqrt(np.einsum("cdii->cdi", cov))
+    corr = cov / (sd[..., :, None] * sd[..., None, :])
+    names = pillar["dimension"].values
+    return xr.DataArray(
+        corr,
+        dims=("chain", "draw", "dimension", "dimension_other"),
+        coords={
+            "chain": pillar["chain"].values,
+            "draw": pillar["draw"].values,
+            "dimension": names,
+            "dimension_other": names,
+        },
+        name="pillar_correlation",
+    )
+
+
+def pillar_table(post: xr.Dataset, hdi_prob: float, unit_coords: tuple[str, str],
+                 active: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
+    """Tidy posterior summary of each pillar per unit-year: ``member, alliance, year,
+    dimension, mean, sd, hdi_low, hdi_high`` (only active unit-years when ``active`` is
+    given)."""
+    import arviz as az
+
+    if "pillar" not in post:
+        raise KeyError("pillar")
+    pillar = post["pillar"].transpose("chain", "draw", "unit", "year", "dimension")
+    hdi = az.hdi(pillar, hdi_prob=hdi_prob)["pillar"].transpose("unit", "year", "dimension", "hdi")
+    n_u, n_t, n_k = (pillar.sizes[d] for d in ("unit", "year", "dimension"))
+    table = pd.DataFrame(
+        {
+            "member": np.repeat(pillar[unit_coords[0]].values, n_t * n_k),
+            "alliance": np.repeat(pillar[unit_coords[1]].values, n_t * n_k),
+            "year": np.tile(np.repeat(pillar.year.values, n_k), n_u),
+            "dimension": np.tile(pillar.dimension.values, n_u * n_t),
+            "mean": pillar.mean(("chain", "draw")).values.ravel(),
+            "sd": pillar.std(("chain", "draw")).values.ravel(),
+            "hdi_low": hdi.sel(hdi="lower").values.ravel(),
+            "hdi_high": hdi.sel(hdi="higher").values.ravel(),
+        }
+    )
+    if active is not None:
+        table = table[np.repeat(active.ravel(), n_k)]
+    return table.reset_index(drop=True)
+
+
+def innovations(post: xr.Dataset, spec) -> xr.DataArray:
+    """The deviations' innovations ``z_pillar`` (dimension, unit, year) recovered exactly
+    from ``pillar``, ``credibility``, ``sigma_pillar`` and ``phi_pillar`` (a result does not
+    keep them): z_t = (dev_t - phi dev_{t-1}) / sigma; a static pillar's later innovations,
+    which nothing reads, are 0."""
+    dev = (post["pillar"] - post["credibility"]).transpose("chain", "draw", "dimension", ...)
+    out = []
+    for name, dim in spec.dimensions.items():
+        d = dev.sel(dimension=name)
+        sigma = post["sigma_pillar"].sel(dimension=name)
+        if dim.dynamics == "static":
+            z = xr.zeros_like(d)
+            z[..., 0] = (d.isel(year=0) / sigma).values
+        else:
+            phi = post["phi_pillar"].sel(ar1_dimension=name) if dim.dynamics == "ar1" else 1.0
+            prev = d.shift(year=1, fill_value=0.0)
+            z = (d - phi * prev) / sigma
+        out.append(z.drop_vars([c for c in z.coords if c not in z.dims and c not in
+                                ("unit_member", "unit_alliance")], errors="ignore"))
+    z = xr.concat(out, dim="dimension").assign_coords(dimension=list(spec.dimensions))
+    return z.transpose("chain", "draw", "dimension", "unit", "year")
