@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling build module
 
 import us_disputes  # noqa: E402
 import war_covariates  # noqa: E402
+
 from bayescred import datasets  # noqa: E402
 from bayescred.errors import DataError  # noqa: E402
 
@@ -48,8 +49,8 @@ OPEN_END = 9999  # ATOP codes "still in force" as exit year 0
 # ---------------------------------------------------------------------------- US panel
 
 US_FIRST, US_LAST = 1954, 2012  # the years troops, NMC, ATOP and UNGA (ends 2012) share
-MME_FIRST, MME_LAST = 1980, 2010
-TROOPS_BAD_YEARS = [2008]  # a doubled year in the troop source (troops_signal)  # MME v7 coverage: exercises are missing outside it
+MME_FIRST, MME_LAST = 1980, 2010  # MME v7 coverage: exercises are missing outside it
+TROOPS_BAD_YEARS = [2008]  # doubled in the troop source (troops_signal)
 
 # US treaty commitments: alliance label -> ATOP ids (in time order). The ally is the
 # unit's member; ATOP gives each ally's years in force. US-Japan was renegotiated in

@@ -76,7 +76,8 @@ def dispute_crises(
     against_us = set(ally.loc[ally.ccode2 == USA, "dispnum"].astype(int).astype(str) + ally.member)
     ally_key = ally.dispnum.astype(int).astype(str) + ally.member
     ally = ally[~ally_key.isin(against_us)]
-    outside = pd.Series([(o, y) not in panel for o, y in zip(ally.opponent, ally.year)], index=ally.index)
+    pairs = zip(ally.opponent, ally.year)
+    outside = pd.Series([(o, y) not in panel for o, y in pairs], index=ally.index)
     ally = ally[outside & (ally.ccode2 != USA)]
     ally = ally.assign(major=is_major(ally.ccode2, ally.year, majors).to_numpy())
     us_sides = m[m.ccode1 == USA].groupby("dispnum")["sidea1"].agg(set)
