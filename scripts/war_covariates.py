@@ -73,9 +73,7 @@ def source_rows(
     for scheme, crises in kept.items():
         n = crises.groupby(["warid", "atopid"]).size()
         out[f"n_crises_{scheme}"] = [int(n.get(k, 0)) for k in key]
-    out["reason"] = [
-        _reason(k, obliged, majors, missing_war, attributed, max_obliged) for k in key
-    ]
+    out["reason"] = [_reason(k, obliged, majors, missing_war, attributed, max_obliged) for k in key]
     out["status"] = np.where(out.reason.isna(), "kept", "dropped")
     return out.sort_values(["warid", "atopid"], ignore_index=True)
 
