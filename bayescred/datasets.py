@@ -38,6 +38,7 @@ __all__ = [
     "read_atop_provisions",
     "read_cow_nmc",
     "read_cow_majors",
+    "read_cow_mid_dyadic",
     "read_cow_war_inter",
     "read_follow_through",
     "read_mme_exercises",
@@ -589,6 +590,26 @@ def read_cow_war_inter(path: str | Path) -> pd.DataFrame:
     """
     cols = ["warnum", "ccode1", "ccode2", "year", "sidea1", "sidea2", "initiator1", "initiator2"]
     df = _read_csv(path, cols, what="COW inter-state war")
+    return _as_int(df, cols, path)
+
+
+def read_cow_mid_dyadic(path: str | Path) -> pd.DataFrame:
+    """Read COW Militarized Interstate Disputes, dyadic dispute-years (MID 5, ``ddydisps``).
+
+    One row per directed pair of states on opposite sides of a dispute, per year:
+    ``dispnum``, ``ccode1``, ``ccode2``, ``year``, ``sidea1`` (1 when ``ccode1`` is on the
+    side that took the first militarized action), ``orig1`` (1 when ``ccode1`` took part
+    from the dispute's first day), the dispute's highest hostility level ``hostlev``
+    (2 threat, 3 display, 4 use of force, 5 war) and its fatality level ``fatality``
+    (0 none, 1-6 bands, -9 unknown).
+
+    Returns
+    -------
+    DataFrame
+        The file with the listed columns as nullable integers (``-9`` kept as coded).
+    """
+    cols = ["dispnum", "ccode1", "ccode2", "year", "sidea1", "orig1", "hostlev", "fatality"]
+    df = _read_csv(path, cols, what="COW militarized dispute (dyadic)")
     return _as_int(df, cols, path)
 
 

@@ -21,6 +21,10 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling build modules
+
+import us_disputes  # noqa: E402
+import war_covariates  # noqa: E402
 
 from bayescred import datasets  # noqa: E402
 from bayescred.errors import DataError  # noqa: E402
@@ -35,6 +39,7 @@ RAW_FILES = {
     "follow": "berkemeier_fuhrmann_2018.csv",
     "wars": "cow_war_inter.csv",
     "majors": "cow_majors.csv",
+    "mid": "cow_mid_ddydisps.csv",
 }
 USA = 2
 SIG_DIGITS = 6  # significant digits written for continuous values
@@ -45,6 +50,7 @@ OPEN_END = 9999  # ATOP codes "still in force" as exit year 0
 
 US_FIRST, US_LAST = 1954, 2012  # the years troops, NMC, ATOP and UNGA (ends 2012) share
 MME_FIRST, MME_LAST = 1980, 2010  # MME v7 coverage: exercises are missing outside it
+TROOPS_BAD_YEARS = [2008]  # doubled in the troop source (troops_signal)
 
 # US treaty commitments: alliance label -> ATOP ids (in time order). The ally is the
 # unit's member; ATOP gives each ally's years in force. US-Japan was renegotiated in
@@ -61,13 +67,18 @@ US_ALLIANCES = {
 
 
 def us_units(member: pd.DataFrame, alliance: pd.DataFrame) -> pd.DataFrame:
-    """One row per (ally, alliance) with its years in force and ATOP provisions."""
+    """One row per (ally, alliance) with its years in force and ATOP provisions.
+
+    Years in force, not ATOP's signature years: see ``us_disputes.IN_FORCE_FROM``.
+    """
+    in_force = us_disputes.in_force_spells(member)
     rows = []
     for label, ids in US_ALLIANCES.items():
-        spells = member[member.atopid.isin(ids) & (member.member != USA)]
-        spells = spells.assign(
-            code=datasets.member_code(spells.member).to_numpy(),
-            exit=spells.yrexit.mask(spells.yrexit == 0, OPEN_END),
+        ours = member.atopid.isin(ids) & (member.member != USA)
+        spells = in_force[ours].assign(
+            code=datasets.member_code(member.member[ours]).to_numpy(),
+            signed=member.yrent[ours],
+            exit=in_force.yrexit[ours].mask(in_force.yrexit[ours] == 0, OPEN_END),
         )
         provisions = alliance.set_index("atopid").loc[ids[-1]]
         begyr = int(alliance.set_index("atopid").loc[ids[0], "begyr"])
@@ -86,7 +97,7 @@ def us_units(member: pd.DataFrame, alliance: pd.DataFrame) -> pd.DataFrame:
                     "milaid": int(provisions.milaid > 0),
                     "asymmetric": int(provisions.asymm > 0),
                     "bilateral": int(provisions.bilat > 0),
-                    "founding": int(g.yrent.min() == begyr),
+                    "founding": int(g.signed.min() == begyr),
                 }
             )
     return pd.DataFrame(rows).sort_values(["member", "alliance"], ignore_index=True)
@@ -113,7 +124,12 @@ def by_member_year(frame: pd.DataFrame, value: str) -> pd.DataFrame:
 
 
 def troops_signal(troops: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """US active-duty troops stationed in the ally (patron behaviour, counts)."""
+    """US active-duty troops stationed in the ally (patron behaviour, counts).
+
+    The source's 2008 figures are about twice those of 2007 and 2009 in every host
+    (two quarterly reports added up, see data/README.md): 2008 is left missing.
+    """
+    troops = troops[~troops.year.isin(TROOPS_BAD_YEARS)]
     t = by_member_year(troops, "troops_ad")
     return cells.merge(t, on=["member", "year"]).rename(columns={"troops_ad": "value"})
 
@@ -178,33 +194,48 @@ def build_us_alliances(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def us_crises(raw: dict[str, pd.DataFrame], units: pd.DataFrame) -> pd.DataFrame:
-    """Wars in which a US commitment to one of the panel's allies was invoked.
+    """Crises of the panel's US commitments: wars (kind ``war``) and disputes (``dispute``).
 
-    The war panel's attribution (below) identifies who was obliged; here we keep the
-    crises in which the obliged party was the US and the ally is a unit of this panel.
-    SEATO's Bangladesh-1971 row duplicates the US-Pakistan one (one US decision), and
-    SEATO is not a unit here, so it is not counted twice.
+    Wars: the war panel's attribution (below) identifies who was obliged; here we keep
+    the crises in which the obliged party was the US and the ally is a unit of this panel,
+    dated to the first year of the war in which the commitment was in force. SEATO's
+    Bangladesh-1971 row duplicates the US-Pakistan one (one US decision), and SEATO is
+    not a unit here, so it is not counted twice. Disputes: ``us_disputes.dispute_crises``.
     """
     ids = {i: label for label, id_list in US_ALLIANCES.items() for i in id_list}
     attributed = attribute_crises(raw, scheme="bf")
     us = attributed[(attributed.ccode == USA) & attributed.atopid.isin(ids)]
+    span = units.set_index(["member", "alliance"])[["first", "last"]]
     rows = []
     for _, c in us.iterrows():
         label = ids[c.atopid]
-        for ally in set(c.invokers) - {USA}:
+        for ally in sorted(set(c.invokers) - {USA}):
             code = datasets.member_code([ally]).iloc[0]
+            if (code, label) not in span.index:
+                continue
+            first, last = span.loc[(code, label)]
+            year = max(int(c.year), int(first))
+            if year > min(int(c.war_end), int(last)):
+                continue  # the commitment was not in force during the war
+            major = us_disputes.war_opponents_major(
+                c.cowwarid, ally, year, raw["wars"], raw["majors"], is_major
+            )
             rows.append(
                 {
                     "crisis": c.warname,
-                    "year": c.year,
+                    "year": year,
                     "member": code,
                     "alliance": label,
                     "outcome": c.outcome,
+                    "kind": "war",
+                    "force": 1,
+                    "fatal": 1,
+                    "major_opponent": major,
                 }
             )
-    crises = pd.DataFrame(rows, columns=["crisis", "year", "member", "alliance", "outcome"])
-    known = crises.merge(units[["member", "alliance", "first", "last"]])
-    return known[known.year.between(known["first"], known["last"])].drop(columns=["first", "last"])
+    wars = pd.DataFrame(rows)
+    disputes = us_disputes.dispute_crises(raw["mid"], unit_years(units), raw["majors"], is_major)
+    return pd.concat([wars, disputes], ignore_index=True)
 
 
 # ---------------------------------------------------------------------------- war panel
@@ -303,6 +334,10 @@ def attribute_crises(raw: dict[str, pd.DataFrame], scheme: str) -> pd.DataFrame:
                         "outcome": r[f"outcome_{scheme}"],
                         "invokers": frozenset(invokers),
                         "n_obliged": len(obliged),
+                        "war_end": fact["end"],
+                        "cowwarid": r.cowwarid,
+                        "multilateral": r.multilateral,
+                        "enemies": frozenset(b for a, b in fact["enemies"] if a in invokers),
                     }
                 )
     return pd.DataFrame(rows)
@@ -333,23 +368,30 @@ def _obliged(members: set[int], fact: dict) -> tuple[set[int], set[int]]:
 
 
 def build_wars(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Alliance commitments invoked in wars, 1816-2003, with both follow-through codings."""
+    """Alliance commitments invoked in wars, 1816-2003, with both follow-through codings,
+    crisis-level covariates and the accounting of every coded source row."""
     coded = {s: attribute_crises(raw, s) for s in ("bf", "llm")}
+    attributed = pd.concat(coded.values()).drop_duplicates(["warid", "atopid", "ccode"])
+    attributed = attributed.assign(major=is_major(attributed.ccode, attributed.year, raw["majors"]))
     for s, c in coded.items():
         keep = c.n_obliged <= MAX_OBLIGED
         if MAJOR_POWERS_ONLY:
             keep &= is_major(c.ccode, c.year, raw["majors"])
-        coded[s] = c[keep]
+        coded[s] = c[keep].reset_index(drop=True)
     both = pd.concat(coded.values())
     units = war_units(both, raw["atop_member"], raw["atop_alliance"])
     cells = war_cells(units, both, raw["atop_member"])
     observations = war_signals(raw["nmc"], cells, raw["atop_member"])
-    crises = {s: war_crisis_table(c) for s, c in coded.items()}
+    crises = {s: war_crisis_table(c, raw) for s, c in coded.items()}
+    facts = war_facts(raw["wars"])
+    missing = {int(r.warid) for _, r in raw["follow"].iterrows() if _war_for(r, facts) is None}
+    rows = war_covariates.source_rows(raw["follow"], attributed, missing, coded, MAX_OBLIGED)
     return {
         "observations": observations,
         "crises": crises["bf"],
         "crises_llm": crises["llm"],
         "units": units,
+        "source_rows": rows,
     }
 
 
@@ -362,20 +404,23 @@ def is_major(ccode: pd.Series, year: pd.Series, majors: pd.DataFrame) -> pd.Seri
     return pd.Series(pairs.index.isin(hit["index"]), index=ccode.index)
 
 
-def war_crisis_table(coded: pd.DataFrame) -> pd.DataFrame:
-    """Crises in the data-contract layout; one per (war, alliance, obliged member)."""
+def war_crisis_table(coded: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Crises in the data-contract layout, one per (war, alliance, obliged member), with
+    ``kind`` = ``war`` and the crisis-level covariates of ``war_covariates``."""
     code = datasets.member_code(coded.ccode).to_numpy()
     alliance = "ATOP" + coded.atopid.astype(str)
     name = coded.warname.str.replace(r"\s+", "", regex=True)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "crisis": (name + "/" + alliance + "/" + code).to_numpy(),
             "year": coded.year.to_numpy(),
             "member": code,
             "alliance": alliance.to_numpy(),
             "outcome": coded.outcome.astype(str).to_numpy(),
+            "kind": "war",
         }
     )
+    return pd.concat([table, war_covariates.crisis_covariates(coded, raw)], axis=1)
 
 
 def war_units(coded: pd.DataFrame, member: pd.DataFrame, alliance: pd.DataFrame):
@@ -478,6 +523,7 @@ def load_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
         "follow": datasets.read_follow_through,
         "wars": datasets.read_cow_war_inter,
         "majors": datasets.read_cow_majors,
+        "mid": datasets.read_cow_mid_dyadic,
     }
     return {key: readers[key](raw_dir / name) for key, name in RAW_FILES.items()}
 
@@ -513,6 +559,9 @@ def write_panel(frames: dict[str, pd.DataFrame], out: Path) -> None:
             df = format_observations(df)
         elif name.startswith("crises"):
             df = df.sort_values(["year", "member", "alliance", "crisis"], ignore_index=True)
+            df = df.map(lambda v: f"{v:.{SIG_DIGITS}g}" if isinstance(v, float) else v)
+        elif name == "source_rows":
+            pass  # sorted by war and alliance where built
         else:
             df = df.drop(columns=[c for c in ("ccode", "atopid") if c in df])
             df = df.sort_values(["member", "alliance"], ignore_index=True)

@@ -69,6 +69,11 @@ GOOD = {
         "initiator1",
     ),
     "read_cow_majors": ("ccode,styear,endyear\n2.0,1898.0,2016.0\n", "endyear"),
+    "read_cow_mid_dyadic": (
+        "dispnum,ccode1,ccode2,year,sidea1,orig1,hostlev,fatality\n"
+        "173.0,713.0,710.0,1958.0,0.0,1.0,4.0,-9.0\n",
+        "hostlev",
+    ),
 }
 
 
@@ -257,6 +262,40 @@ def test_exercises_equal_raw(member, ccode, year):
     joint = year_rows.loc[year_rows.ccode == ccode, "exercise"].nunique()
     got = obs[(obs.member == member) & (obs.year == year) & (obs.signal == "exercises")]
     assert (got.value.item(), got.trials.item()) == (joint, trials)
+
+
+@needs_raw
+def test_dispute_crises_equal_raw():
+    """Each dispute crisis: the ally is targeted (side B) at onset, the US is not among its
+    opponents, and the outcome says whether the US was in the dispute on the ally's side."""
+    crises = pd.read_csv(REPO / "data" / "us_alliances" / "crises.csv")
+    disputes = crises[crises.kind == "dispute"]
+    mid = pd.read_csv(RAW / "cow_mid_ddydisps.csv")
+    mid = mid.assign(member=datasets.member_code(mid.ccode1.astype(int)).to_numpy())
+    assert len(disputes) > 200
+    for c in disputes.itertuples():
+        dispnum = int(c.crisis.removeprefix("MID").split("/")[0])
+        rows = mid[(mid.dispnum == dispnum) & (mid.member == c.member)]
+        assert rows.year.min() == c.year
+        assert (rows.sidea1 == 0).all() and not (rows.ccode2 == 2).any()
+        us_sides = set(mid.loc[(mid.dispnum == dispnum) & (mid.ccode1 == 2), "sidea1"])
+        assert (c.outcome == "honored") == (0 in us_sides), c.crisis
+        assert c.force == int(rows.hostlev.max() >= 4)
+
+
+@needs_raw
+def test_war_rows_accounted_for():
+    """Every coded row of the follow-through file is listed once, kept or with a reason."""
+    rows = pd.read_csv(REPO / "data" / "wars_1816_2003" / "source_rows.csv")
+    follow = pd.read_csv(RAW / "berkemeier_fuhrmann_2018.csv")
+    coded = follow[(follow.honorBF == 1) | (follow.violateBF == 1)]
+    bf = rows[rows.outcome_bf.notna()]
+    assert len(bf) == len(coded)
+    assert not rows.duplicated(["warid", "atopid"]).any()
+    crises = pd.read_csv(REPO / "data" / "wars_1816_2003" / "crises.csv")
+    kept = bf[bf.status == "kept"]
+    assert kept.n_crises_bf.sum() == len(crises)
+    assert (rows.status == "kept").eq(rows.reason.isna()).all()
 
 
 # ---------------------------------------------------------------------------- committed data
