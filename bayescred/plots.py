@@ -90,6 +90,53 @@ def trajectories(
     return fig
 
 
+def pillars(
+    result: CredibilityResult,
+    units: list[str] | None = None,
+    hdi_prob: float | None = None,
+    max_units: int = 6,
+    ncols: int = 3,
+):
+    """Each pillar ([dimensions]) over time per unit, with overall credibility: posterior
+    means, the pillars' HDI bands and crisis markers (on overall credibility).  Units as in
+    :func:`trajectories`."""
+    prob = interval_prob(hdi_prob, None, "pillars")
+    table = result.pillars(prob)
+    table["unit"] = table.member + "/" + table.alliance
+    overall = result.credibility(prob)
+    overall["unit"] = overall.member + "/" + overall.alliance
+    crises = result.panel.crises.assign(unit=lambda c: c.member + "/" + c.alliance)
+    ranked = unit_order(overall, crises)
+    labels = (select_units(ranked, units) if units else ranked)[:max_units]
+    ncols = max(1, min(ncols, len(labels)))
+    nrows = int(np.ceil(len(labels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 0.6, 2.6 * nrows + 1.0),
+                             sharex=True, sharey=True, squeeze=False)  # fmt: skip
+    for ax, label in zip(axes.flat, labels):
+        for name in table.dimension.unique():
+            rows = table[(table.unit == label) & (table.dimension == name)]
+            line = ax.plot(rows.year, rows["mean"], lw=1.2, label=name)[0]
+            ax.fill_between(rows.year, rows.hdi_low, rows.hdi_high, alpha=0.15, lw=0,
+                            color=line.get_color())  # fmt: skip
+        rows = overall[overall.unit == label]
+        ax.plot(rows.year, rows["mean"], color="black", lw=1.8, label="overall")
+        for outcome, (marker, colour) in _MARKERS.items():
+            hits = crises[(crises.unit == label) & (crises.outcome == outcome)]
+            at = rows.set_index("year").reindex(hits.year)
+            ax.scatter(hits.year, at["mean"], marker=marker, color=colour, s=14, zorder=3)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_title(label, fontsize=9)
+    for ax in list(axes.flat)[len(labels):]:
+        ax.set_visible(False)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", ncol=len(names), fontsize=8, frameon=False)
+    fig.supylabel(f"credibility scale ({int(prob * 100)}% HDI for pillars)", fontsize=9)
+    fig.suptitle(f"{plain_text(result.spec.name)}: pillars and overall credibility, "
+                 f"{len(labels)} of {len(ranked)} units", fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
 def unit_order(table, crises) -> list[str]:
     """Unit labels, those with the most crises first, then by how far their posterior
     mean credibility moves over their active years (largest first), then by label."""

@@ -108,6 +108,8 @@ def write_report(
     info = signal_information(result, prob)
     credibility = out / "credibility.csv"
     result.credibility(prob).to_csv(credibility, index=False, lineterminator="\n")
+    if "pillar" in result.posterior:  # [dimensions]: each pillar per unit-year
+        result.pillars(prob).to_csv(out / "pillars.csv", index=False, lineterminator="\n")
     signals = out / "signals.csv"
     info.reset_index().to_csv(signals, index=False, lineterminator="\n")
     written = _plots(result, report, out, prob, year, units)
@@ -125,6 +127,10 @@ def _plots(
     makers = {
         "trajectories": lambda: plots.trajectories(result, units, hdi_prob=prob,
                                                    max_units=48 if units else 12),
+        "pillars": (
+            (lambda: plots.pillars(result, units, hdi_prob=prob))
+            if "pillar" in result.posterior else None
+        ),
         "forest": lambda: plots.forest(result, year=year, hdi_prob=prob),
         "loadings": lambda: plots.loadings(result, prob),
         "ppc": (lambda: plots.ppc(report)) if report.predictive is not None else None,

@@ -10,6 +10,10 @@
 ``large``
     200 units (140 members, 8 alliances) x 75 years x five signals (the default four and
     ``un_votes``, a beta proportion), 20% missing, 300 crises.
+``medium-triad``
+    ``medium``'s shape with six signals in three pillars of two (``[dimensions]``:
+    capability = troops, exercises; cost_sharing = spending, milex; commitment = votes,
+    un_votes), each pillar an AR(1) deviation from a random-walk overall credibility.
 ``tiny``
     4 units x 6 years x the default four signals: a smoke test of the harness only.
 
@@ -34,6 +38,16 @@ DEFAULT_SIGNALS = {  # bayescred.simulate.DEFAULT_SIGNALS (checked in Problem.__
     "votes": {"family": "binomial", "direction": 1, "description": "votes aligned (of trials)"},
     "exercises": {"family": "poisson", "direction": 1, "description": "joint exercises"},
 }
+TRIAD_SIGNALS = {
+    **DEFAULT_SIGNALS,
+    "milex": {"family": "gaussian", "direction": 1, "description": "military spending share"},
+    "un_votes": {"family": "beta", "direction": 1, "description": "UN votes with the leader"},
+}
+TRIAD_DIMENSIONS = {
+    "capability": ["troops", "exercises"],
+    "cost_sharing": ["spending", "milex"],
+    "commitment": ["votes", "un_votes"],
+}
 LARGE_SIGNALS = {
     **DEFAULT_SIGNALS,
     "un_votes": {
@@ -52,6 +66,7 @@ class Problem:
     seed: int
     shape: dict = field(default_factory=dict)  # keyword arguments of bc.simulate
     signals: dict | None = None  # None: the default four
+    dimensions: dict | None = None  # [dimensions], or None: the one-factor model
 
     def __call__(self, seed: int | None = None) -> tuple[ModelSpec, Panel, Simulation]:
         import bayescred as bc
@@ -59,6 +74,10 @@ class Problem:
 
         assert DEFAULT_SIGNALS == BAYESCRED_DEFAULT, "update problems.DEFAULT_SIGNALS"
         spec = bc.default_spec(signals=self.signals)
+        if self.dimensions:
+            spec = bc.spec_from_dict(
+                {"name": "simulated", "signals": self.signals, "dimensions": self.dimensions}
+            )
         sim = bc.simulate(spec, **self.shape, seed=self.seed if seed is None else seed)
         panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=spec)
         return spec, panel, sim
@@ -84,6 +103,13 @@ PROBLEMS: dict[str, Problem] = {
         "medium",
         seed=20240601,
         shape=dict(n_units=30, n_members=20, n_alliances=4, n_years=60, n_crises=100, missing=0.2),
+    ),
+    "medium-triad": Problem(
+        "medium-triad",
+        seed=20240603,
+        shape=dict(n_units=30, n_members=20, n_alliances=4, n_years=60, n_crises=100, missing=0.2),
+        signals=TRIAD_SIGNALS,
+        dimensions=TRIAD_DIMENSIONS,
     ),
     "large": Problem(
         "large",

@@ -60,6 +60,7 @@ TABLES = [
     ("[signals.NAME]", "SignalSpec", S.SignalSpec, None),
     ("[latent]", "LatentSpec", S.LatentSpec, None),
     ("[reputation]", "ReputationSpec", S.ReputationSpec, None),
+    ("[dimensions.PILLAR]", "DimensionSpec", S.DimensionSpec, None),
     ("[sampler]", "SamplerSpec", S.SamplerSpec, None),
     ("[output]", "OutputSpec", S.OutputSpec, None),
 ]
@@ -71,6 +72,9 @@ INTRO = {
     "observations.",
     "[latent]": "How a unit's credibility moves over the years.",
     "[reputation]": "Whether crises move a member's reputation (`r` in the README's model).",
+    "[dimensions.PILLAR]": "Optional: the pillars of credibility (docs/dimensions.md).  "
+    "Each signal in exactly one pillar; `PILLAR = [\"troops\", \"exercises\"]` is short "
+    "for `PILLAR = { signals = [\"troops\", \"exercises\"] }` (dynamics ar1).",
     "[sampler]": "How to sample.  Raise `target_accept` (e.g. 0.95) when a fit reports "
     "divergences; raise `draws` when R-hat or ESS fail.",
     "[output]": "What a saved result holds besides the posterior.",
