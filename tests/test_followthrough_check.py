@@ -34,6 +34,7 @@ from bayescred.loo import relative_ess
 from bayescred.psis import psislw
 from bayescred.report import write_report
 from bayescred.reputation_effects import _nonnegative
+from bayescred.safe_text import dumps
 from bayescred.simulate import TrueParameters
 
 SPEC = bc.default_spec(dynamics="static", reputation=False)
@@ -195,6 +196,8 @@ def test_too_few_crises_are_not_assessable_rather_than_a_number(strong):
     report = bc.diagnose(strong, {"followthrough_min_crises": 100}, ppc=False)
     check = _graded(report, "followthrough_auc")["followthrough"]
     assert check.status == "warn" and "NOT ASSESSABLE" in check.message
+    saved = json.loads(dumps(report.to_dict()))["followthrough"]  # strict JSON: no NaN
+    assert saved["finding"] == "not assessable" and saved["discrimination"][0]["auc"] is None
 
 
 @pytest.mark.sampling
