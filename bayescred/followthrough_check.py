@@ -71,6 +71,7 @@ import xarray as xr
 from scipy import stats
 
 from .checks import Check, Thresholds
+from .errors import ResultError
 from .predictive import FOLLOWTHROUGH
 from .psis import psislw
 
@@ -147,7 +148,7 @@ class FollowThroughCheck:
 def followthrough_check(
     result, log_lik: xr.DataArray, reff: float, limits: Thresholds, prob: float = 0.9
 ) -> FollowThroughCheck | None:
-    """Leave-one-out discrimination and calibration of P(honour) (see the module's text).
+    """Cross-validated discrimination and calibration of P(honour) (see the module's text).
 
     Parameters
     ----------
@@ -181,12 +182,8 @@ def followthrough_check(
     honored = crises.honored.to_numpy().astype(bool)
     pairs, pair_k = leave_pair_out(p, ll, honored, reff)
     negative = _p_loading_negative(result)
-    subjects = {"all": np.ones(len(crises), bool)}
-    kinds = crises["kind"].unique()
-    if len(kinds) > 1:
-        subjects |= {str(kind): (crises["kind"] == kind).to_numpy() for kind in kinds}
     rows = []
-    for name, here in subjects.items():
+    for name, here in _subjects(crises).items():
         within = pairs[np.ix_(here[honored], here[~honored])]
         rows.append(_discrimination(name, crises[here], within,
                                     negative.get(name, negative.get("all")), limits, prob))
@@ -196,12 +193,21 @@ def followthrough_check(
         bins = calibration_bins(crises.p_loo.to_numpy(), crises.honored.to_numpy())
         ece = expected_calibration_error(bins)
         hl, dof, pval = hosmer_lemeshow(bins)
-    high_k = int((k > limits.pareto_k).sum())
     compared = pair_k[np.isfinite(pair_k)]
     high_pair_k = float(np.mean(compared > limits.pareto_k)) if compared.size else 0.0
     return FollowThroughCheck(
-        crises, table, bins, ece, hl, dof, pval, prob, high_k, high_pair_k
+        crises, table, bins, ece, hl, dof, pval, prob, int((k > limits.pareto_k).sum()),
+        high_pair_k,
     )
+
+
+def _subjects(crises: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``all`` crises, then each kind (where there are several): which crises are in it."""
+    subjects = {"all": np.ones(len(crises), bool)}
+    kinds = crises["kind"].unique()
+    if len(kinds) > 1:
+        subjects |= {str(kind): (crises["kind"] == kind).to_numpy() for kind in kinds}
+    return subjects
 
 
 # ---------------------------------------------------------------------------- P(honour)
@@ -227,7 +233,10 @@ def crisis_rows(result, log_lik: xr.DataArray, rows: np.ndarray) -> pd.DataFrame
     )
     for col in ("member", "alliance", "year"):
         if not np.array_equal(table[col].to_numpy(), log_lik[col].values[rows]):
-            raise ValueError(f"crisis rows of the log-likelihood do not match the crises ({col})")
+            raise ResultError(
+                f"the log-likelihood's crisis rows do not match the result's crises ({col}); "
+                "save the result again"
+            )
     table["honored"] = (table.outcome.str.lower() == "honored").astype(int)
     return table[["crisis", "member", "alliance", "year", "kind", "outcome", "honored",
                   "unit_idx", "year_idx"]]

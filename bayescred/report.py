@@ -246,6 +246,13 @@ def _followthrough_lines(found) -> list[str]:
         markdown_table(table),
         "",
     ]
+    if found.n_high_k or found.share_pairs_high_k:
+        lines += [
+            f"Pareto k > 0.7 for {found.n_high_k} crises left out one at a time and "
+            f"{found.share_pairs_high_k:.0%} of the pairs: for those the importance-sampling "
+            "estimate is approximate (K-fold cross-validation would be exact).",
+            "",
+        ]
     if found.calibration is not None:
         lines += [
             "Calibration of leave-one-out P(honour), crises in bins of predicted P(honour): "
