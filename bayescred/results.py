@@ -223,15 +223,18 @@ class CredibilityResult:
         effects (reputation after honoured and violated crises)."""
         lines = self._lines()
         post = self.posterior
-        for name in ("kappa_honor", "kappa_violate"):
-            if name in post:
-                draws = post[name]
+        if "kappa_violate" not in post:
+            return "\n".join(lines)
+        kinds = [str(k) for k in post.coords["crisis_kind"].values]
+        for kind in kinds:
+            label = f"[{kind}]" if len(kinds) > 1 else ""
+            for name in ("kappa_honor", "kappa_violate"):
+                draws = post[name].sel(crisis_kind=kind)
                 lines.append(
-                    f"  {name}: {float(draws.mean()):.3f} (sd {float(draws.std()):.3f})"
+                    f"  {name}{label}: {float(draws.mean()):.3f} (sd {float(draws.std()):.3f})"
                 )
-        p = self.prob_violation_costlier()
-        if p is not None:
-            lines.append(f"  P(kappa_violate > kappa_honor) = {p:.2f}")
+            p = self.prob_violation_costlier(kind)
+            lines.append(f"  P(kappa_violate{label} > kappa_honor{label}) = {p:.2f}")
         return "\n".join(lines)
 
     def _group_names(self) -> list[str]:
@@ -309,6 +312,7 @@ class CredibilityResult:
                 "loading",
                 "alpha_followthrough",
                 "loading_followthrough",
+                "beta_followthrough",
             )
             if v in self.idata.posterior
         ]
@@ -320,12 +324,28 @@ class CredibilityResult:
         """The same table as :meth:`summary` (its older name)."""
         return self.summary(interval_prob(hdi_prob, prob, "parameters"))
 
-    def prob_violation_costlier(self) -> float | None:
-        """P(kappa_violate > kappa_honor): is reneging punished more than honouring pays?"""
+    def prob_violation_costlier(self, kind: str | None = None) -> float | None:
+        """P(kappa_violate > kappa_honor): is reneging punished more than honouring pays?
+
+        Parameters
+        ----------
+        kind : str, optional
+            The crisis kind whose kappas to compare; by default the only kind, or, with
+            several, the comparison pooled over kinds (each kind's kappas weighted by its
+            share of the crises).
+        """
         post = self.posterior
         if "kappa_violate" not in post:
             return None
-        return float((post.kappa_violate > post.kappa_honor).mean())
+        if kind is not None:
+            sel = {"crisis_kind": kind}
+            return float((post.kappa_violate.sel(sel) > post.kappa_honor.sel(sel)).mean())
+        share = self.panel.crises["kind"].value_counts(normalize=True)
+        weight = xr.DataArray(
+            share.reindex(post.coords["crisis_kind"].values).to_numpy(), dims="crisis_kind"
+        )
+        pooled = ((post.kappa_violate - post.kappa_honor) * weight).sum("crisis_kind")
+        return float((pooled > 0).mean())
 
     # ------------------------------------------------------------------ pointwise quantities
 
