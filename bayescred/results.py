@@ -225,11 +225,11 @@ class CredibilityResult:
         post = self.posterior
         if "kappa_violate" not in post:
             return "\n".join(lines)
-        kinds = [str(k) for k in post.coords["crisis_kind"].values]
+        kinds = _kinds(post)
         for kind in kinds:
             label = f"[{kind}]" if len(kinds) > 1 else ""
             for name in ("kappa_honor", "kappa_violate"):
-                draws = post[name].sel(crisis_kind=kind)
+                draws = _of_kind(post[name], kind)
                 lines.append(
                     f"  {name}{label}: {float(draws.mean()):.3f} (sd {float(draws.std()):.3f})"
                 )
@@ -337,9 +337,11 @@ class CredibilityResult:
         post = self.posterior
         if "kappa_violate" not in post:
             return None
-        if kind is not None:
-            sel = {"crisis_kind": kind}
-            return float((post.kappa_violate.sel(sel) > post.kappa_honor.sel(sel)).mean())
+        kinds = _kinds(post)
+        if kind is not None or len(kinds) == 1:
+            kind = kinds[0] if kind is None else kind
+            honor, violate = _of_kind(post.kappa_honor, kind), _of_kind(post.kappa_violate, kind)
+            return float((violate > honor).mean())
         share = self.panel.crises["kind"].value_counts(normalize=True)
         weight = xr.DataArray(
             share.reindex(post.coords["crisis_kind"].values).to_numpy(), dims="crisis_kind"
@@ -614,6 +616,17 @@ class CredibilityResult:
         return cls(
             groups.without(_DATA_GROUP), spec, panel, scales, timing, versions, partial
         )
+
+
+def _kinds(post: xr.Dataset) -> list[str]:
+    """The crisis kinds of the kappas (one, unnamed, in files written before kinds)."""
+    if "crisis_kind" not in post["kappa_honor"].dims:
+        return ["war"]
+    return [str(k) for k in post.coords["crisis_kind"].values]
+
+
+def _of_kind(draws: xr.DataArray, kind: str) -> xr.DataArray:
+    return draws.sel(crisis_kind=kind) if "crisis_kind" in draws.dims else draws
 
 
 def _umask() -> int:
