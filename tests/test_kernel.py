@@ -593,3 +593,21 @@ def test_python_calls_compile_nothing_but_the_entry_points():
     # the C functions' callees: compiled once (none loaded when the C functions came from
     # numba's disk cache)
     assert len(density._measurement.signatures) <= 1 and len(latent._latent.signatures) <= 1
+
+
+def test_ordered_followthrough_with_several_kinds_falls_back():
+    """Each kind's cutpoints are ordered row by row, which the kernel's ordered transform
+    (one ordered vector per block) does not express: Unsupported, never a wrong density."""
+    from bayescred.kernel.model import Unsupported
+
+    spec = _spec()
+    sim = bc.simulate(spec, n_units=6, n_members=4, n_alliances=2, n_years=8, n_crises=8,
+                      seed=2)
+    crises = sim.crises.assign(
+        outcome=sim.crises.outcome.where(sim.crises.index % 3 != 0, "partial"),
+        kind=np.where(sim.crises.index % 2, "dispute", "war"),
+    )
+    panel = load_panel(sim.observations, crises, sim.units, spec=spec)
+    scales = signal_scales(panel, spec)
+    with pytest.raises(Unsupported, match="several crisis kinds"):
+        kernel_model(build_model(panel, spec, scales), panel, spec, scales)
