@@ -70,8 +70,10 @@ def test_rebuilds_the_stored_credibility(result):
     stored = result.idata.posterior.credibility.stack(s=("chain", "draw")).transpose("s", ...)
     np.testing.assert_allclose(cred, stored.values, atol=1e-8)
     # kappa on credibility's scale is kappa_raw / sd: the scale the fast engine uses
-    kappa = result.idata.posterior.kappa_violate.stack(s=("chain", "draw")).values
-    np.testing.assert_allclose(base.latent.params["kappa_violate_raw"] / base.sd, kappa)
+    # (one per crisis kind)
+    kappa = result.idata.posterior.kappa_violate.stack(s=("chain", "draw")).transpose("s", ...)
+    raw_kappa = base.latent.params["kappa_violate_raw"]
+    np.testing.assert_allclose(raw_kappa / base.sd[:, None], kappa.values)
 
 
 @pytest.mark.sampling
