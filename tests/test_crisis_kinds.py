@@ -51,7 +51,8 @@ def test_a_table_without_kind_is_all_war(small_sim):
 @pytest.mark.parametrize(
     ("change", "covariates", "fragment"),
     [
-        (lambda c: c.assign(kind=c.kind.where(c.index != 2, " ")), (), "column 'kind' is empty on line 4"),
+        (lambda c: c.assign(kind=c.kind.where(c.index != 2, " ")), (),
+         "column 'kind' is empty on line 4"),
         (lambda c: c.drop(columns="gap"), ("gap",), "missing required column(s) gap"),
         (lambda c: c.assign(gap=c.gap.astype(object).where(c.index != 1, "big")), ("gap",),
          "column 'gap' must be numeric; line 3 holds 'big'"),
