@@ -244,8 +244,11 @@ def _latent_path(rng, spec, truth, units, n_years, n_crises):
             rep[:, t] = reputation_step(rep[:, t - 1], rep_shock[:, t], truth.phi_reputation)
         raw[:, t] = base + d[:, t] + (rep[m_idx, t] if spec.reputation.enabled else 0)
         for u in crisis_cells.get(t, []):
-            kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())]
-            z = np.round(rng.normal(size=len(covariates)), 4)
+            # no draw where there is nothing to choose: one kind and no covariates give
+            # the same panels as before kinds existed (benchmarks' seeds name panels)
+            kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())] if len(kinds) > 1 \
+                else kinds[0]
+            z = np.round(rng.normal(size=len(covariates)), 4) if covariates else np.zeros(0)
             eta = truth.of_kind(kind, "alpha_followthrough") + float(z @ beta)
             p = expit(eta + truth.loading_followthrough * raw[u, t])
             honored = rng.random() < p

@@ -85,6 +85,11 @@ CASES = {
         sim=dict(n_units=8, n_members=5, n_alliances=2, n_years=10, n_crises=16),
         kinds=True,
     ),
+    "static, no signals: crises are the only evidence": dict(
+        spec=dict(dynamics="static", signals={}, crisis_covariates=("gap",)),
+        sim=dict(n_units=8, n_members=5, n_alliances=2, n_years=8, n_crises=20),
+        kinds=True,
+    ),
     "ar1, one crisis kind, crisis covariate, partial crises": dict(
         spec=dict(dynamics="ar1", crisis_covariates=("gap",)),
         sim=dict(n_units=6, n_members=4, n_alliances=2, n_years=8, n_crises=10),
