@@ -251,8 +251,8 @@ class OutputSpec:
 class DataSpec:
     observations: str | None = key(None, "observations CSV (member, alliance, year, signal, "
                                    "value[, trials]), relative to the spec's folder")
-    crises: str | None = key(None, "crises CSV (crisis, year, member, alliance, outcome); "
-                             "optional")
+    crises: str | None = key(None, "crises CSV (crisis, year, member, alliance, outcome[, "
+                             "kind, covariates]); optional, required without signals")
     units: str | None = key(None, "units CSV (member, alliance, covariate columns); optional")
 
 

@@ -39,7 +39,8 @@ def test_kappas_are_centred_on_the_truth():
     fits = _fits(TrueParameters())
     for name in ("kappa_honor", "kappa_violate"):
         z = [_z(post, params, name) for post, params in fits]
-        # measured: mean z 0.9-1.3 on 4-6 data sets (a lean upwards, docs/followthrough.md)
+        # measured (6 data sets): mean z +0.28 (honor), +1.03 (violate): kappa_violate leans
+        # upwards (docs/followthrough.md, "Recovery")
         assert abs(np.mean(z)) < 1.5, (name, z)
         assert sum(abs(v) < 2.5 for v in z) >= 3, (name, z)
 
@@ -52,7 +53,7 @@ def test_no_reputation_effect_is_recognised():
             np.quantile(post[name].values, 0.05) <= 0 <= np.quantile(post[name].values, 0.95)
             for post, _ in fits
         ]
-        assert sum(contain) >= 3, (name, contain)  # measured: 4 of 4 and 6 of 6
+        assert sum(contain) >= 3, (name, contain)  # measured: 6 and 5 of 6
         z = [_z(post, params, name) for post, params in fits]
         assert abs(np.mean(z)) < 1.0, (name, z)
 
@@ -63,4 +64,4 @@ def test_a_reversed_followthrough_link_is_recognised():
     for post, params in fits:
         loading = post["loading_followthrough"].values
         assert params["loading_followthrough"] < 0
-        assert (loading < 0).mean() > 0.9  # measured: 0.98-1.0
+        assert (loading < 0).mean() > 0.9  # measured: 0.99-1.0
