@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .design import crisis_kinds
 from .families import FAMILIES, Family
 from .panel import Panel
 from .spec import ModelSpec
@@ -53,6 +54,11 @@ class ModelStructure:
         per signal for families with a vector parameter, whose length may differ).
     param_signals : dict
         Scalar family parameter -> the signals that have it (its coordinate, in order).
+    crisis_kinds : tuple of str
+        The crises' kinds, sorted (coordinate ``crisis_kind``; empty without crises): each
+        kind has its own follow-through intercept and reputation effects.
+    crisis_covariates : tuple of str
+        Crisis covariates that shift the odds of honouring (``beta_followthrough``).
     """
 
     dynamics: str
@@ -69,6 +75,8 @@ class ModelStructure:
     families: dict[str, Family]
     groups: dict[str, list[str]]
     param_signals: dict[str, list[str]]
+    crisis_kinds: tuple[str, ...] = ()
+    crisis_covariates: tuple[str, ...] = ()
 
     @property
     def random_walk(self) -> bool:
@@ -113,6 +121,8 @@ def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
         families=families,
         groups=_groups(spec, families),
         param_signals=_param_signals(spec, families),
+        crisis_kinds=crisis_kinds(panel.crises),
+        crisis_covariates=tuple(spec.follow_through.covariates) if len(panel.crises) else (),
     )
 
 

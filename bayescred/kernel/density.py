@@ -39,6 +39,8 @@ from .layout import (
     A_BLK_TRANSFORM,
     A_COVARIATES,
     A_CRISIS_CELL,
+    A_CRISIS_COVARIATES,
+    A_CRISIS_KIND,
     A_CRISIS_OUTCOME,
     A_DIMS,
     A_HONORED,
@@ -60,11 +62,13 @@ from .layout import (
     DIM_ALLIANCES,
     DIM_DYNAMICS,
     DIM_FOLLOWTHROUGH,
+    DIM_MEMBERS,
     DYN_RW,
     FT_BINARY,
     FT_NONE,
     R_ALPHA,
     R_ALPHAFT,
+    R_BETAFT,
     R_CUTFT,
     R_KH,
     R_KV,
@@ -146,24 +150,36 @@ def _measurement(cred, val, gval, g_cred, roles, t):
 
 
 @kernel_function()
-def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome):
+def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome, t):
+    """logit P(honour) = alpha[kind] + loading * credibility + z . beta (binary), or the
+    ordered logit of loading * credibility + z . beta on the kind's two cutpoints."""
     mode = dims[DIM_FOLLOWTHROUGH]
     if mode == FT_NONE:
         return 0.0
+    kind, z = _i1(t, A_CRISIS_KIND), _f2(t, A_CRISIS_COVARIATES)
+    ob = roles[R_BETAFT]
+    n_z = z.shape[1] if ob >= 0 else 0
     lp = 0.0
     load = val[roles[R_LOADFT]]
     for i in range(crisis_cell.shape[0]):
         c = crisis_cell[i]
         th = cred[c]
+        shift = 0.0
+        for k in range(n_z):
+            shift += z[i, k] * val[ob + k]
         if mode == FT_BINARY:
-            eta = val[roles[R_ALPHAFT]] + load * th
+            at = roles[R_ALPHAFT] + kind[i]
+            eta = val[at] + load * th + shift
             y = crisis_outcome[i]
             lp += y * eta - softplus(eta)
             d_eta = y - sigmoid(eta)
-            gval[roles[R_ALPHAFT]] += d_eta
+            gval[at] += d_eta
         else:
-            ll, d_eta = ordinal(load * th, crisis_outcome[i], val, roles[R_CUTFT], 2, gval)
+            cut = roles[R_CUTFT] + 2 * kind[i]
+            ll, d_eta = ordinal(load * th + shift, crisis_outcome[i], val, cut, 2, gval)
             lp += ll
+        for k in range(n_z):
+            gval[ob + k] += d_eta * z[i, k]
         gval[roles[R_LOADFT]] += d_eta * th
         g_cred[c] += d_eta * load
     return lp
@@ -206,7 +222,7 @@ def logp_grad(x, grad, t):
     g_cred = np.zeros_like(cred)
     lp += _measurement(cred, val, gval, g_cred, roles, t)
     crisis_cell, crisis_outcome = _i1(t, A_CRISIS_CELL), _i1(t, A_CRISIS_OUTCOME)
-    lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome)
+    lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome, t)
     g_raw = _standardise_grad(g_cred, cred, sd, active_weight).reshape(raw.shape)
     _latent_grad(
         g_raw,
@@ -285,6 +301,8 @@ def expand(x, out, t):
         out[k] = step / sd
         out[k + 1] = val[roles[R_SLEVEL]] / sd
         k += 2
-    if roles[R_KH] >= 0:
-        out[k] = val[roles[R_KH]] / sd
-        out[k + 1] = val[roles[R_KV]] / sd
+    if roles[R_KH] >= 0:  # one per crisis kind: kappa_honor, then kappa_violate
+        n_kinds = honored.shape[0] // dims[DIM_MEMBERS]
+        for j in range(n_kinds):
+            out[k + j] = val[roles[R_KH] + j] / sd
+            out[k + n_kinds + j] = val[roles[R_KV] + j] / sd

@@ -57,6 +57,7 @@ ROLES = (
     "cutpoints_followthrough",
     "z_walk",  # random walk: coordinates of the path relative to its level (unit, step)
     "sigma_level_raw",  # random walk: spread of the walk's starting levels
+    "beta_followthrough",  # effects of the crisis covariates on follow-through
 )
 (
     R_LEVEL,
@@ -78,6 +79,7 @@ ROLES = (
     R_CUTFT,
     R_WALK,
     R_SLEVEL,
+    R_BETAFT,
 ) = range(len(ROLES))
 # dims: index into the ``dims`` array
 DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough")
@@ -107,8 +109,8 @@ ARRAYS = (
     ("member_of_unit", np.int64, 1),
     ("active_weight", np.float64, 1),  # (unit * year,), sums to 1
     ("covariates", np.float64, 2),  # (unit, covariate), standardised
-    ("honored", np.float64, 2),  # (member, year)
-    ("violated", np.float64, 2),  # (member, year)
+    ("honored", np.float64, 2),  # (kind * member, year): kind k's rows k * members ...
+    ("violated", np.float64, 2),  # (kind * member, year)
     ("obs_cell", np.int64, 1),  # observation rows sorted by signal (density._measurement)
     ("obs_signal", np.int64, 1),
     ("obs_y", np.float64, 1),
@@ -122,6 +124,8 @@ ARRAYS = (
     ("sig_nvec", np.int64, 1),  # length of a vector parameter (ordinal cutpoints)
     ("crisis_cell", np.int64, 1),
     ("crisis_outcome", np.int64, 1),  # binary: 1 = honoured; ordinal: 0/1/2
+    ("crisis_kind", np.int64, 1),  # position of each crisis's kind (crisis_kind coordinate)
+    ("crisis_covariates", np.float64, 2),  # (crisis, covariate), standardised
     ("walk_centred", np.float64, 2),  # (unit, step): 1 = centred coordinate, 0 = non-centred
 )
 
@@ -199,6 +203,8 @@ PRECOND_ARRAYS = (
     A_SIG_NVEC,
     A_CRISIS_CELL,
     A_CRISIS_OUTCOME,
+    A_CRISIS_KIND,
+    A_CRISIS_COVARIATES,
     A_WALK_CENTRED,
     A_SAMPLER_KIND,
     A_SAMPLER_REF,
@@ -212,7 +218,7 @@ PRECOND_ARRAYS = (
     A_PRE_SCALE_AT,
     A_PRE_SPREAD_AT,
     A_PRE_SPREAD,
-) = range(40)
+) = range(42)
 N_ARRAYS = len(ARRAYS)
 N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
 N_UNITS = N_PRECOND + len(PRECOND_ARRAYS)  # the row that points at the model units' addresses
