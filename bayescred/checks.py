@@ -39,6 +39,12 @@ class Thresholds:
     coverage: float = 0.8
     coverage_fail: float = 0.6
     coverage_prob: float = 0.9
+    # follow-through link (bayescred.followthrough_check): warn below, never fail
+    followthrough_auc: float = 0.6  # leave-one-out AUC of P(honour)
+    followthrough_calibration: float = 0.05  # Hosmer-Lemeshow p-value
+    followthrough_min_crises: float = 10  # fewer crises: not assessable
+    followthrough_min_each: float = 3  # fewer honoured (or not honoured): not assessable
+    loading_negative_prob: float = 0.9  # P(loading_followthrough < 0) this high: reversed
 
     @classmethod
     def from_any(cls, value: Thresholds | dict | None) -> Thresholds:
@@ -90,6 +96,8 @@ _LABELS = {
     "ppc_mean": "PPC tail probability of the mean", "ppc_sd": "PPC tail probability of the sd",
     "ppc_coverage": "PPC coverage", "pareto_k": "Pareto k",
     "approximation": "Pareto k of the approximation",
+    "followthrough_auc": "leave-one-out AUC of P(honour)",
+    "followthrough_calibration": "calibration p-value of P(honour)",
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 
 from .families import FAMILIES, data_offset
 from .panel import Panel
@@ -77,14 +78,51 @@ def covariate_matrix(panel: Panel, spec: ModelSpec) -> np.ndarray:
     return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def crisis_counts(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
-    """(member, year) weighted counts of honoured and violated crises."""
-    shape = (len(panel.members), len(panel.years))
+def crisis_kinds(crises: pd.DataFrame) -> tuple[str, ...]:
+    """The crisis kinds of a crises table, sorted (the ``crisis_kind`` coordinate)."""
+    if crises.empty:
+        return ()
+    return tuple(sorted(str(k) for k in crises["kind"].unique()))
+
+
+def kind_index(crises: pd.DataFrame, kinds: tuple[str, ...]) -> np.ndarray:
+    """Each crisis's position in ``kinds``."""
+    return np.searchsorted(np.array(kinds, dtype=object), crises["kind"].to_numpy(object))
+
+
+def crisis_counts(
+    crises: pd.DataFrame, kinds: tuple[str, ...], n_members: int, n_years: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kind, member, year) weighted counts of honoured and violated crises."""
+    shape = (max(len(kinds), 1), n_members, n_years)
     honored, violated = np.zeros(shape), np.zeros(shape)
-    c = panel.crises
-    np.add.at(honored, (c.member_idx, c.year_idx), c.outcome.map(HONOR_WEIGHT).to_numpy())
-    np.add.at(violated, (c.member_idx, c.year_idx), c.outcome.map(VIOLATE_WEIGHT).to_numpy())
+    if crises.empty:
+        return honored, violated
+    at = (kind_index(crises, kinds), crises.member_idx.to_numpy(int),
+          crises.year_idx.to_numpy(int))
+    np.add.at(honored, at, crises.outcome.map(HONOR_WEIGHT).to_numpy())
+    np.add.at(violated, at, crises.outcome.map(VIOLATE_WEIGHT).to_numpy())
     return honored, violated
+
+
+def panel_crisis_counts(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+    """(kind, member, year) counts of the panel's crises (kinds: :func:`crisis_kinds`)."""
+    kinds = crisis_kinds(panel.crises)
+    return crisis_counts(panel.crises, kinds, len(panel.members), len(panel.years))
+
+
+def crisis_covariate_matrix(
+    crises: pd.DataFrame, covariates, scaling: dict[str, tuple[float, float]]
+) -> np.ndarray:
+    """(crisis, covariate) crisis covariates standardised with ``scaling`` (column ->
+    mean, sd over the fitted data's crises, :attr:`Panel.crisis_scaling`), so that crises
+    a scenario adds are measured on the fitted data's scale.  Binary covariates are
+    standardised too: every coefficient is log-odds per sd."""
+    covariates = list(covariates)
+    x = crises[covariates].to_numpy(float) if covariates else np.zeros((len(crises), 0))
+    mean = np.array([scaling[c][0] for c in covariates])
+    sd = np.array([scaling[c][1] for c in covariates])
+    return (x - mean) / np.where(sd > 0, sd, 1.0)
 
 
 def walk_centring(panel: Panel) -> np.ndarray:

@@ -17,6 +17,9 @@ PPC p-value         in [0.05, 0.95]                 in [0.005, 0.995]      outsi
 PPC coverage        >= 80% in 90% intervals         [60%, 80%)             < 60%
 Pareto k (LOO)      every k <= 0.7                  some k > 0.7           never
 approximation       never (ADVI is approximate)     ELBO converged         not converged
+follow-through AUC  LOO AUC >= 0.6, interval > 0.5  weak, reversed, or     never
+                                                    not assessable
+calibration         Hosmer-Lemeshow p >= 0.05       p < 0.05               never
 ==================  ==============================  =====================  ==============
 
 What the verdict is about.  Convergence checks (R-hat, ESS) apply to what users report:
@@ -32,6 +35,10 @@ draws are approximate (its value is the Pareto k of the importance ratios p/q, h
 is from the posterior in the tails) and fails if the optimisation did not converge.
 Tree-depth saturation costs time, not correctness, so it never fails; Pareto k above 0.7
 makes LOO unreliable for those observations, not the posterior wrong, so it warns.
+The follow-through checks (:mod:`bayescred.followthrough_check`) ask whether credibility
+tells honoured from violated crises out of sample; a weak or reversed link is a finding
+about the data, not a failed fit, so it warns.  The report also summarises the reputation
+effects (:mod:`bayescred.reputation_effects`).
 Posterior predictive checks run on the data scale: for each signal the predictive
 p-values of the mean and the standard deviation (P(T(y_rep) >= T(y)), ties counted half)
 and the share of observed values inside their central 90% predictive interval
@@ -73,9 +80,11 @@ from .convergence import (  # noqa: E402,F401
 )
 from .errors import ResultError
 from .families import FAMILIES
+from .followthrough_check import FollowThroughCheck, followthrough_check, followthrough_checks
 from .loo import PARETO_K, loo_table, psis_loo, relative_ess
 from .predictive import observation_rows
-from .results import PREDICTIVE_DRAWS, CredibilityResult
+from .reputation_effects import ReputationEffects, reputation_effects
+from .results import DEFAULT_PROB, PREDICTIVE_DRAWS, CredibilityResult
 from .runtime import stage
 from .safe_text import html_lines
 
@@ -105,6 +114,13 @@ class DiagnosticReport:
         Pointwise log-likelihood and posterior predictive draws, dims (chain, draw, obs).
     result : CredibilityResult
         The diagnosed fit (not modified).
+    followthrough : FollowThroughCheck or None
+        Whether credibility discriminates honoured from violated crises: leave-one-out AUC
+        of P(honour) with its interval, overall and per crisis kind, and its calibration
+        (:mod:`bayescred.followthrough_check`); None without crises or LOO.
+    reputation : ReputationEffects or None
+        kappa_honor and kappa_violate: intervals, P(> 0), P(kappa_violate > kappa_honor)
+        (:mod:`bayescred.reputation_effects`); None with reputation off.
     """
 
     verdict: str
@@ -117,6 +133,8 @@ class DiagnosticReport:
     log_likelihood: xr.DataArray | None = field(default=None, repr=False)
     predictive: xr.DataArray | None = field(default=None, repr=False)
     result: CredibilityResult | None = field(default=None, repr=False)
+    followthrough: FollowThroughCheck | None = field(default=None, repr=False)
+    reputation: ReputationEffects | None = field(default=None, repr=False)
 
     @property
     def failures(self) -> list[Check]:
@@ -172,6 +190,8 @@ class DiagnosticReport:
             "sampler": self.sampler,
             "ppc": frame(self.ppc),
             "loo": frame(self.loo),
+            "followthrough": None if self.followthrough is None else self.followthrough.to_dict(),
+            "reputation": None if self.reputation is None else self.reputation.to_dict(),
         }
 
     def text(self) -> str:
@@ -234,7 +254,9 @@ def diagnose(
         Run the posterior predictive checks / LOO (switch off for a convergence-only
         report).  A result read from a file reuses its saved ``posterior_predictive``
         (when it holds the same draws) and ``log_likelihood`` groups; otherwise both are
-        computed from the rebuilt model.
+        computed from the rebuilt model.  With ``loo``, crises are also checked for
+        follow-through: the leave-one-out AUC and calibration of P(honour)
+        (``followthrough_auc``, ``followthrough_calibration``; warn, never fail).
     ppc_draws : int
         At most this many posterior draws (thinned evenly) for the predictive checks;
         LOO uses every draw.
@@ -263,7 +285,7 @@ def diagnose(
         checks = [replace(c, status="info", message="", next_step="") for c in checks]
         checks.append(_approximation_check(approx, limits))
         sampler["approximation"] = approx
-    log_lik = predictive = ppc_table = loo_table_ = None
+    log_lik = predictive = ppc_table = loo_table_ = followthrough = None
     if ppc:  # the saved draws where the file holds these (same number, same seed)
         stage("diagnose: posterior predictive checks")
         predictive = result.posterior_predictive(ppc_draws, seed)
@@ -272,13 +294,17 @@ def diagnose(
     if loo:  # the saved log_likelihood group where the file has one
         stage("diagnose: PSIS-LOO")
         log_lik = result.log_likelihood()
-        loo_table_ = loo_table(log_lik, relative_ess(result), limits.pareto_k)
+        reff = relative_ess(result)
+        loo_table_ = loo_table(log_lik, reff, limits.pareto_k)
         checks += _loo_checks(loo_table_, limits)
+        followthrough = followthrough_check(result, log_lik, reff, limits, DEFAULT_PROB)
+        if followthrough is not None:
+            checks += followthrough_checks(followthrough, limits)
     graded = [c.status for c in checks if c.status in STATUSES]
     verdict = max(graded, key=_RANK.__getitem__) if graded else "pass"
     return DiagnosticReport(
         verdict, tuple(checks), limits, conv, sampler, ppc_table, loo_table_, log_lik,
-        predictive, result,
+        predictive, result, followthrough, reputation_effects(result, DEFAULT_PROB),
     )
 
 

@@ -18,6 +18,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from .design import crisis_covariate_matrix, kind_index
 from .families import FAMILIES, signal_params
 from .results import CredibilityResult, interval_prob
 
@@ -73,12 +74,21 @@ def signal_information(
         cell = crises.unit_idx.to_numpy(int) * n_years + crises.year_idx.to_numpy(int)
         loading = flat["loading_followthrough"].values
         eta = loading[:, None] * cred[:, cell]
+        if "beta_followthrough" in flat:  # the crisis covariates' shift
+            z = crisis_covariate_matrix(
+                crises, result.spec.follow_through.covariates, panel.crisis_scaling
+            )
+            eta = eta + flat["beta_followthrough"].values @ z.T
+        kind = kind_index(crises, tuple(str(k) for k in post.coords["crisis_kind"].values))
         if "alpha_followthrough" in flat:
-            eta = eta + flat["alpha_followthrough"].values[:, None]
+            eta = eta + flat["alpha_followthrough"].values[:, kind]
             info = FAMILIES["bernoulli"].fisher(eta, {})
-        else:
-            cut = flat["cutpoints_followthrough"].values
-            info = FAMILIES["ordinal"].fisher(eta, {"cutpoints": cut})
+        else:  # each kind's own cutpoints
+            cut = flat["cutpoints_followthrough"].values  # (sample, kind, 2)
+            info = np.empty_like(eta)
+            for k in np.unique(kind):
+                here = kind == k
+                info[:, here] = FAMILIES["ordinal"].fisher(eta[:, here], {"cutpoints": cut[:, k]})
         info = info * loading[:, None] ** 2
         hdi = az.hdi(post["loading_followthrough"], hdi_prob=prob)["loading_followthrough"].values
         rows.append(_row(FOLLOWTHROUGH, "bernoulli" if "alpha_followthrough" in flat

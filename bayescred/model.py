@@ -48,6 +48,9 @@ from .design import (  # noqa: F401
     SignalScale,
     covariate_matrix,
     crisis_counts,
+    crisis_covariate_matrix,
+    kind_index,
+    panel_crisis_counts,
     scales_from_dict,
     scales_to_dict,
     signal_scales,
@@ -120,14 +123,18 @@ def build_model(
         "alliance": panel.alliances,
         "signal": panel.signals,
     }
+    if structure.crisis_kinds:
+        coords["crisis_kind"] = list(structure.crisis_kinds)
     with pm.Model(coords=coords) as model:
         theta_raw, raw_scale = _latent(panel, spec, structure)
         theta = _standardise(theta_raw, panel.active_mask())
         # scale parameters reported on credibility's scale (the raw scale is arbitrary)
-        for name, value in raw_scale.items():
-            pm.Deterministic(name.removesuffix("_raw"), value / theta.sd_raw)
-        latent = _signal_latent(spec, structure, theta.value)
-        _measurement(panel, spec, scales, theta, structure, latent)
+        for name, value in raw_scale.items():  # with the raw variable's dims (kappa: kind)
+            dims = model.named_vars_to_dims.get(name) if name in model.named_vars else None
+            pm.Deterministic(name.removesuffix("_raw"), value / theta.sd_raw, dims=dims)
+        if structure.signals:  # a spec without signals is fitted to its crises alone
+            latent = _signal_latent(spec, structure, theta.value)
+            _measurement(panel, spec, scales, theta, structure, latent)
         _followthrough(panel, spec, theta, structure)
     return model
 
@@ -225,13 +232,21 @@ def _dynamics(spec: ModelSpec, structure: ModelStructure, level, n_years: int):
 
 
 def _reputation(panel: Panel, spec: ModelSpec, structure: ModelStructure, n_years: int):
-    honored, violated = crisis_counts(panel)
-    honored = pm.Data("honored_count", honored, dims=("member", "year"))
-    violated = pm.Data("violated_count", violated, dims=("member", "year"))
-    kappa_h = prior(spec, "kappa_honor_raw")
-    kappa_v = prior(spec, "kappa_violate_raw")
+    """Member reputation (member, year) and its effects (raw scale), one pair per kind.
+
+    ``r[m, t] = phi_r r[m, t-1] + sum_k (kappa_h[k] honored[k, m, t-1] - kappa_v[k]
+    violated[k, m, t-1])``: the kappas are signed (an honoured crisis of kind k moves
+    reputation by +kappa_h[k], a violated one by -kappa_v[k]), so "no reputation effect",
+    or the reverse of the expected one, is something the data can support.
+    """
+    honored, violated = panel_crisis_counts(panel)
+    dims = ("crisis_kind", "member", "year")
+    honored = pm.Data("honored_count", honored, dims=dims)
+    violated = pm.Data("violated_count", violated, dims=dims)
+    kappa_h = prior(spec, "kappa_honor_raw", dims="crisis_kind")
+    kappa_v = prior(spec, "kappa_violate_raw", dims="crisis_kind")
     phi_r = prior(spec, "phi_reputation")
-    shock = kappa_h * honored - kappa_v * violated
+    shock = (kappa_h[:, None, None] * honored - kappa_v[:, None, None] * violated).sum(axis=0)
     # a crisis in year t moves reputation from t + 1 on
     shock = pt.concatenate([pt.zeros((shock.shape[0], 1)), shock[:, :-1]], axis=1)
     if structure.reputation_noise:
@@ -246,10 +261,16 @@ def _reputation(panel: Panel, spec: ModelSpec, structure: ModelStructure, n_year
 
 
 def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
-    """What each signal reads, (signal, unit, year): its pillar (credibility plus the
-    pillar's deviation), plus its common year effect and its unit offsets where the spec
-    asks for them, all on credibility's scale; ``None`` when every signal reads
-    credibility itself (the one-factor model)."""
+    """What each signal reads, (signal, unit, year): ``(pillar, extra)`` with ``pillar`` its
+    pillar (credibility plus the pillar's deviation) or credibility itself, and ``extra``
+    its common year effect plus its unit offsets where the spec asks for them, on the
+    signal's link scale (they add to eta, beside ``loading * pillar``; ``None`` when no
+    signal has any); ``None`` when every signal reads credibility itself (the one-factor
+    model).
+
+    Year effects and offsets are on the link scale, not credibility's: on credibility's
+    scale they are multiplied by the loading, and the product made a ridge between the two
+    that NUTS crawled along (859 leapfrog steps per draw on the US panel)."""
     if not structure.signal_latent:
         return None
     deviation = _pillar_deviations(spec, structure) if structure.dimensions else None
@@ -260,16 +281,18 @@ def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
         )
     years = _year_effects(spec, structure) if structure.year_signals else None
     offsets = _unit_offsets(spec, structure) if structure.offset_signals else None
-    out = []
+    reads, extras = [], []
     for s in structure.signals:
         k = structure.signal_pillar[s]
-        value = pillar[k] if k >= 0 else cred
+        reads.append(pillar[k] if k >= 0 else cred)
+        extra = pt.zeros((structure.n_units, structure.n_years))
         if s in structure.year_signals:
-            value = value + years[structure.year_signals.index(s)][None, :]
+            extra = extra + years[structure.year_signals.index(s)][None, :]
         if s in structure.offset_signals:
-            value = value + offsets[structure.offset_signals.index(s)][:, None]
-        out.append(value)
-    return pt.stack(out)
+            extra = extra + offsets[structure.offset_signals.index(s)][:, None]
+        extras.append(extra)
+    has_extra = bool(structure.year_signals or structure.offset_signals)
+    return pt.stack(reads), (pt.stack(extras) if has_extra else None)
 
 
 def _pillar_deviations(spec: ModelSpec, structure: ModelStructure):
@@ -279,7 +302,10 @@ def _pillar_deviations(spec: ModelSpec, structure: ModelStructure):
     its later innovations are then unused)."""
     model = pm.modelcontext(None)
     model.add_coord("dimension", list(structure.dimensions))
-    sigma = prior(spec, "sigma_pillar", dims="dimension")
+    if structure.shared_pillar_scale:  # one deviation scale: overall = the equal-weight
+        sigma = pt.repeat(prior(spec, "sigma_pillar"), len(structure.dimensions))  # factor
+    else:
+        sigma = prior(spec, "sigma_pillar", dims="dimension")
     if structure.ar1_pillars:
         model.add_coord("ar1_dimension", list(structure.ar1_pillars))
         phi = prior(spec, "phi_pillar", dims="ar1_dimension")
@@ -297,8 +323,9 @@ def _pillar_deviations(spec: ModelSpec, structure: ModelStructure):
 
 
 def _year_effects(spec: ModelSpec, structure: ModelStructure):
-    """Common year effects, (year_signal, year): a random walk from 0 in the first year
-    (the signal's intercept is its first year's level) with yearly step ``sigma_year``.
+    """Common year effects on the signals' link scale, (year_signal, year): a random walk
+    from 0 in the first year (the signal's intercept is its first year's level) with
+    yearly step ``sigma_year``.
     Centred: each year's effect is informed by every unit observed that year."""
     model = pm.modelcontext(None)
     model.add_coord("year_signal", list(structure.year_signals))
@@ -314,7 +341,8 @@ def _year_effects(spec: ModelSpec, structure: ModelStructure):
 
 
 def _unit_offsets(spec: ModelSpec, structure: ModelStructure):
-    """Persistent unit offsets, (offset_signal, unit) ~ Normal(0, sigma_offset)."""
+    """Persistent unit offsets on the signals' link scale, (offset_signal, unit) ~
+    Normal(0, sigma_offset)."""
     model = pm.modelcontext(None)
     model.add_coord("offset_signal", list(structure.offset_signals))
     sigma = prior(spec, "sigma_offset", dims="offset_signal")
@@ -369,10 +397,12 @@ def _measurement(
         s = d["signal"]
         slope = pt.as_tensor(direction)[s] * loading[s]
         if latent is None:
-            cred = theta.value.ravel()[d["cell"]]
+            eta = slope * theta.value.ravel()[d["cell"]]
         else:  # the signal's own latent value: row (signal, cell) of (signal, unit, year)
-            cred = latent.ravel()[s * (structure.n_units * structure.n_years) + d["cell"]]
-        eta = slope * cred
+            row = s * (structure.n_units * structure.n_years) + d["cell"]
+            eta = slope * latent[0].ravel()[row]
+            if latent[1] is not None:
+                eta = eta + latent[1].ravel()[row]
         if fam.intercept:
             eta = pt.as_tensor(offset)[s] + alpha[s] + eta
         # each row's parameters: a scalar parameter's vector runs over every signal that
@@ -429,21 +459,48 @@ def outcome_codes(outcomes: pd.Series) -> np.ndarray:
 def _followthrough(
     panel: Panel, spec: ModelSpec, theta: _Standardised, structure: ModelStructure
 ) -> None:
+    """Each crisis is an observation of credibility in its year:
+    ``logit P(honour) = alpha[kind] + loading * credibility[u, t] + z_c . beta``, with
+    ``z_c`` the crisis covariates standardised over the crises (log-odds per sd, like the
+    loading, since credibility has sd 1).  With ``partial`` outcomes it is ordered
+    (violated < partial < honoured) and each kind has its own two cutpoints instead of an
+    intercept."""
     crises = panel.crises
     if structure.followthrough == "none":
         return
+    model = pm.modelcontext(None)
     cell = crises.unit_idx.to_numpy(int) * len(panel.years) + crises.year_idx.to_numpy(int)
     cell = pm.Data("crisis_cell", cell)
+    kind = pm.Data("crisis_kind_idx", kind_index(crises, structure.crisis_kinds))
     codes = outcome_codes(crises.outcome)
     loading = prior(spec, "loading_followthrough")
-    cred = theta.value.ravel()[cell]
+    eta = loading * theta.value.ravel()[cell]
+    if structure.crisis_covariates:
+        model.add_coord("crisis_covariate", list(structure.crisis_covariates))
+        z = crisis_covariate_matrix(crises, structure.crisis_covariates, panel.crisis_scaling)
+        z = pm.Data("crisis_covariates", z)
+        eta = eta + pt.dot(z, prior(spec, "beta_followthrough", dims="crisis_covariate"))
     if structure.followthrough == "ordered":  # ordered violated < partial < honored
         outcome = pm.Data("crisis_outcome", codes)
-        cut = _cutpoints(spec, "cutpoints_followthrough", "cutpoints_followthrough", 2)
+        cut = _kind_cutpoints(spec, len(structure.crisis_kinds))
         pm.OrderedLogistic(
-            "followthrough", eta=loading * cred, cutpoints=cut, observed=outcome, compute_p=False
+            "followthrough", eta=eta, cutpoints=cut[kind], observed=outcome, compute_p=False
         )
     else:
         outcome = pm.Data("crisis_outcome", (codes == 2).astype(int))
-        alpha = prior(spec, "alpha_followthrough")
-        pm.Bernoulli("followthrough", logit_p=alpha + loading * cred, observed=outcome)
+        alpha = prior(spec, "alpha_followthrough", dims="crisis_kind")
+        pm.Bernoulli("followthrough", logit_p=alpha[kind] + eta, observed=outcome)
+
+
+def _kind_cutpoints(spec: ModelSpec, n_kinds: int):
+    """Ordered follow-through's cutpoints, (kind, 2): each kind its own location."""
+    p = spec.prior("cutpoints_followthrough")
+    params = {key: v for key, v in p.items() if key in PRIOR_DISTS[p["dist"]]}
+    pm.modelcontext(None).add_coord("cutpoint", [0, 1])
+    return getattr(pm, p["dist"])(
+        "cutpoints_followthrough",
+        **params,
+        dims=("crisis_kind", "cutpoint"),
+        transform=pm.distributions.transforms.ordered,
+        initval=np.tile([-1.5, 1.5], (n_kinds, 1)),
+    )

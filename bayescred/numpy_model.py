@@ -22,7 +22,9 @@ import xarray as xr
 
 from .design import (
     WALK_STEP,
-    crisis_counts,
+    crisis_covariate_matrix,
+    kind_index,
+    panel_crisis_counts,
     walk_centring,
     walk_path,
 )
@@ -131,7 +133,7 @@ class LatentDraws:
         dyn = _dynamics(dynamics, level, post, params, n_years, centred)
         rep = None
         if structure.reputation:
-            honored, violated = crisis_counts(panel)
+            honored, violated = panel_crisis_counts(panel)  # (kind, member, year)
             noise = None
             if structure.reputation_noise:
                 z = stack_draws(post, "z_reputation")
@@ -147,10 +149,10 @@ class LatentDraws:
             self.dyn = np.concatenate([self.dyn, self._future_dynamics(eps)], axis=2)
         if rep is not None:
             honored, violated, noise = rep
-            pad = ((0, 0), (0, horizon))
+            pad = ((0, 0), (0, 0), (0, horizon))
             honored, violated = np.pad(honored, pad), np.pad(violated, pad)
             if noise is not None and horizon:
-                future = rng.standard_normal((n_draws, honored.shape[0], horizon))
+                future = rng.standard_normal((n_draws, honored.shape[1], horizon))
                 noise = np.concatenate(
                     [noise, self.params["sigma_reputation"][:, None, None] * future], axis=2
                 )
@@ -172,14 +174,16 @@ class LatentDraws:
         return out
 
     def shock(self, honored: np.ndarray, violated: np.ndarray, noise=None) -> np.ndarray:
-        """Reputation (S, M, T) from crisis counts (M, T): ``r_t = phi_r r_{t-1} +
-        kappa_h honored_{t-1} - kappa_v violated_{t-1}`` (+ noise), from 0."""
-        kh = self.params["kappa_honor_raw"][:, None, None]
-        kv = self.params["kappa_violate_raw"][:, None, None]
+        """Reputation (S, M, T) from crisis counts (kind, M, T): ``r_t = phi_r r_{t-1} +
+        sum_k (kappa_h[k] honored[k]_{t-1} - kappa_v[k] violated[k]_{t-1})`` (+ noise),
+        from 0; the kappas are signed, one pair per crisis kind."""
+        kh = self.params["kappa_honor_raw"].reshape(-1, honored.shape[0])  # (S, kind)
+        kv = self.params["kappa_violate_raw"].reshape(-1, honored.shape[0])
         phi_r = self.params["phi_reputation"][:, None]
-        kick = kh * honored[None] - kv * violated[None]  # lands the year after
-        n_years = honored.shape[1]
-        out = np.zeros((kh.shape[0], honored.shape[0], n_years))
+        # lands the year after
+        kick = np.einsum("sk,kmt->smt", kh, honored) - np.einsum("sk,kmt->smt", kv, violated)
+        n_years = honored.shape[-1]
+        out = np.zeros((kh.shape[0], honored.shape[1], n_years))
         for t in range(1, n_years):
             out[:, :, t] = reputation_step(out[:, :, t - 1], kick[:, :, t - 1], phi_r)
             if noise is not None:
@@ -271,8 +275,13 @@ class Measurement:
         self.alpha = stack_draws(post, "alpha")
         self.loading = stack_draws(post, "loading")
         self._params: dict[tuple[str, int], dict] = {}  # (signal, ndim) -> family params
-        ft = ("loading_followthrough", "alpha_followthrough", "cutpoints_followthrough")
+        ft = ("loading_followthrough", "alpha_followthrough", "cutpoints_followthrough",
+              "beta_followthrough")
         self.ft = {name: stack_draws(post, name) for name in ft if name in post}
+        kinds = post.coords["crisis_kind"].values if "crisis_kind" in post.coords else []
+        self.kinds = tuple(str(k) for k in kinds)
+        self.crisis_covariates = tuple(result.spec.follow_through.covariates)
+        self.crisis_scaling = result.panel.crisis_scaling
 
     def loglik(self, signal, value, trials, cred: np.ndarray) -> np.ndarray:
         """Log-likelihood of rows (signal, value, trials) at credibility ``cred``, summed
@@ -308,20 +317,36 @@ class Measurement:
         trials = n if family.needs_trials else None
         return family.logp(y, eta, self.params(name, cred.ndim), trials)
 
-    def followthrough(self, outcomes, cred: np.ndarray) -> np.ndarray:
-        """Follow-through log-likelihood of crisis outcomes at ``cred``, summed over crises:
-        ordinal over violated < partial < honoured when the model has cutpoints, else
-        bernoulli (honoured or not), as the model declares it."""
-        loading = _per_draw(self.ft["loading_followthrough"], cred.ndim)
+    def followthrough(self, crises: pd.DataFrame, cred: np.ndarray) -> np.ndarray:
+        """Follow-through log-likelihood of ``crises`` (outcome, kind and the crisis
+        covariates) at ``cred`` (S, ..., rows), summed over crises: ordinal over violated <
+        partial < honoured with each kind's cutpoints when the model has cutpoints, else
+        bernoulli (honoured or not) with each kind's intercept, as the model declares it."""
+        eta = _per_draw(self.ft["loading_followthrough"], cred.ndim) * cred
+        if "beta_followthrough" in self.ft:
+            z = crisis_covariate_matrix(crises, self.crisis_covariates, self.crisis_scaling)
+            eta = eta + _per_row(self.ft["beta_followthrough"] @ z.T, cred.ndim)
+        kind = kind_index(crises, self.kinds)
+        outcomes = crises.outcome.to_numpy()
         if "cutpoints_followthrough" in self.ft:
             codes = pd.Series(outcomes).map({"violated": 0, "partial": 1, "honored": 2})
-            cut = {"cutpoints": self.ft["cutpoints_followthrough"]}
-            return FAMILIES["ordinal"].logp(codes.to_numpy(int), loading * cred, cut).sum(-1)
-        eta = _per_draw(self.ft["alpha_followthrough"], cred.ndim) + loading * cred
-        honored = (np.asarray(outcomes) == "honored").astype(float)
+            codes = codes.to_numpy(int)
+            total = np.zeros(cred.shape[:-1])
+            for k in np.unique(kind):
+                here = kind == k
+                cut = {"cutpoints": self.ft["cutpoints_followthrough"][:, k]}
+                total += FAMILIES["ordinal"].logp(codes[here], eta[..., here], cut).sum(-1)
+            return total
+        eta = eta + _per_row(self.ft["alpha_followthrough"][:, kind], cred.ndim)
+        honored = (outcomes == "honored").astype(float)
         return FAMILIES["bernoulli"].logp(honored, eta, {}).sum(-1)
 
 
 def _per_draw(p: np.ndarray, ndim: int) -> np.ndarray:
     """A per-draw parameter (S,) shaped to broadcast against an (S, ..., rows) array."""
     return p.reshape(p.shape[0], *([1] * (ndim - 1)))
+
+
+def _per_row(p: np.ndarray, ndim: int) -> np.ndarray:
+    """A per-draw, per-row array (S, rows) shaped to broadcast against (S, ..., rows)."""
+    return p.reshape(p.shape[0], *([1] * (ndim - 2)), p.shape[-1])

@@ -3,7 +3,8 @@
 Inputs (CSV paths or DataFrames):
 
 - observations: ``member, alliance, year, signal, value[, trials]``
-- crises (optional): ``crisis, year, member, alliance, outcome``
+- crises (optional): ``crisis, year, member, alliance, outcome[, kind, <covariate
+  columns...>]``; ``kind`` (e.g. ``war``, ``dispute``) defaults to ``war``
 - units (optional): ``member, alliance, <covariate columns...>``
 
 Every problem raises :class:`~bayescred.errors.DataError` naming the file, column and the
@@ -29,6 +30,11 @@ Rules of the contract beyond the columns:
 - The year grid runs from the first to the last observed year; consecutive observed years
   may be at most ``MAX_YEAR_GAP`` (50) years apart: a wider gap is almost always a mistyped
   year (1000 for 2000) and would fill the grid with empty years.
+- A spec without signals is fitted to its crises alone: then there is no observations
+  table, the units are the (member, alliance) pairs the crises name and the year grid runs
+  from the first to the last crisis.
+- Crisis covariates (``[follow_through] covariates``) must be numbers on every crisis and
+  vary across crises; they are standardised over the crises (``Panel.crisis_scaling``).
 - Covariates must vary across units and none may be a linear combination of the others:
   a constant or collinear covariate has no information of its own, its coefficient
   (``gamma``) would be its prior alone.
@@ -50,6 +56,7 @@ from .spec import ModelSpec
 
 OBS_COLUMNS = ("member", "alliance", "year", "signal", "value")
 CRISIS_COLUMNS = ("crisis", "year", "member", "alliance", "outcome")
+DEFAULT_KIND = "war"  # a crisis's kind when the crises table has no ``kind`` column
 UNIT_COLUMNS = ("member", "alliance")
 OUTCOMES = ("violated", "partial", "honored")  # ordered: worst to best
 UNIT_SEP = "/"  # joins member and alliance in a unit's label; reserved in identifiers
@@ -102,6 +109,9 @@ class Panel:
         Signal names in spec order.
     notes : list of str
         What was dropped or assumed while reading, for the user to see.
+    crisis_scaling : dict
+        Crisis covariate -> (mean, sd) over the crises read from the data: the model's
+        standardisation of crisis covariates, kept when a scenario adds crises.
     """
 
     observations: pd.DataFrame
@@ -110,6 +120,7 @@ class Panel:
     years: np.ndarray
     signals: list[str]
     notes: list[str] = field(default_factory=list)
+    crisis_scaling: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def unit_labels(self) -> list[str]:
@@ -148,9 +159,11 @@ class Panel:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tidy input tables (without index columns), e.g. to save or to modify."""
         obs_cols = [c for c in (*OBS_COLUMNS, "trials") if c in self.observations]
+        extra = [c for c in self.crises.columns if c not in CRISIS_COLUMNS and c not in
+                 ("unit_idx", "year_idx", "member_idx")]
         return {
             "observations": self.observations[obs_cols].reset_index(drop=True),
-            "crises": self.crises[list(CRISIS_COLUMNS)].reset_index(drop=True),
+            "crises": self.crises[[*CRISIS_COLUMNS, *extra]].reset_index(drop=True),
             "units": self.units.reset_index(drop=True),
         }
 
@@ -160,6 +173,13 @@ class Panel:
 
 def read_panel(spec: ModelSpec) -> Panel:
     """Read the files named in the spec's [data] table."""
+    if spec.data.observations is None and not spec.signals:
+        if spec.data.crises is None:
+            raise DataError(
+                "spec [data]: key 'crises' (path to crises.csv) is required by a spec "
+                "without signals (its crises are its only evidence)"
+            )
+        return load_panel(None, spec.path("crises"), spec.path("units"), spec=spec)
     if spec.data.observations is None:
         raise DataError("spec [data]: key 'observations' (path to observations.csv) is required")
     return load_panel(
@@ -168,7 +188,7 @@ def read_panel(spec: ModelSpec) -> Panel:
 
 
 def load_panel(
-    observations: pd.DataFrame | str | Path,
+    observations: pd.DataFrame | str | Path | None,
     crises: pd.DataFrame | str | Path | None = None,
     units: pd.DataFrame | str | Path | None = None,
     *,
@@ -179,7 +199,8 @@ def load_panel(
     Parameters
     ----------
     observations, crises, units : DataFrame or path
-        The three tables of the data contract; crises and units are optional.
+        The three tables of the data contract; crises and units are optional, and
+        observations is absent (None) for a spec without signals, fitted to crises alone.
     spec : ModelSpec
         Declares the signals (family, direction) and covariates.
 
@@ -191,6 +212,8 @@ def load_panel(
     >>> len(panel.years)
     10
     """
+    if not spec.signals:
+        return _crises_only_panel(observations, crises, units, spec)
     obs, obs_src = _read(observations, "observations")
     notes: list[str] = []
     obs = _clean_observations(obs, obs_src, spec, notes)
@@ -202,7 +225,8 @@ def load_panel(
         year_idx=(obs.year - years[0]).to_numpy(),
         signal_idx=pd.Categorical(obs.signal, categories=list(spec.signals)).codes,
     )
-    crises_df = _crises(crises, unit_key, years, spec)
+    crises_df, src = _read_crises(crises, spec)
+    crises_df = _index_crises(crises_df, src, unit_key, years)
     members = sorted(units_df.member.unique())
     crises_df["member_idx"] = np.searchsorted(members, crises_df.member.to_numpy())
     unused = sorted(set(spec.signals) - set(obs.signal))
@@ -211,7 +235,49 @@ def load_panel(
             f"{obs_src.label}: signal(s) {', '.join(unused)} are declared in the spec "
             "but have no observed values"
         )
-    return Panel(obs, crises_df, units_df, years, list(spec.signals), notes)
+    scaling = _crisis_scaling(crises_df, spec)
+    return Panel(obs, crises_df, units_df, years, list(spec.signals), notes, scaling)
+
+
+def _crises_only_panel(observations, crises, units, spec: ModelSpec) -> Panel:
+    """The panel of a spec without signals: units and years come from the crises."""
+    if observations is not None and not (
+        isinstance(observations, pd.DataFrame) and observations.empty
+    ):
+        raise DataError(
+            "observations: the spec declares no signals, so there is no observations table "
+            "to read; declare the signals it holds in [signals]"
+        )
+    if crises is None:
+        raise DataError("crises: a spec without signals needs a crises table (its only "
+                        "evidence)")
+    df, src = _read_crises(crises, spec)
+    if df.empty:
+        raise DataError(f"{src.label}: a spec without signals needs at least one crisis")
+    _check_year_gaps(df, src)
+    units_df = _units(df, units, spec)
+    unit_key = _unit_key(units_df)
+    years = np.arange(df.year.min(), df.year.max() + 1)
+    df = _index_crises(df, src, unit_key, years)
+    df["member_idx"] = np.searchsorted(sorted(units_df.member.unique()), df.member.to_numpy())
+    obs = pd.DataFrame(
+        {c: pd.Series(dtype=int if c == "year" else float if c == "value" else str)
+         for c in OBS_COLUMNS}
+    ).assign(
+        unit_idx=pd.Series(dtype=int),
+        year_idx=pd.Series(dtype=int),
+        signal_idx=pd.Series(dtype=int),
+    )
+    return Panel(obs, df, units_df, years, [], [], _crisis_scaling(df, spec))
+
+
+def _crisis_scaling(crises: pd.DataFrame, spec: ModelSpec) -> dict[str, tuple[float, float]]:
+    """Each crisis covariate's (mean, sd) over the crises: the model standardises them."""
+    out = {}
+    for col in spec.follow_through.covariates:
+        x = crises[col].to_numpy(float)
+        out[col] = (float(x.mean()), float(x.std()))
+    return out
 
 
 # ---------------------------------------------------------------------------- reading
@@ -556,7 +622,7 @@ def _lookup(key: pd.MultiIndex, member, alliance) -> np.ndarray:
 # ---------------------------------------------------------------------------- crises
 
 
-def empty_crises() -> pd.DataFrame:
+def empty_crises(covariates=()) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "crisis": pd.Series(dtype=str),
@@ -564,6 +630,8 @@ def empty_crises() -> pd.DataFrame:
             "member": pd.Series(dtype=str),
             "alliance": pd.Series(dtype=str),
             "outcome": pd.Series(dtype=str),
+            "kind": pd.Series(dtype=str),
+            **{c: pd.Series(dtype=float) for c in covariates},
             "unit_idx": pd.Series(dtype=int),
             "year_idx": pd.Series(dtype=int),
         }
@@ -586,13 +654,20 @@ def _refuse_repeated_crises(df: pd.DataFrame, src: Source) -> None:
         )
 
 
-def _crises(crises, unit_key: pd.MultiIndex, years: np.ndarray, spec: ModelSpec):
+def _read_crises(crises, spec: ModelSpec) -> tuple[pd.DataFrame, Source | None]:
+    """The crises table, validated on its own (before it is placed on units and years)."""
+    covariates = list(spec.follow_through.covariates)
     if crises is None:
-        return empty_crises()
+        if covariates:
+            raise DataError(
+                f"spec [follow_through]: covariates {', '.join(covariates)} need a crises "
+                "table ([data] crises = 'crises.csv') with those columns"
+            )
+        return empty_crises(), None
     df, src = _read(crises, "crises")
-    _require_columns(df, CRISIS_COLUMNS, src, allow_empty=True)
+    _require_columns(df, (*CRISIS_COLUMNS, *covariates), src, allow_empty=True)
     if df.empty:
-        return empty_crises()
+        return empty_crises(covariates), src
     df = _strings(df.reset_index(drop=True), ("crisis", "outcome"), src)
     df = _identifiers(df, src)
     df["year"] = _integer_years(df, src)
@@ -604,6 +679,43 @@ def _crises(crises, unit_key: pd.MultiIndex, years: np.ndarray, spec: ModelSpec)
             f"{src.label}: column 'outcome' must be one of {', '.join(OUTCOMES)}; "
             f"{src.hold(bad)} {', '.join(map(repr, df.outcome[bad][:_SHOW].tolist()))}"
         )
+    df["kind"] = _strings(df, ("kind",), src).kind if "kind" in df else DEFAULT_KIND
+    for col in covariates:
+        df[col] = _crisis_covariate(df, col, src)
+    keep = [*CRISIS_COLUMNS, "kind", *covariates]
+    return df[keep], src
+
+
+def _crisis_covariate(df: pd.DataFrame, col: str, src: Source) -> pd.Series:
+    """A crisis covariate: a finite number on every crisis that varies across crises."""
+    values = _numeric(df, col, src)
+    missing = df.index[values.isna()]
+    if len(missing):
+        raise DataError(
+            f"{src.label}: crisis covariate {col!r} is empty on {src.rows(missing)}; "
+            "[follow_through] covariates must be observed for every crisis"
+        )
+    big = df.index[~(np.abs(values) <= MAX_ABS)]
+    if len(big):
+        raise DataError(
+            f"{src.label}: crisis covariate {col!r} must be finite and at most 1e100 in size; "
+            f"{src.hold(big)} {', '.join(_num(v) for v in values[big][:_SHOW])}"
+        )
+    if len(values) > 1 and np.ptp(values.to_numpy()) == 0:
+        raise DataError(
+            f"{src.label}: crisis covariate {col!r} takes the one value "
+            f"{_num(values.iloc[0])} on every crisis; a constant covariate cannot shift the "
+            "odds of honouring (its coefficient would be its prior alone): drop it from "
+            "[follow_through] covariates"
+        )
+    return values
+
+
+def _index_crises(df: pd.DataFrame, src: Source | None, unit_key: pd.MultiIndex,
+                  years: np.ndarray) -> pd.DataFrame:
+    """The crises placed on the panel's units and year grid."""
+    if df.empty:
+        return df.assign(unit_idx=pd.Series(dtype=int), year_idx=pd.Series(dtype=int))
     unit_idx = _lookup(unit_key, df.member, df.alliance)
     orphan = df.index[unit_idx < 0]
     if len(orphan):

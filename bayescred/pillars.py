@@ -91,7 +91,9 @@ def innovations(post: xr.Dataset, spec) -> xr.DataArray:
     out = []
     for name, dim in spec.dimensions.items():
         d = dev.sel(dimension=name)
-        sigma = post["sigma_pillar"].sel(dimension=name)
+        sigma = post["sigma_pillar"]
+        if "dimension" in sigma.dims:  # else one scale shared by every pillar
+            sigma = sigma.sel(dimension=name)
         if dim.dynamics == "static":
             z = xr.zeros_like(d)
             z[..., 0] = (d.isel(year=0) / sigma).values

@@ -309,7 +309,14 @@ def _compile_loglik(model: pm.Model):
     """Elementwise log-likelihood of the observed variables, from untransformed values."""
     from pymc.model.transform.conditioning import remove_value_transforms
 
-    umodel = remove_value_transforms(model)
+    # PyMC cannot copy a model whose variables have initial values (the ordered cutpoints
+    # of follow-through with partial outcomes); they play no part in the log-likelihood
+    saved = model.rvs_to_initial_values
+    model.rvs_to_initial_values = dict.fromkeys(saved)
+    try:
+        umodel = remove_value_transforms(model)
+    finally:
+        model.rvs_to_initial_values = saved
     fn = umodel.compile_fn(
         inputs=umodel.value_vars,
         outs=umodel.logp(vars=umodel.observed_RVs, sum=False),

@@ -9,12 +9,14 @@ What ``write_report`` writes into ``out``:
 
 * ``diagnostics.json``: ``verdict``, the thresholds, every check (value, threshold, rule,
   status, message, next step), convergence per variable, sampler figures, posterior
-  predictive checks and LOO per signal;
+  predictive checks, LOO per signal, the follow-through check (cross-validated AUC and
+  calibration of P(honour)) and the reputation effects;
 * ``credibility.csv``: ``member, alliance, year, mean, sd, hdi_low, hdi_high``;
 * ``signals.csv``: loadings and informativeness per signal;
 * PNG plots: ``trajectories``, ``forest``, ``loadings``, ``ppc``, ``rank_trace``,
   ``energy`` (those the result has the data for);
-* ``report.md``: all of the above tied together, for reading or converting to HTML.
+* ``report.md``: all of the above tied together, for reading or converting to HTML, with
+  sections on follow-through (does credibility predict honouring?) and reputation.
 """
 
 from __future__ import annotations
@@ -230,6 +232,70 @@ def _partial_lines(result) -> list[str]:
     return [f"- **{result.partial.text()}**: not the posterior the spec asks for; refit it"]
 
 
+def _followthrough_lines(found) -> list[str]:
+    """Does credibility predict follow-through? (:mod:`bayescred.followthrough_check`)"""
+    if found is None:
+        return []
+    table = found.discrimination.drop(columns="reason")
+    lines = [
+        "## Follow-through: does credibility predict honouring?",
+        "",
+        f"**{found.finding}** — {markdown(found.discrimination.loc['all', 'reason'])}.",
+        "",
+        "`auc`: cross-validated (leave-pair-out) share of (honoured, not honoured) crisis "
+        "pairs in which the honoured one had the higher P(honour); 0.5 is chance, below 0.5 "
+        f"reversed. `auc_low`–`auc_high`: its {found.prob:.0%} DeLong interval over crises. "
+        "`auc_in_sample`: the same of the posterior-mean P(honour) (optimistic). "
+        "A weak or reversed link warns, it does not fail: it is what the data say, and a "
+        "refit will not change it.",
+        "",
+        markdown_table(table),
+        "",
+    ]
+    if found.n_high_k or found.share_pairs_high_k:
+        lines += [
+            f"Pareto k > 0.7 for {found.n_high_k} crises left out one at a time and "
+            f"{found.share_pairs_high_k:.0%} of the pairs: for those the importance-sampling "
+            "estimate is approximate (K-fold cross-validation would be exact).",
+            "",
+        ]
+    if found.calibration is not None:
+        lines += [
+            "Calibration of leave-one-out P(honour), crises in bins of predicted P(honour): "
+            f"expected calibration error {found.ece:.2f}, Hosmer-Lemeshow "
+            f"{found.hosmer_lemeshow:.1f} on {found.hl_df} bins (p = {found.hl_pvalue:.3f}).",
+            "",
+            markdown_table(found.calibration),
+            "",
+        ]
+    return lines
+
+
+def _reputation_lines(effects) -> list[str]:
+    """The kappas and how to test "no reputation effect" (:mod:`bayescred.reputation_effects`)."""
+    if effects is None:
+        return []
+    lines = [
+        "## Reputation",
+        "",
+        "How much an honoured crisis raises (`kappa_honor`) and a violated one lowers "
+        "(`kappa_violate`) the member's reputation, on credibility's scale, with "
+        f"{effects.prob:.0%} HDIs; `p_violation_costlier` = P(kappa_violate > kappa_honor).",
+        "",
+        markdown_table(effects.table),
+        "",
+    ]
+    if effects.sign_fixed:
+        lines += [
+            "The kappas' prior admits no negative value, so P(kappa > 0) is 1 by "
+            "construction and says nothing about whether there is an effect. To ask the "
+            "data, fit the same spec with `[reputation] enabled = false` and compare the "
+            "two by LOO (`bc.compare`; see docs/diagnostics.md).",
+            "",
+        ]
+    return lines
+
+
 def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> str:
     panel = result.panel
     lines = [
@@ -286,6 +352,8 @@ def _markdown(result, report: DiagnosticReport, info, written, prob, source) -> 
             markdown_table(report.loo),
             "",
         ]
+    lines += _followthrough_lines(report.followthrough)
+    lines += _reputation_lines(report.reputation)
     lines += [
         "## Signals: loadings and informativeness",
         "",

@@ -223,15 +223,18 @@ class CredibilityResult:
         effects (reputation after honoured and violated crises)."""
         lines = self._lines()
         post = self.posterior
-        for name in ("kappa_honor", "kappa_violate"):
-            if name in post:
-                draws = post[name]
+        if "kappa_violate" not in post:
+            return "\n".join(lines)
+        kinds = _kinds(post)
+        for kind in kinds:
+            label = f"[{kind}]" if len(kinds) > 1 else ""
+            for name in ("kappa_honor", "kappa_violate"):
+                draws = _of_kind(post[name], kind)
                 lines.append(
-                    f"  {name}: {float(draws.mean()):.3f} (sd {float(draws.std()):.3f})"
+                    f"  {name}{label}: {float(draws.mean()):.3f} (sd {float(draws.std()):.3f})"
                 )
-        p = self.prob_violation_costlier()
-        if p is not None:
-            lines.append(f"  P(kappa_violate > kappa_honor) = {p:.2f}")
+            p = self.prob_violation_costlier(kind)
+            lines.append(f"  P(kappa_violate{label} > kappa_honor{label}) = {p:.2f}")
         return "\n".join(lines)
 
     def _group_names(self) -> list[str]:
@@ -325,6 +328,7 @@ class CredibilityResult:
                 "phi_pillar",
                 "sigma_year",
                 "sigma_offset",
+                "beta_followthrough",
             )
             if v in self.idata.posterior
         ]
@@ -336,12 +340,30 @@ class CredibilityResult:
         """The same table as :meth:`summary` (its older name)."""
         return self.summary(interval_prob(hdi_prob, prob, "parameters"))
 
-    def prob_violation_costlier(self) -> float | None:
-        """P(kappa_violate > kappa_honor): is reneging punished more than honouring pays?"""
+    def prob_violation_costlier(self, kind: str | None = None) -> float | None:
+        """P(kappa_violate > kappa_honor): is reneging punished more than honouring pays?
+
+        Parameters
+        ----------
+        kind : str, optional
+            The crisis kind whose kappas to compare; by default the only kind, or, with
+            several, the comparison pooled over kinds (each kind's kappas weighted by its
+            share of the crises).
+        """
         post = self.posterior
         if "kappa_violate" not in post:
             return None
-        return float((post.kappa_violate > post.kappa_honor).mean())
+        kinds = _kinds(post)
+        if kind is not None or len(kinds) == 1:
+            kind = kinds[0] if kind is None else kind
+            honor, violate = _of_kind(post.kappa_honor, kind), _of_kind(post.kappa_violate, kind)
+            return float((violate > honor).mean())
+        share = self.panel.crises["kind"].value_counts(normalize=True)
+        weight = xr.DataArray(
+            share.reindex(post.coords["crisis_kind"].values).to_numpy(), dims="crisis_kind"
+        )
+        pooled = ((post.kappa_violate - post.kappa_honor) * weight).sum("crisis_kind")
+        return float((pooled > 0).mean())
 
     # ------------------------------------------------------------------ pointwise quantities
 
@@ -610,6 +632,17 @@ class CredibilityResult:
         return cls(
             groups.without(_DATA_GROUP), spec, panel, scales, timing, versions, partial
         )
+
+
+def _kinds(post: xr.Dataset) -> list[str]:
+    """The crisis kinds of the kappas (one, unnamed, in files written before kinds)."""
+    if "crisis_kind" not in post["kappa_honor"].dims:
+        return ["war"]
+    return [str(k) for k in post.coords["crisis_kind"].values]
+
+
+def _of_kind(draws: xr.DataArray, kind: str) -> xr.DataArray:
+    return draws.sel(crisis_kind=kind) if "crisis_kind" in draws.dims else draws
 
 
 def _umask() -> int:

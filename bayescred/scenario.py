@@ -25,6 +25,8 @@ years up to its ``horizon`` (years beyond the data)::
     alliance = "NATO"
     year = 2014
     outcome = "violated"             # honored | violated
+    kind = "war"                     # optional: one of the fit's crisis kinds (default war)
+    covariates = { gap = 1.5 }       # optional: [follow_through] covariates (default: mean)
 
 The same in Python::
 
@@ -62,6 +64,7 @@ import pandas as pd
 
 from .errors import DataError, SpecError
 from .families import FAMILIES, INTEGER_FAMILIES
+from .hypothetical import crisis_table
 from .panel import UNIT_SEP, Panel
 from .spec import read_toml
 
@@ -69,6 +72,7 @@ SCENARIO_KEYS = ("name", "description", "horizon", "set", "shift", "crisis")
 SET_KEYS = ("member", "alliance", "signal", "years", "value", "trials")
 SHIFT_KEYS = ("member", "alliance", "signal", "years", "by", "factor")
 CRISIS_KEYS = ("member", "alliance", "year", "outcome")
+CRISIS_OPTIONAL = ("kind", "covariates")
 SCENARIO_OUTCOMES = ("honored", "violated")
 _RANGE = re.compile(r"^\s*(\d{1,4})\s*(?:-\s*(\d{1,4})\s*)?$")
 _SHOW = 40  # how many valid names an error message lists
@@ -103,12 +107,16 @@ class ShiftEntry:
 
 @dataclass(frozen=True)
 class CrisisEntry:
-    """A hypothetical crisis on a unit in ``year`` with ``outcome`` honored or violated."""
+    """A hypothetical crisis on a unit in ``year`` with ``outcome`` honored or violated, of
+    ``kind`` (default ``war``), with crisis covariates (name, value) on the data's own
+    scale; a covariate left out takes its mean over the fitted crises."""
 
     member: str
     alliance: str
     year: int
     outcome: str
+    kind: str = "war"
+    covariates: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,9 +215,12 @@ class Scenario:
         where = f"{self.source}: [[shift]] entry {len(self.shifts) + 1}"
         return replace(self, shifts=(*self.shifts, _shift_entry(entry, where)))
 
-    def crisis(self, member: str, alliance: str, year: int, outcome: str):
-        """A copy with one more hypothetical ``[[crisis]]``."""
-        entry = {"member": member, "alliance": alliance, "year": year, "outcome": outcome}
+    def crisis(self, member: str, alliance: str, year: int, outcome: str, kind: str = "war",
+               covariates: dict[str, float] | None = None):
+        """A copy with one more hypothetical ``[[crisis]]`` (of ``kind``, with crisis
+        ``covariates`` on the data's scale; those left out take their mean)."""
+        entry = {"member": member, "alliance": alliance, "year": year, "outcome": outcome,
+                 "kind": kind, "covariates": dict(covariates or {})}
         where = f"{self.source}: [[crisis]] entry {len(self.crises) + 1}"
         return replace(self, crises=(*self.crises, _crisis_entry(entry, where)))
 
@@ -233,14 +244,7 @@ class Scenario:
             out["horizon"] = self.horizon
         for kind, entries in (("set", self.sets), ("shift", self.shifts), ("crisis", self.crises)):
             if entries:
-                out[kind] = [
-                    {
-                        k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in e.__dict__.items()
-                        if v is not None
-                    }
-                    for e in entries
-                ]
+                out[kind] = [_entry_dict(e) for e in entries]
         return out
 
     def to_toml(self) -> str:
@@ -270,6 +274,19 @@ def load_scenario(path: str | Path) -> Scenario:
 # ---------------------------------------------------------------------------- parsing
 
 
+def _entry_dict(entry) -> dict[str, Any]:
+    """An entry as the plain dict its table holds (a crisis's covariates as a table, left
+    out when empty)."""
+    out = {}
+    for k, v in entry.__dict__.items():
+        if k == "covariates":
+            if v:
+                out[k] = dict(v)
+        elif v is not None:
+            out[k] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -277,6 +294,8 @@ def _toml(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in value.items()) + " }"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -391,8 +410,18 @@ def _shift_entry(table: dict, where: str) -> ShiftEntry:
 
 
 def _crisis_entry(table: dict, where: str) -> CrisisEntry:
-    _reject_unknown(table, CRISIS_KEYS, where)
+    _reject_unknown(table, (*CRISIS_KEYS, *CRISIS_OPTIONAL), where)
     _require(table, CRISIS_KEYS, where)
+    kind = _string(table, "kind", where) if "kind" in table else "war"
+    covariates = table.get("covariates", {})
+    if not isinstance(covariates, dict):
+        raise SpecError(
+            f"{where}: 'covariates' must be a table of crisis covariates, e.g. "
+            f"{{ gap = 1.5 }}, got {covariates!r}"
+        )
+    values = tuple(
+        (str(k), _number(v, f"covariates.{k}", where)) for k, v in covariates.items()
+    )
     outcome = table["outcome"]
     if not isinstance(outcome, str) or outcome.strip().lower() not in SCENARIO_OUTCOMES:
         raise SpecError(
@@ -402,6 +431,8 @@ def _crisis_entry(table: dict, where: str) -> CrisisEntry:
         **_unit_keys(table, where),
         year=_year(table["year"], "year", where),
         outcome=outcome.strip().lower(),
+        kind=kind,
+        covariates=values,
     )
 
 
@@ -480,6 +511,7 @@ class BoundScenario:
             self.years,
             list(self.panel.signals),
             list(self.panel.notes),
+            dict(self.panel.crisis_scaling),  # crisis covariates on the fitted data's scale
             scale_cells=scale_cells,
         )
 
@@ -535,23 +567,7 @@ def bind(scenario: Scenario, panel: Panel, spec, scales) -> BoundScenario:
         context.apply_set(entry, f"{scenario.source}: [[set]] entry {i}", cells)
     for i, entry in enumerate(scenario.shifts, 1):
         context.apply_shift(entry, f"{scenario.source}: [[shift]] entry {i}", cells)
-    crises = [
-        context.crisis(entry, f"{scenario.source}: [[crisis]] entry {i}", i)
-        for i, entry in enumerate(scenario.crises, 1)
-    ]
-    crisis_df = pd.DataFrame(
-        crises,
-        columns=[
-            "crisis",
-            "year",
-            "member",
-            "alliance",
-            "outcome",
-            "unit_idx",
-            "year_idx",
-            "member_idx",
-        ],
-    )
+    crisis_df = crisis_table(scenario, context, spec.follow_through.covariates)
     return BoundScenario(scenario, panel, years, context.changes(cells), crisis_df)
 
 
@@ -746,21 +762,6 @@ class _Context:
         ]
         out = pd.DataFrame(rows, columns=cols)
         return out.sort_values(["unit_idx", "signal_idx", "year_idx"]).reset_index(drop=True)
-
-    def crisis(self, entry: CrisisEntry, where: str, number: int) -> tuple:
-        u = self.unit(entry, where)
-        t = self.year_idx(entry.year, where)
-        member_idx = self.panel.members.index(entry.member)
-        return (
-            f"whatif-{number}",
-            entry.year,
-            entry.member,
-            entry.alliance,
-            entry.outcome,
-            u,
-            t,
-            member_idx,
-        )
 
 
 def _carried(series: dict, t: int):

@@ -36,14 +36,16 @@ def default_spec(
     signals: dict | None = None,
     reputation: bool = True,
     covariates: tuple[str, ...] = (),
+    crisis_covariates: tuple[str, ...] = (),
     **sampler,
 ) -> ModelSpec:
     """A spec with the four standard signals (troops, spending, votes, exercises)."""
     return spec_from_dict(
         {
             "name": "simulated",
-            "signals": signals or DEFAULT_SIGNALS,
+            "signals": DEFAULT_SIGNALS if signals is None else signals,
             "latent": {"dynamics": dynamics, "covariates": list(covariates)},
+            "follow_through": {"covariates": list(crisis_covariates)},
             "reputation": {"enabled": reputation},
             "sampler": sampler,
         }
@@ -52,7 +54,16 @@ def default_spec(
 
 @dataclass(frozen=True)
 class TrueParameters:
-    """The parameters a simulation used; kappa and follow-through on credibility's scale."""
+    """The parameters a simulation used, on the raw path's scale (``Simulation.params``
+    reports kappa, the follow-through loading and beta on credibility's scale).
+
+    The kappas are signed (0: no reputation effect); a negative follow-through loading
+    is a reversed link (credible-looking commitments honoured less often).  ``kinds``:
+    crisis kind -> its share of the crises and any of ``alpha_followthrough``,
+    ``kappa_honor``, ``kappa_violate`` of its own (empty: every crisis is a ``war`` with
+    the scalar values).  ``beta_followthrough``: effect of each crisis covariate of the
+    spec ([follow_through] covariates, drawn standard normal per crisis; 0.5 if unnamed).
+    """
 
     kappa_honor: float = 0.5
     kappa_violate: float = 1.0
@@ -62,11 +73,17 @@ class TrueParameters:
     tau: float = 0.5
     alpha_followthrough: float = 0.8
     loading_followthrough: float = 1.5
+    kinds: dict[str, dict] = field(default_factory=dict)
+    beta_followthrough: dict[str, float] = field(default_factory=dict)
+
+    def of_kind(self, kind: str, name: str) -> float:
+        """Parameter ``name`` of crisis kind ``kind`` (its own, else the scalar one)."""
+        return float(self.kinds.get(kind, {}).get(name, getattr(self, name)))
     noise: dict[str, float] = field(
         default_factory=lambda: {"sigma": 0.4, "dispersion": 0.15, "precision": 40.0, "nu": 4.0}
     )
-    # [dimensions], year_effects, unit_offsets (credibility's scale); per-pillar values may
-    # be given as {pillar: value}
+    # [dimensions] (credibility's scale; per-pillar values may be given as {pillar: value}),
+    # year_effects and unit_offsets (the signals' link scale)
     sigma_pillar: float | dict = 0.5
     phi_pillar: float | dict = 0.8
     sigma_year: float = 0.15
@@ -158,8 +175,9 @@ def simulate(
     obs = _signals(rng, spec, truth, units, years, raw, missing, deviations)
     crises = crises.assign(year=years[crises.year_idx])
     cred, scale = _standardise(raw, units, obs, crises, years)
-    params = _reported(truth, spec, scale, obs)
-    crises_out = crises[["crisis", "year", "member", "alliance", "outcome"]]
+    params = _reported(truth, spec, scale, obs, crises)
+    covariates = list(spec.follow_through.covariates)
+    crises_out = crises[["crisis", "year", "member", "alliance", "outcome", "kind", *covariates]]
     truth_df = pd.DataFrame(
         {
             "member": np.repeat(units.member.to_numpy(), n_years),
@@ -228,6 +246,10 @@ def _latent_path(rng, spec, truth, units, n_years, n_crises):
     rep_shock = np.zeros((len(members), n_years))  # crisis in year t lands in t + 1
     shocks = rng.normal(size=(n_units, n_years)) * truth.sigma_innovation
     crisis_cells = _crisis_cells(rng, n_units, n_years, n_crises)
+    kinds = list(truth.kinds) or ["war"]
+    shares = np.array([truth.kinds.get(k, {}).get("share", 1.0) for k in kinds], float)
+    covariates = list(spec.follow_through.covariates)
+    beta = np.array([truth.beta_followthrough.get(c, 0.5) for c in covariates])
     outcomes = {}
     raw = np.zeros((n_units, n_years))
     for t in range(n_years):
@@ -236,19 +258,26 @@ def _latent_path(rng, spec, truth, units, n_years, n_crises):
             rep[:, t] = reputation_step(rep[:, t - 1], rep_shock[:, t], truth.phi_reputation)
         raw[:, t] = base + d[:, t] + (rep[m_idx, t] if spec.reputation.enabled else 0)
         for u in crisis_cells.get(t, []):
-            p = expit(truth.alpha_followthrough + truth.loading_followthrough * raw[u, t])
+            # no draw where there is nothing to choose: one kind and no covariates give
+            # the same panels as before kinds existed (benchmarks' seeds name panels)
+            kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())] if len(kinds) > 1 \
+                else kinds[0]
+            z = np.round(rng.normal(size=len(covariates)), 4) if covariates else np.zeros(0)
+            eta = truth.of_kind(kind, "alpha_followthrough") + float(z @ beta)
+            p = expit(eta + truth.loading_followthrough * raw[u, t])
             honored = rng.random() < p
-            outcomes[(u, t)] = "honored" if honored else "violated"
+            outcomes[(u, t)] = ("honored" if honored else "violated", kind, *z)
             if t + 1 < n_years:
                 # raw-scale kappa; rescaled to credibility's scale in _reported
-                kappa = truth.kappa_honor if honored else -truth.kappa_violate
+                kappa = (truth.of_kind(kind, "kappa_honor") if honored
+                         else -truth.of_kind(kind, "kappa_violate"))
                 rep_shock[m_idx[u], t + 1] += kappa
     crises = pd.DataFrame(
         [
-            (f"C{i:03d}", t, units.member[u], units.alliance[u], o)
+            (f"C{i:03d}", t, units.member[u], units.alliance[u], *o)
             for i, ((u, t), o) in enumerate(sorted(outcomes.items(), key=lambda kv: kv[0][::-1]))
         ],
-        columns=["crisis", "year_idx", "member", "alliance", "outcome"],
+        columns=["crisis", "year_idx", "member", "alliance", "outcome", "kind", *covariates],
     )
     return raw, crises
 
@@ -295,18 +324,20 @@ def _pillar_deviations(rng, spec, truth, n_units: int, n_years: int) -> dict:
 
 
 def _signal_path(rng, spec, truth, name: str, theta, deviations: dict):
-    """What signal ``name`` reads: its pillar, plus its year effect and unit offsets."""
+    """What signal ``name`` reads: its pillar (credibility's scale), and its year effect
+    plus unit offsets (the link scale; model._signal_latent)."""
     pillar = spec.signal_dimension(name)
     value = theta + deviations[pillar] if pillar else theta
     sig = spec.signals[name]
     n_units, n_years = theta.shape
+    extra = np.zeros_like(theta)
     if sig.year_effects and n_years > 1:
         steps = rng.normal(0, truth.sigma_year, n_years)
         steps[0] = 0.0
-        value = value + np.cumsum(steps)[None, :]
+        extra = extra + np.cumsum(steps)[None, :]
     if sig.unit_offsets:
-        value = value + rng.normal(0, truth.sigma_offset, n_units)[:, None]
-    return value
+        extra = extra + rng.normal(0, truth.sigma_offset, n_units)[:, None]
+    return value, extra
 
 
 def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
@@ -317,8 +348,8 @@ def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
     for name, sig in spec.signals.items():
         alpha = rng.normal(0, 0.3)
         loading = rng.uniform(0.6, 1.2)
-        path = _signal_path(rng, spec, truth, name, theta, deviations or {})
-        eta = alpha + sig.direction * loading * path
+        path, extra = _signal_path(rng, spec, truth, name, theta, deviations or {})
+        eta = alpha + extra + sig.direction * loading * path
         value, trials = _draw(rng, sig.family, eta, truth)
         frame = pd.DataFrame(
             {
@@ -333,6 +364,10 @@ def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
         if trials is not None:
             frame["trials"] = trials.ravel()
         frames.append(frame)
+    if not frames:  # a spec without signals: crises are the only evidence
+        columns = ["member", "alliance", "year", "signal", "value", "eta"]
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("value", "eta") else
+                                          int if c == "year" else str) for c in columns})
     obs = pd.concat(frames, ignore_index=True)
     keep = rng.random(len(obs)) >= missing
     obs = obs[keep].reset_index(drop=True)
@@ -347,11 +382,26 @@ def _draw(rng, family: str, eta, truth):
     return FAMILIES[family].synthetic(rng, eta, truth.noise)
 
 
-def _reported(truth: TrueParameters, spec: ModelSpec, scale: float, obs) -> dict:
-    """True parameters on credibility's (standardised) scale, for recovery checks."""
+def _reported(truth: TrueParameters, spec: ModelSpec, scale: float, obs, crises) -> dict:
+    """True parameters on credibility's (standardised) scale, for recovery checks: kappas
+    per crisis kind (dicts kind -> value when the truth has kinds), the follow-through
+    loading (log-odds per sd of credibility) and beta (per sd of the covariate over the
+    crises, as the model standardises it)."""
+    kinds = sorted(truth.kinds) or ["war"]
+
+    def per_kind(name):
+        values = {k: truth.of_kind(k, name) / scale for k in kinds}
+        return values if truth.kinds else values["war"]
+
+    covariates = list(spec.follow_through.covariates)
     return {
-        "kappa_honor": truth.kappa_honor / scale,
-        "kappa_violate": truth.kappa_violate / scale,
+        "kappa_honor": per_kind("kappa_honor"),
+        "kappa_violate": per_kind("kappa_violate"),
+        "loading_followthrough": truth.loading_followthrough * scale,
+        "beta_followthrough": {
+            c: truth.beta_followthrough.get(c, 0.5) * float(crises[c].std(ddof=0))
+            for c in covariates
+        },
         "phi_reputation": truth.phi_reputation,
         "dynamics": spec.latent.dynamics,
         "raw_scale": scale,

@@ -40,20 +40,25 @@ DEFAULT_PRIORS: dict[str, dict] = {
     "sigma_innovation": {"dist": "HalfNormal", "sigma": 0.5},  # ar1
     "sigma_level_raw": {"dist": "HalfNormal", "sigma": 1.0},  # random_walk
     "phi": {"dist": "Beta", "alpha": 3.0, "beta": 1.5},
-    "kappa_honor_raw": {"dist": "HalfNormal", "sigma": 1.0},
-    "kappa_violate_raw": {"dist": "HalfNormal", "sigma": 1.0},
+    # signed: an honoured crisis moves reputation by +kappa_honor, a violated one by
+    # -kappa_violate, and the data may say 0 or the reverse (docs/followthrough.md)
+    "kappa_honor_raw": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+    "kappa_violate_raw": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
     "phi_reputation": {"dist": "Beta", "alpha": 8.0, "beta": 2.0},
     "sigma_reputation": {"dist": "HalfNormal", "sigma": 0.3},
     "gamma": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
     "alpha_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 1.5},
-    "loading_followthrough": {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0},
+    # signed: credibility's sign is fixed by the signals' directions, so the data can say
+    # that credible-looking commitments are honoured less often (docs/followthrough.md)
+    "loading_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+    "beta_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
     "cutpoints_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 3.0},
     # [dimensions] (model.py, "Dimensions"): on credibility's scale
     "sigma_pillar": {"dist": "HalfNormal", "sigma": 0.5},
     "phi_pillar": {"dist": "Beta", "alpha": 4.0, "beta": 2.0},
-    # signals' year_effects and unit_offsets: on credibility's scale
+    # signals' year_effects and unit_offsets: on the signals' link scale
     "sigma_year": {"dist": "HalfNormal", "sigma": 0.3},
-    "sigma_offset": {"dist": "HalfNormal", "sigma": 0.5},
+    "sigma_offset": {"dist": "HalfNormal", "sigma": 1.0},
 }
 
 # One line on what each structural parameter does (the spec reference, docs/spec.md).
@@ -66,23 +71,39 @@ PRIOR_DOCS: dict[str, str] = {
     "sigma_level_raw": "random_walk: spread of the units' starting levels, relative to a "
     "yearly step of 0.1",
     "phi": "ar1: persistence of a unit's path (0: none, 1: a random walk)",
-    "kappa_honor_raw": "how much an honoured crisis raises the member's reputation (raw "
-    "scale)",
-    "kappa_violate_raw": "how much a violated crisis lowers the member's reputation (raw "
-    "scale)",
+    "kappa_honor_raw": "how much an honoured crisis raises the member's reputation, per "
+    "crisis kind (raw scale; signed: negative lowers it)",
+    "kappa_violate_raw": "how much a violated crisis lowers the member's reputation, per "
+    "crisis kind (raw scale; signed: negative raises it)",
     "phi_reputation": "how long reputation lasts, year to year",
     "sigma_reputation": "reputation noise (with [reputation] noise = true)",
     "gamma": "effect of each unit covariate ([latent] covariates) on credibility",
-    "alpha_followthrough": "intercept of follow-through (logit P(honour) in a crisis)",
-    "loading_followthrough": "how strongly follow-through moves with credibility",
+    "alpha_followthrough": "intercept of follow-through (logit P(honour) in a crisis), per "
+    "crisis kind",
+    "loading_followthrough": "how strongly follow-through moves with credibility (log-odds "
+    "per sd of credibility; signed, positive when the spec declares no signals)",
+    "beta_followthrough": "effect of each crisis covariate ([follow_through] covariates; "
+    "log-odds per sd of the covariate over the crises)",
     "cutpoints_followthrough": "cutpoints of follow-through when `partial` outcomes occur",
     "sigma_pillar": "[dimensions]: how far each pillar strays from overall credibility (its "
     "deviation's yearly innovation; static: its spread across units)",
     "phi_pillar": "[dimensions], ar1 pillars: how long a pillar's deviation from overall "
     "credibility lasts, year to year",
-    "sigma_year": "year_effects: the yearly step of a signal's common year effect",
-    "sigma_offset": "unit_offsets: the spread of the units' persistent offsets on a signal",
+    "sigma_year": "year_effects: the yearly step of a signal's common year effect (its link "
+    "scale)",
+    "sigma_offset": "unit_offsets: the spread of the units' persistent offsets on a signal (its "
+    "link scale)",
 }
+
+
+# A spec whose only evidence is crises has no signal whose direction fixes credibility's
+# sign, so the follow-through loading does: it is positive there (credibility is then, by
+# definition, what predicts honouring).  Its prior must keep that support.
+CRISES_ONLY_LOADING = {"dist": "HalfNormal", "sigma": 1.0}
+# The crises table's own columns (panel.CRISIS_COLUMNS and the optional kind): not covariates.
+CRISIS_TABLE_COLUMNS = ("crisis", "year", "member", "alliance", "outcome", "kind")
+_POSITIVE_SUPPORT = ("HalfNormal", "LogNormal", "Exponential", "Gamma", "HalfCauchy",
+                     "HalfStudentT")
 
 
 @dataclass(frozen=True)
@@ -162,6 +183,18 @@ class LatentSpec:
                         Allowed(choices=DYNAMICS))
     covariates: tuple[str, ...] = key(
         (), "columns of the units table whose effect on credibility is estimated (gamma)"
+    )
+    pillar_scale: str = key("shared", "[dimensions]: one sigma_pillar for every pillar "
+                            "(overall credibility is then their equal-weight common factor) "
+                            "or one per pillar (per_pillar: overall may follow the "
+                            "best-measured pillar)", Allowed(choices=("shared", "per_pillar")))
+
+
+@dataclass(frozen=True)
+class FollowThroughSpec:
+    covariates: tuple[str, ...] = key(
+        (), "numeric columns of the crises table that shift the odds of honouring a crisis "
+        "(beta_followthrough; standardised over the crises)"
     )
 
 
@@ -252,8 +285,8 @@ class OutputSpec:
 class DataSpec:
     observations: str | None = key(None, "observations CSV (member, alliance, year, signal, "
                                    "value[, trials]), relative to the spec's folder")
-    crises: str | None = key(None, "crises CSV (crisis, year, member, alliance, outcome); "
-                             "optional")
+    crises: str | None = key(None, "crises CSV (crisis, year, member, alliance, outcome[, "
+                             "kind, covariates]); optional, required without signals")
     units: str | None = key(None, "units CSV (member, alliance, covariate columns); optional")
 
 
@@ -266,6 +299,7 @@ class ModelSpec:
     description: str = key("", "free text, shown in reports")
     data: DataSpec = field(default_factory=DataSpec)
     latent: LatentSpec = field(default_factory=LatentSpec)
+    follow_through: FollowThroughSpec = field(default_factory=FollowThroughSpec)
     reputation: ReputationSpec = field(default_factory=ReputationSpec)
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
     priors: dict[str, dict] = field(default_factory=dict)
@@ -285,6 +319,7 @@ class ModelSpec:
             n: {"signals": list(x.signals), "dynamics": x.dynamics}
             for n, x in self.dimensions.items()
         }
+        d["follow_through"]["covariates"] = list(self.follow_through.covariates)
         d.pop("base_dir")
         return d
 
@@ -295,7 +330,11 @@ class ModelSpec:
         return json.dumps(self.to_dict())
 
     def prior(self, name: str) -> dict:
-        """The prior of parameter ``name``: the spec's override, else the default."""
+        """The prior of parameter ``name``: the spec's override, else the default (for
+        ``loading_followthrough`` in a spec without signals: positive, see
+        :data:`CRISES_ONLY_LOADING`)."""
+        if name == "loading_followthrough" and not self.signals and name not in self.priors:
+            return CRISES_ONLY_LOADING
         return self.priors.get(name) or {**DEFAULT_PRIORS, **PARAM_PRIORS}[name]
 
     def with_sampler(self, **overrides: Any) -> ModelSpec:
@@ -348,12 +387,11 @@ def spec_from_dict(
     raw = copy.deepcopy(raw)
     _reject_unknown(
         raw,
-        ("name", "description", "data", "signals", "latent", "reputation", "sampler", "priors",
-         "output", "dimensions"),
+        ("name", "description", "data", "signals", "latent", "follow_through", "reputation",
+         "sampler", "priors", "output", "dimensions"),
         source,
     )
-    if not raw.get("signals"):
-        raise SpecError(f"{source}: [signals] must declare at least one signal")
+    raw.setdefault("signals", {})
     if not isinstance(raw["signals"], dict):
         raise SpecError(
             f"{source}: [signals] must be a table of signals, e.g. [signals.troops] with "
@@ -369,14 +407,18 @@ def spec_from_dict(
     }
     latent = _latent(raw.get("latent", {}), f"{source}: [latent]")
     dimensions = _dimensions(raw.get("dimensions", {}), signals, f"{source}: [dimensions]")
+    follow = _follow_through(raw.get("follow_through", {}), f"{source}: [follow_through]")
     priors = _priors(raw.get("priors", {}), signals, f"{source}: [priors]")
     _reject_unused_scale_prior(priors, latent.dynamics, f"{source}: [priors]")
+    data = _section(DataSpec, raw.get("data", {}), f"{source}: [data]")
+    _check_crises_only(signals, data, priors, source)
     return ModelSpec(
         name=str(raw.get("name", "model")),
         description=str(raw.get("description", "")),
         signals=signals,
-        data=_section(DataSpec, raw.get("data", {}), f"{source}: [data]"),
+        data=data,
         latent=latent,
+        follow_through=follow,
         reputation=_section(ReputationSpec, raw.get("reputation", {}), f"{source}: [reputation]"),
         sampler=_sampler(raw.get("sampler", {}), f"{source}: [sampler]"),
         priors=priors,
@@ -384,6 +426,32 @@ def spec_from_dict(
         output=_output(raw.get("output", {}), f"{source}: [output]"),
         dimensions=dimensions,
     )
+
+
+def _check_crises_only(signals: dict, data: DataSpec, priors: dict, source: str) -> None:
+    """A spec without signals: crises are its only evidence (no observations file), and
+    the follow-through loading, which then fixes credibility's sign, stays positive."""
+    if signals:
+        return
+    if data.observations is not None:
+        raise SpecError(
+            f"{source}: [data] names observations ({data.observations!r}) but [signals] "
+            "declares no signal; declare the signals the file holds, or drop the key (a "
+            "spec without signals is fitted to its crises alone)"
+        )
+    loading = priors.get("loading_followthrough")
+    if loading is not None and not _positive_support(loading):
+        raise SpecError(
+            f"{source}: [priors].loading_followthrough must have positive support (e.g. "
+            "HalfNormal) in a spec without signals, where the loading fixes credibility's "
+            f"sign; got {loading['dist']}"
+        )
+
+
+def _positive_support(prior: dict) -> bool:
+    if prior["dist"] in _POSITIVE_SUPPORT:
+        return True
+    return prior["dist"] in ("TruncatedNormal", "Uniform") and prior.get("lower", 0.0) >= 0
 
 
 def _reject_unused_scale_prior(priors: dict, dynamics: str, where: str) -> None:
@@ -521,7 +589,26 @@ def _latent(table: dict, where: str) -> LatentSpec:
             f"{where}: covariates name columns of the units table other than member and "
             f"alliance, got {', '.join(map(repr, reserved))}"
         )
-    return LatentSpec(dynamics, tuple(covariates))
+    scale = table.get("pillar_scale", "shared")
+    _check_allowed(LatentSpec, "pillar_scale", scale, where)
+    return LatentSpec(dynamics, tuple(covariates), scale)
+
+
+def _follow_through(table: dict, where: str) -> FollowThroughSpec:
+    _reject_unknown(table, tuple(FollowThroughSpec.__dataclass_fields__), where)
+    covariates = table.get("covariates", [])
+    if not isinstance(covariates, list | tuple) or not all(isinstance(c, str) for c in covariates):
+        raise SpecError(f"{where}: covariates must be a list of column names of the crises table")
+    repeated = sorted({c for c in covariates if covariates.count(c) > 1})
+    if repeated:
+        raise SpecError(f"{where}: covariate(s) {', '.join(map(repr, repeated))} listed twice")
+    reserved = [c for c in covariates if c in CRISIS_TABLE_COLUMNS]
+    if reserved:
+        raise SpecError(
+            f"{where}: covariates name columns of the crises table other than "
+            f"{', '.join(CRISIS_TABLE_COLUMNS)}, got {', '.join(map(repr, reserved))}"
+        )
+    return FollowThroughSpec(tuple(covariates))
 
 
 def _sampler(table: dict, where: str) -> SamplerSpec:
@@ -620,7 +707,9 @@ def spec_to_toml(spec: ModelSpec, data_paths: dict[str, str] | None = None) -> s
     data = {k: v for k, v in d["data"].items() if v is not None}
     tables = [("data", data)]
     tables += [(f"signals.{k}", v) for k, v in d["signals"].items()]
-    tables += [(key, d[key]) for key in ("latent", "reputation", "sampler", "output")]
+    tables += [
+        (key, d[key]) for key in ("latent", "follow_through", "reputation", "sampler", "output")
+    ]
     tables += [(f"dimensions.{k}", v) for k, v in d["dimensions"].items()]
     if d["priors"]:
         tables.append(("priors", d["priors"]))

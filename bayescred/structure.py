@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .design import crisis_kinds
 from .families import FAMILIES, Family
 from .panel import Panel
 from .spec import ModelSpec
@@ -62,6 +63,11 @@ class ModelStructure:
     year_signals, offset_signals : tuple of str
         Signals with a common year effect, and with persistent unit offsets (the model's
         signal order).
+    crisis_kinds : tuple of str
+        The crises' kinds, sorted (coordinate ``crisis_kind``; empty without crises): each
+        kind has its own follow-through intercept and reputation effects.
+    crisis_covariates : tuple of str
+        Crisis covariates that shift the odds of honouring (``beta_followthrough``).
     """
 
     dynamics: str
@@ -83,6 +89,7 @@ class ModelStructure:
     signal_pillar: dict[str, int] | None = None
     year_signals: tuple[str, ...] = ()
     offset_signals: tuple[str, ...] = ()
+    shared_pillar_scale: bool = True
 
     @property
     def ar1_pillars(self) -> tuple[str, ...]:
@@ -94,6 +101,8 @@ class ModelStructure:
         """Whether a signal reads more than credibility itself (its pillar, a year effect or
         a unit offset): then each signal has a latent value of its own per unit-year."""
         return bool(self.dimensions or self.year_signals or self.offset_signals)
+    crisis_kinds: tuple[str, ...] = ()
+    crisis_covariates: tuple[str, ...] = ()
 
     @property
     def random_walk(self) -> bool:
@@ -146,6 +155,9 @@ def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
         },
         year_signals=tuple(s for s in signals if spec.signals[s].year_effects and n_years > 1),
         offset_signals=tuple(s for s in signals if spec.signals[s].unit_offsets),
+        shared_pillar_scale=spec.latent.pillar_scale == "shared",
+        crisis_kinds=crisis_kinds(panel.crises),
+        crisis_covariates=tuple(spec.follow_through.covariates) if len(panel.crises) else (),
     )
 
 

@@ -33,7 +33,7 @@ cells = [
     nbf.v4.new_markdown_cell("## 3. Estimates: credibility table and structural parameters"),
     nbf.v4.new_code_cell("table = result.credibility()\ntable.head(8)"),
     nbf.v4.new_code_cell(
-        "result.parameters().loc[['kappa_honor', 'kappa_violate']]"
+        "result.parameters().filter(regex=r'^kappa_', axis=0)  # one row per crisis kind"
     ),
     nbf.v4.new_code_cell(
         "print('P(reneging costs more than honouring pays) =', "

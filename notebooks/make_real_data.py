@@ -130,7 +130,7 @@ cells = [
     ),
     nbf.v4.new_markdown_cell("### What do the wars imply for κ_honor vs κ_violate?"),
     nbf.v4.new_code_cell(
-        "wars.parameters().loc[['kappa_honor', 'kappa_violate', 'phi_reputation']]"
+        "wars.parameters().filter(regex=r'^(kappa_|phi_reputation)', axis=0)  # kappas per kind"
     ),
     nbf.v4.new_code_cell(
         "post = wars.idata.posterior\n"

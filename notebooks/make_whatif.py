@@ -44,7 +44,7 @@ cells = [
         "t = result.timing\n"
         "print(f'{len(panel.units)} commitments, {panel.years[0]}-{panel.years[-1]}; '\n"
         "      f'compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s')\n"
-        "result.parameters().loc[['kappa_honor', 'kappa_violate', 'phi_reputation']]"
+        "result.parameters().filter(regex=r'^(kappa_|phi_reputation)', axis=0)  # kappas per kind"
     ),
     md(
         "## 2. Forecast: no scenario, five years ahead\n\n"

@@ -36,7 +36,7 @@ A spec is a TOML file (or the same dict, `bayescred.spec_from_dict`) that says w
 signals exist and how they behave, how credibility moves, whether crises move
 reputation, which priors to change, how to sample and what to save.  `load_spec` refuses
 an unknown key, a value of the wrong type or one outside its range, naming the key and
-the valid values.  Only `[signals]` is required.  A minimal spec:
+the valid values.  `[signals]` is required unless crises are the only evidence.  A minimal spec:
 
 ```toml
 name = "my_model"
@@ -59,6 +59,7 @@ TABLES = [
     ("[data]", "DataSpec", S.DataSpec, None),
     ("[signals.NAME]", "SignalSpec", S.SignalSpec, None),
     ("[latent]", "LatentSpec", S.LatentSpec, None),
+    ("[follow_through]", "FollowThroughSpec", S.FollowThroughSpec, None),
     ("[reputation]", "ReputationSpec", S.ReputationSpec, None),
     ("[dimensions.PILLAR]", "DimensionSpec", S.DimensionSpec, None),
     ("[sampler]", "SamplerSpec", S.SamplerSpec, None),
@@ -71,6 +72,8 @@ INTRO = {
     "[signals.NAME]": "One table per signal; NAME is the `signal` column's value in the "
     "observations.",
     "[latent]": "How a unit's credibility moves over the years.",
+    "[follow_through]": "What besides credibility shifts the odds that a crisis is "
+    "honoured (docs/followthrough.md).",
     "[reputation]": "Whether crises move a member's reputation (`r` in the README's model).",
     "[dimensions.PILLAR]": "Optional: the pillars of credibility (docs/dimensions.md).  "
     "Each signal in exactly one pillar; `PILLAR = [\"troops\", \"exercises\"]` is short "

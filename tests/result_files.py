@@ -20,15 +20,17 @@ def made_up_result(spec_path, draws: int = 20, chains: int = 2) -> CredibilityRe
     structure = model_structure(spec, panel)
     rng = np.random.default_rng(0)
     shape = (chains, draws)
+    kinds = list(structure.crisis_kinds) or ["war"]
     posterior = {
         "credibility": rng.normal(size=(*shape, len(panel.units), len(panel.years))),
-        "kappa_honor": rng.gamma(2.0, 0.2, size=shape),
-        "kappa_violate": rng.gamma(4.0, 0.2, size=shape),
+        "kappa_honor": rng.normal(0.4, 0.2, size=(*shape, len(kinds))),
+        "kappa_violate": rng.normal(0.8, 0.2, size=(*shape, len(kinds))),
         "alpha": rng.normal(size=(*shape, len(panel.signals))),
     }
     coords = {"unit": panel.unit_labels, "year": panel.years.astype(int),
-              "signal": list(panel.signals)}
-    dims = {"credibility": ["unit", "year"], "alpha": ["signal"]}
+              "signal": list(panel.signals), "crisis_kind": kinds}
+    dims = {"credibility": ["unit", "year"], "alpha": ["signal"],
+            "kappa_honor": ["crisis_kind"], "kappa_violate": ["crisis_kind"]}
     for name, signals in structure.param_signals.items():
         posterior[name] = rng.gamma(2.0, 1.0, size=(*shape, len(signals)))
         coords[f"{name}_signal"] = signals

@@ -106,11 +106,26 @@ CASES = {
         ),
         sim=dict(n_units=8, n_members=5, n_alliances=3, n_years=9, n_crises=10),
     ),
+    "random_walk, two crisis kinds, crisis covariates, signed kappas": dict(
+        spec=dict(crisis_covariates=("gap", "target")),
+        sim=dict(n_units=8, n_members=5, n_alliances=2, n_years=10, n_crises=16),
+        kinds=True,
+    ),
+    "static, no signals: crises are the only evidence": dict(
+        spec=dict(dynamics="static", signals={}, crisis_covariates=("gap",)),
+        sim=dict(n_units=8, n_members=5, n_alliances=2, n_years=8, n_crises=20),
+        kinds=True,
+    ),
+    "ar1, one crisis kind, crisis covariate, partial crises": dict(
+        spec=dict(dynamics="ar1", crisis_covariates=("gap",)),
+        sim=dict(n_units=6, n_members=4, n_alliances=2, n_years=8, n_crises=10),
+        partial=True,
+    ),
 }
 
 
 def _spec(dynamics="random_walk", signals=None, covariates=(), reputation_noise=False,
-          priors=None, dimensions=None):
+          priors=None, crisis_covariates=(), dimensions=None):
     spec = bc.default_spec(dynamics=dynamics, signals=signals, covariates=covariates)
     raw = {
         "name": "kernel-test",
@@ -121,6 +136,7 @@ def _spec(dynamics="random_walk", signals=None, covariates=(), reputation_noise=
         "latent": {"dynamics": dynamics, "covariates": list(covariates)},
         "reputation": {"enabled": True, "noise": reputation_noise},
         "priors": priors or {},
+        "follow_through": {"covariates": list(crisis_covariates)},
     }
     return bc.spec_from_dict(raw)
 
@@ -135,6 +151,12 @@ def _case(name):
     crises = sim.crises
     if case.get("partial") and len(crises):
         crises = crises.assign(outcome=crises.outcome.where(crises.index % 3 != 0, "partial"))
+    if case.get("kinds"):
+        crises = crises.assign(kind=np.where(crises.index % 3 == 0, "war", "dispute"))
+    rng = np.random.default_rng(5)
+    for col in spec.follow_through.covariates:  # one continuous, one binary
+        values = rng.normal(size=len(crises)) if col == "gap" else crises.index % 2
+        crises = crises.assign(**{col: values})
     obs = sim.observations
     if case.get("unobserved"):  # the first unit joins in year 5; the second has a gap
         first, second = (units.member[i] + units.alliance[i] for i in (0, 1))
@@ -604,3 +626,21 @@ def test_python_calls_compile_nothing_but_the_entry_points():
     # the C functions' callees: compiled once (none loaded when the C functions came from
     # numba's disk cache)
     assert len(density._measurement.signatures) <= 1 and len(latent._latent.signatures) <= 1
+
+
+def test_ordered_followthrough_with_several_kinds_falls_back():
+    """Each kind's cutpoints are ordered row by row, which the kernel's ordered transform
+    (one ordered vector per block) does not express: Unsupported, never a wrong density."""
+    from bayescred.kernel.model import Unsupported
+
+    spec = _spec()
+    sim = bc.simulate(spec, n_units=6, n_members=4, n_alliances=2, n_years=8, n_crises=8,
+                      seed=2)
+    crises = sim.crises.assign(
+        outcome=sim.crises.outcome.where(sim.crises.index % 3 != 0, "partial"),
+        kind=np.where(sim.crises.index % 2, "dispute", "war"),
+    )
+    panel = load_panel(sim.observations, crises, sim.units, spec=spec)
+    scales = signal_scales(panel, spec)
+    with pytest.raises(Unsupported, match="several crisis kinds"):
+        kernel_model(build_model(panel, spec, scales), panel, spec, scales)

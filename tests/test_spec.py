@@ -47,7 +47,14 @@ def test_defaults_are_merged():
         ({**BASE, "priors": {"lodaing": {"dist": "Normal"}}}, "'lodaing'"),
         ({**BASE, "priors": {"loading": {"dist": "Cauchy"}}}, "unknown dist"),
         ({**BASE, "priors": {"loading": {"dist": "HalfNormal", "mu": 1}}}, "'mu'"),
-        ({"signals": {}}, "at least one signal"),
+        ({"signals": {}, "data": {"observations": "o.csv"}}, "declares no signal"),
+        (
+            {"data": {"crises": "c.csv"}, "priors": {"loading_followthrough": {"dist": "Normal"}}},
+            "must have positive support",
+        ),
+        ({**BASE, "follow_through": {"covariates": ["outcome"]}}, "other than crisis"),
+        ({**BASE, "follow_through": {"covariates": "x"}}, "must be a list"),
+        ({**BASE, "follow_through": {"kinds": ["war"]}}, "valid keys are: covariates"),
         ({**BASE, "priors": {"sigma_innovation": {"dist": "HalfNormal"}}}, "sigma_level_raw"),
         (
             {

@@ -70,8 +70,10 @@ def test_rebuilds_the_stored_credibility(result):
     stored = result.idata.posterior.credibility.stack(s=("chain", "draw")).transpose("s", ...)
     np.testing.assert_allclose(cred, stored.values, atol=1e-8)
     # kappa on credibility's scale is kappa_raw / sd: the scale the fast engine uses
-    kappa = result.idata.posterior.kappa_violate.stack(s=("chain", "draw")).values
-    np.testing.assert_allclose(base.latent.params["kappa_violate_raw"] / base.sd, kappa)
+    # (one per crisis kind)
+    kappa = result.idata.posterior.kappa_violate.stack(s=("chain", "draw")).transpose("s", ...)
+    raw_kappa = base.latent.params["kappa_violate_raw"]
+    np.testing.assert_allclose(raw_kappa / base.sd[:, None], kappa.values)
 
 
 @pytest.mark.sampling
@@ -385,19 +387,26 @@ def _points(model, n: int):
 
 
 @pytest.mark.sampling  # no MCMC, but compiles PyMC functions (tens of seconds)
-def test_numpy_likelihood_and_path_match_pymc():
-    """Every family, AR(1) dynamics, reputation noise, covariates, partial crises."""
+@pytest.mark.parametrize("kinds", [False, True])
+def test_numpy_likelihood_and_path_match_pymc(kinds):
+    """Every family, AR(1) dynamics, reputation noise, covariates, partial crises; or
+    binary crises of two kinds with crisis covariates (per-kind intercepts and kappas)."""
     spec = bc.spec_from_dict(
         {
             "name": "families",
             "signals": SIGNALS,
             "latent": {"dynamics": "ar1", "covariates": ["c1"]},
             "reputation": {"enabled": True, "noise": True},
+            "follow_through": {"covariates": ["gap"] if kinds else []},
         }
     )
     sim = bc.simulate(spec, n_units=5, n_members=3, n_years=7, n_crises=6, missing=0.2, seed=3)
     crises = sim.crises.copy()
-    crises.loc[0, "outcome"] = "partial"  # makes follow-through ordinal
+    if kinds:
+        crises["kind"] = np.where(crises.index % 2, "dispute", "war")
+        crises["gap"] = np.linspace(-1.0, 2.0, len(crises))
+    else:
+        crises.loc[0, "outcome"] = "partial"  # makes follow-through ordinal
     panel = bc.load_panel(sim.observations, crises, sim.units, spec=spec)
     scales = signal_scales(panel, spec)
     model = build_model(panel, spec, scales)
@@ -408,7 +417,7 @@ def test_numpy_likelihood_and_path_match_pymc():
     rebuilt = (latent.raw - mean[:, None, None]) / sd[:, None, None]
     np.testing.assert_allclose(rebuilt, stored, atol=1e-10)
     # every family's log-likelihood, and the follow-through's, as PyMC computes them
-    meas = wi._Measurement(post, types.SimpleNamespace(spec=spec, scales=scales))
+    meas = wi._Measurement(post, types.SimpleNamespace(spec=spec, scales=scales, panel=panel))
     obs, n_years = panel.observations, len(panel.years)
     flat = stored.reshape(len(stored), -1)
     cells = obs.unit_idx.to_numpy() * n_years + obs.year_idx.to_numpy()
@@ -417,5 +426,5 @@ def test_numpy_likelihood_and_path_match_pymc():
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)
     c = panel.crises
     ccells = c.unit_idx.to_numpy() * n_years + c.year_idx.to_numpy()
-    ours_ft = meas.followthrough(c.outcome.to_numpy(), flat[:, ccells])
+    ours_ft = meas.followthrough(c, flat[:, ccells])
     np.testing.assert_allclose(ours_ft, pymc_logp["followthrough"], rtol=1e-9)

@@ -39,6 +39,8 @@ from .layout import (
     A_BLK_TRANSFORM,
     A_COVARIATES,
     A_CRISIS_CELL,
+    A_CRISIS_COVARIATES,
+    A_CRISIS_KIND,
     A_CRISIS_OUTCOME,
     A_DIMS,
     A_HONORED,
@@ -58,6 +60,7 @@ from .layout import (
     A_VIOLATED,
     A_PILLAR_KIND,
     A_PILLAR_PHI,
+    A_PILLAR_SIGMA,
     A_SIG_PILLAR,
     A_SIG_UNIT,
     A_SIG_YEAR,
@@ -66,11 +69,13 @@ from .layout import (
     DIM_DYNAMICS,
     DIM_FOLLOWTHROUGH,
     DIM_SIGNAL_LATENT,
+    DIM_MEMBERS,
     DYN_RW,
     FT_BINARY,
     FT_NONE,
     R_ALPHA,
     R_ALPHAFT,
+    R_BETAFT,
     R_CUTFT,
     R_KH,
     R_KV,
@@ -154,24 +159,36 @@ def _measurement(cred, val, gval, g_cred, roles, t):
 
 
 @kernel_function()
-def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome):
+def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome, t):
+    """logit P(honour) = alpha[kind] + loading * credibility + z . beta (binary), or the
+    ordered logit of loading * credibility + z . beta on the kind's two cutpoints."""
     mode = dims[DIM_FOLLOWTHROUGH]
     if mode == FT_NONE:
         return 0.0
+    kind, z = _i1(t, A_CRISIS_KIND), _f2(t, A_CRISIS_COVARIATES)
+    ob = roles[R_BETAFT]
+    n_z = z.shape[1] if ob >= 0 else 0
     lp = 0.0
     load = val[roles[R_LOADFT]]
     for i in range(crisis_cell.shape[0]):
         c = crisis_cell[i]
         th = cred[c]
+        shift = 0.0
+        for k in range(n_z):
+            shift += z[i, k] * val[ob + k]
         if mode == FT_BINARY:
-            eta = val[roles[R_ALPHAFT]] + load * th
+            at = roles[R_ALPHAFT] + kind[i]
+            eta = val[at] + load * th + shift
             y = crisis_outcome[i]
             lp += y * eta - softplus(eta)
             d_eta = y - sigmoid(eta)
-            gval[roles[R_ALPHAFT]] += d_eta
+            gval[at] += d_eta
         else:
-            ll, d_eta = ordinal(load * th, crisis_outcome[i], val, roles[R_CUTFT], 2, gval)
+            cut = roles[R_CUTFT] + 2 * kind[i]
+            ll, d_eta = ordinal(load * th + shift, crisis_outcome[i], val, cut, 2, gval)
             lp += ll
+        for k in range(n_z):
+            gval[ob + k] += d_eta * z[i, k]
         gval[roles[R_LOADFT]] += d_eta * th
         g_cred[c] += d_eta * load
     return lp
@@ -183,13 +200,14 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     effect, unit offsets: ``kernel.pillars``), with those parts' priors."""
     sig_pillar, sig_year, sig_unit = _i1(t, A_SIG_PILLAR), _i1(t, A_SIG_YEAR), _i1(t, A_SIG_UNIT)
     pillar_kind, pillar_phi = _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_PHI)
+    pillar_sigma, direction = _i1(t, A_PILLAR_SIGMA), _f1(t, A_SIG_DIRECTION)
     lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
-                             pillar_kind, pillar_phi)  # fmt: skip
+                             pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
     lp = extras_prior(val, gval, roles, dims, sig_year, sig_unit)
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
     signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, pillar_phi)  # fmt: skip
+                       sig_unit, pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
     return lp
 
 
@@ -233,7 +251,7 @@ def logp_grad(x, grad, t):
     else:
         lp += _measurement(cred, val, gval, g_cred, roles, t)
     crisis_cell, crisis_outcome = _i1(t, A_CRISIS_CELL), _i1(t, A_CRISIS_OUTCOME)
-    lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome)
+    lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome, t)
     g_raw = _standardise_grad(g_cred, cred, sd, active_weight).reshape(raw.shape)
     _latent_grad(
         g_raw,
@@ -312,13 +330,16 @@ def expand(x, out, t):
         out[k] = step / sd
         out[k + 1] = val[roles[R_SLEVEL]] / sd
         k += 2
-    if roles[R_KH] >= 0:
-        out[k] = val[roles[R_KH]] / sd
-        out[k + 1] = val[roles[R_KV]] / sd
-        k += 2
+    if roles[R_KH] >= 0:  # one per crisis kind: kappa_honor, then kappa_violate
+        n_kinds = honored.shape[0] // dims[DIM_MEMBERS]
+        for j in range(n_kinds):
+            out[k + j] = val[roles[R_KH] + j] / sd
+            out[k + n_kinds + j] = val[roles[R_KV] + j] / sd
+        k += 2 * n_kinds
     if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = credibility + deviation
         pillar_kind = _i1(t, A_PILLAR_KIND)
-        dev = _deviations(val, roles, dims, pillar_kind, _i1(t, A_PILLAR_PHI))
+        dev = _deviations(val, roles, dims, pillar_kind, _i1(t, A_PILLAR_PHI),
+                          _i1(t, A_PILLAR_SIGMA))
         n_k, n_c = pillar_kind.shape[0], cred.shape[0]
         n_t = dev.shape[2]
         for c in range(n_c):

@@ -67,6 +67,8 @@ def kernel_model(
     structure = structure or model_structure(spec, panel)
     if structure.missing_kernel:
         raise Unsupported(f"family {', '.join(structure.missing_kernel)} has no kernel code")
+    if structure.followthrough == "ordered" and len(structure.crisis_kinds) > 1:
+        raise Unsupported("ordered follow-through (partial outcomes) with several crisis kinds")
     blocks = _blocks(model, spec)
     offset = {b.name: b.offset for b in blocks}
     n_units, n_years = len(panel.units), len(panel.years)
@@ -211,10 +213,15 @@ def _data(model, name):
 
 
 def _reputation_counts(model, panel: Panel, structure: ModelStructure) -> dict:
+    """(kind * member, year) counts: one block of members per crisis kind."""
     shape = (len(panel.members), len(panel.years))
     if not structure.reputation:
         return {"honored": np.zeros(shape), "violated": np.zeros(shape)}
-    return {"honored": _data(model, "honored_count"), "violated": _data(model, "violated_count")}
+    out = {}
+    for key in ("honored", "violated"):
+        counts = _data(model, f"{key}_count")  # (kind, member, year)
+        out[key] = counts.reshape(-1, counts.shape[-1])
+    return out
 
 
 def _observations(model, structure: ModelStructure) -> dict:
@@ -276,6 +283,10 @@ def _signal_latent(structure: ModelStructure) -> dict:
         "pillar_phi": np.array(
             [_position(structure.ar1_pillars, d) for d in structure.dimensions], np.int64
         ),
+        "pillar_sigma": np.array(
+            [0 if structure.shared_pillar_scale else k for k in range(len(structure.dimensions))],
+            np.int64,
+        ),
     }
 
 
@@ -285,10 +296,19 @@ def _position(values: tuple, value) -> int:
 
 def _crises(model, structure: ModelStructure) -> dict:
     if structure.followthrough == "none":
-        return {"crisis_cell": np.zeros(0), "crisis_outcome": np.zeros(0)}
+        return {"crisis_cell": np.zeros(0), "crisis_outcome": np.zeros(0),
+                "crisis_kind": np.zeros(0), "crisis_covariates": np.zeros((0, 1))}
+    cell = _data(model, "crisis_cell")
+    covariates = (
+        _data(model, "crisis_covariates")
+        if structure.crisis_covariates
+        else np.zeros((len(cell), 1))
+    )
     return {
-        "crisis_cell": _data(model, "crisis_cell"),
+        "crisis_cell": cell,
         "crisis_outcome": _data(model, "crisis_outcome"),
+        "crisis_kind": _data(model, "crisis_kind_idx"),
+        "crisis_covariates": covariates,
     }
 
 

@@ -116,17 +116,22 @@ def _latent(
 
 @kernel_function()
 def _reputation(val, roles, dims, hon, vio):
-    """Reputation (member, year): zeros without crises in the model."""
+    """Reputation (member, year): zeros without crises in the model.  ``hon`` and ``vio``
+    hold one block of members per crisis kind, each kind with its own (signed) kappas."""
     n_t, n_m = dims[DIM_YEARS], dims[DIM_MEMBERS]
     rep = np.zeros((n_m, n_t))
     if roles[R_KH] < 0:
         return rep
-    kh, kv = val[roles[R_KH]], val[roles[R_KV]]
+    n_kinds = hon.shape[0] // n_m
     shocks = np.zeros((n_m, n_t))
-    for m in range(n_m):
-        for t in range(1, n_t):
-            shocks[m, t] = kh * hon[m, t - 1] - kv * vio[m, t - 1]
-            if roles[R_ZREP] >= 0:
+    for j in range(n_kinds):
+        kh, kv = val[roles[R_KH] + j], val[roles[R_KV] + j]
+        for m in range(n_m):
+            for t in range(1, n_t):
+                shocks[m, t] += kh * hon[j * n_m + m, t - 1] - kv * vio[j * n_m + m, t - 1]
+    if roles[R_ZREP] >= 0:
+        for m in range(n_m):
+            for t in range(1, n_t):
                 shocks[m, t] += val[roles[R_SIGMAR]] * val[roles[R_ZREP] + m * (n_t - 1) + t - 1]
     _recursion(val[roles[R_PHIR]], shocks, rep)
     return rep
@@ -138,18 +143,22 @@ def _reputation_grad(g_rep, rep, val, gval, roles, dims, hon, vio):
     n_t, n_m = dims[DIM_YEARS], dims[DIM_MEMBERS]
     lam = np.empty((n_m, n_t))
     gval[roles[R_PHIR]] += _adjoint(val[roles[R_PHIR]], g_rep, rep, lam)
-    g_kh, g_kv, g_sr = 0.0, 0.0, 0.0
-    for m in range(n_m):
-        for t in range(1, n_t):
-            g_kh += lam[m, t] * hon[m, t - 1]
-            g_kv -= lam[m, t] * vio[m, t - 1]
-            if roles[R_ZREP] >= 0:
+    n_kinds = hon.shape[0] // n_m
+    for j in range(n_kinds):
+        g_kh, g_kv = 0.0, 0.0
+        for m in range(n_m):
+            for t in range(1, n_t):
+                g_kh += lam[m, t] * hon[j * n_m + m, t - 1]
+                g_kv -= lam[m, t] * vio[j * n_m + m, t - 1]
+        gval[roles[R_KH] + j] += g_kh
+        gval[roles[R_KV] + j] += g_kv
+    if roles[R_ZREP] >= 0:
+        g_sr = 0.0
+        for m in range(n_m):
+            for t in range(1, n_t):
                 zi = roles[R_ZREP] + m * (n_t - 1) + t - 1
                 g_sr += lam[m, t] * val[zi]
                 gval[zi] += val[roles[R_SIGMAR]] * lam[m, t]
-    gval[roles[R_KH]] += g_kh
-    gval[roles[R_KV]] += g_kv
-    if roles[R_ZREP] >= 0:
         gval[roles[R_SIGMAR]] += g_sr
 
 

@@ -64,6 +64,7 @@ ROLES = (
     "year_effect",  # year_effects: (year_signal, step), a random walk from 0
     "sigma_offset",  # unit_offsets: the offsets' spread
     "unit_offset",  # unit_offsets: (offset_signal, unit)
+    "beta_followthrough",  # effects of the crisis covariates on follow-through
 )
 (
     R_LEVEL,
@@ -92,6 +93,7 @@ ROLES = (
     R_YEAR,
     R_SIGOFF,
     R_OFFSET,
+    R_BETAFT,
 ) = range(len(ROLES))
 # dims: index into the ``dims`` array
 DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough",
@@ -123,8 +125,8 @@ ARRAYS = (
     ("member_of_unit", np.int64, 1),
     ("active_weight", np.float64, 1),  # (unit * year,), sums to 1
     ("covariates", np.float64, 2),  # (unit, covariate), standardised
-    ("honored", np.float64, 2),  # (member, year)
-    ("violated", np.float64, 2),  # (member, year)
+    ("honored", np.float64, 2),  # (kind * member, year): kind k's rows k * members ...
+    ("violated", np.float64, 2),  # (kind * member, year)
     ("obs_cell", np.int64, 1),  # observation rows sorted by signal (density._measurement)
     ("obs_signal", np.int64, 1),
     ("obs_y", np.float64, 1),
@@ -138,12 +140,15 @@ ARRAYS = (
     ("sig_nvec", np.int64, 1),  # length of a vector parameter (ordinal cutpoints)
     ("crisis_cell", np.int64, 1),
     ("crisis_outcome", np.int64, 1),  # binary: 1 = honoured; ordinal: 0/1/2
+    ("crisis_kind", np.int64, 1),  # position of each crisis's kind (crisis_kind coordinate)
+    ("crisis_covariates", np.float64, 2),  # (crisis, covariate), standardised
     ("walk_centred", np.float64, 2),  # (unit, step): 1 = centred coordinate, 0 = non-centred
     ("sig_pillar", np.int64, 1),  # (signal,): its pillar, -1: none (kernel.pillars)
     ("sig_year", np.int64, 1),  # (signal,): its row of year_effect, -1: none
     ("sig_unit", np.int64, 1),  # (signal,): its row of unit_offset, -1: none
     ("pillar_kind", np.int64, 1),  # (pillar,): DYN_* of its deviation
     ("pillar_phi", np.int64, 1),  # (pillar,): its element of phi_pillar (ar1), else -1
+    ("pillar_sigma", np.int64, 1),  # (pillar,): its element of sigma_pillar (0 when shared)
 )
 
 # Sampler coordinates (random walk): nutpie samples xs = (x~, log c, m), not the model's x.
@@ -220,12 +225,15 @@ PRECOND_ARRAYS = (
     A_SIG_NVEC,
     A_CRISIS_CELL,
     A_CRISIS_OUTCOME,
+    A_CRISIS_KIND,
+    A_CRISIS_COVARIATES,
     A_WALK_CENTRED,
     A_SIG_PILLAR,
     A_SIG_YEAR,
     A_SIG_UNIT,
     A_PILLAR_KIND,
     A_PILLAR_PHI,
+    A_PILLAR_SIGMA,
     A_SAMPLER_KIND,
     A_SAMPLER_REF,
     A_SAMPLER_PAR,
@@ -238,7 +246,7 @@ PRECOND_ARRAYS = (
     A_PRE_SCALE_AT,
     A_PRE_SPREAD_AT,
     A_PRE_SPREAD,
-) = range(45)
+) = range(48)
 N_ARRAYS = len(ARRAYS)
 N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
 N_UNITS = N_PRECOND + len(PRECOND_ARRAYS)  # the row that points at the model units' addresses

@@ -4,7 +4,10 @@ with the priors of the year effects and offsets and the reverse pass of each.
 
 The signal's latent value is laid out (signal, unit, year) and the observation rows'
 cells index it (``describe._observations`` adds ``signal * cells``), so a family's rows
-read it exactly as they read credibility in the one-factor model.
+read it exactly as they read credibility in the one-factor model.  Year effects and
+offsets are on the signal's link scale (``eta = icpt + extra + slope * pillar``): the rows
+read ``pillar + extra / slope``, and the reverse pass adds the term this puts on the
+loading's gradient back, so the loading's gradient is the model's.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .layout import (
     DIM_YEARS,
     DYN_AR1,
     DYN_STATIC,
+    R_LOADING,
     R_OFFSET,
     R_PHIPIL,
     R_SIGOFF,
@@ -40,7 +44,7 @@ def _persistence(val, roles, kind, phi_at):
 
 
 @kernel_function()
-def _deviations(val, roles, dims, pillar_kind, pillar_phi):
+def _deviations(val, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
     """Each pillar's deviation from credibility, (pillar, unit, year): sigma_k times an
     AR(1) / random-walk path of its innovations z, or sigma_k z[first year] (static)."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
@@ -48,7 +52,7 @@ def _deviations(val, roles, dims, pillar_kind, pillar_phi):
     dev = np.zeros((n_k, n_u, n_t))
     osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
     for k in range(n_k):
-        sd = val[osig + k]
+        sd = val[osig + pillar_sigma[k]]
         phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
@@ -66,33 +70,44 @@ def _deviations(val, roles, dims, pillar_kind, pillar_phi):
 
 @kernel_function()
 def signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit, pillar_kind,
-                  pillar_phi):  # fmt: skip
-    """Each signal's latent value, flat (signal, unit, year), and the pillars' deviations."""
+                  pillar_phi, pillar_sigma, direction):  # fmt: skip
+    """Each signal's latent value, flat (signal, unit, year): pillar + extra / slope, with
+    extra its year effect and unit offset (link scale); and the pillars' deviations."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
-    dev = _deviations(val, roles, dims, pillar_kind, pillar_phi)
+    dev = _deviations(val, roles, dims, pillar_kind, pillar_phi, pillar_sigma)
     n_s = sig_pillar.shape[0]
     lat = np.empty(n_s * n_c)
-    oy, oo = roles[R_YEAR], roles[R_OFFSET]
     for j in range(n_s):
-        k, y, o = sig_pillar[j], sig_year[j], sig_unit[j]
+        k = sig_pillar[j]
+        inv_slope = 1.0 / (direction[j] * val[roles[R_LOADING] + j])
         for u in range(n_u):
             for t in range(n_t):
                 v = cred[u * n_t + t]
                 if k >= 0:
                     v += dev[k, u, t]
-                if y >= 0 and t > 0:
-                    v += val[oy + y * (n_t - 1) + t - 1]
-                if o >= 0:
-                    v += val[oo + o * n_u + u]
-                lat[j * n_c + u * n_t + t] = v
+                extra = _extra(val, roles, sig_year[j], sig_unit[j], u, t, n_u, n_t)
+                lat[j * n_c + u * n_t + t] = v + extra * inv_slope
     return lat, dev
+
+
+@kernel_function(inline="always")
+def _extra(val, roles, y, o, u, t, n_u, n_t):
+    """Signal row's year effect plus unit offset (link scale); 0 where it has neither."""
+    extra = 0.0
+    if y >= 0 and t > 0:
+        extra += val[roles[R_YEAR] + y * (n_t - 1) + t - 1]
+    if o >= 0:
+        extra += val[roles[R_OFFSET] + o * n_u + u]
+    return extra
 
 
 @kernel_function()
 def signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, pillar_phi):  # fmt: skip
-    """Reverse of :func:`signal_latent`: adds into ``g_cred`` and ``gval``."""
+                       sig_unit, pillar_kind, pillar_phi, pillar_sigma,
+                       direction):  # fmt: skip
+    """Reverse of :func:`signal_latent`: adds into ``g_cred`` and ``gval`` (with the
+    loading's term of ``extra / slope``)."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
     n_k = pillar_kind.shape[0]
@@ -100,27 +115,37 @@ def signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, s
     oy, oo = roles[R_YEAR], roles[R_OFFSET]
     for j in range(sig_pillar.shape[0]):
         k, y, o = sig_pillar[j], sig_year[j], sig_unit[j]
+        loading = val[roles[R_LOADING] + j]
+        inv_slope = 1.0 / (direction[j] * loading)
+        g_load = 0.0
         for u in range(n_u):
             for t in range(n_t):
                 g = g_lat[j * n_c + u * n_t + t]
                 g_cred[u * n_t + t] += g
                 if k >= 0:
                     g_dev[k, u, t] += g
+                if y < 0 and o < 0:
+                    continue
+                g_extra = g * inv_slope
                 if y >= 0 and t > 0:
-                    gval[oy + y * (n_t - 1) + t - 1] += g
+                    gval[oy + y * (n_t - 1) + t - 1] += g_extra
                 if o >= 0:
-                    gval[oo + o * n_u + u] += g
-    _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi)
+                    gval[oo + o * n_u + u] += g_extra
+                # d(extra / (dir * loading)) / d loading = -extra / (dir * loading^2)
+                g_load -= g_extra * _extra(val, roles, y, o, u, t, n_u, n_t) / loading
+        gval[roles[R_LOADING] + j] += g_load
+    _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma)
 
 
 @kernel_function()
-def _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi):
+def _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi,
+                     pillar_sigma):  # fmt: skip
     """dev_t = phi dev_{t-1} + sd z_t: with lam_t = g_t + phi lam_{t+1}, dz_t = sd lam_t,
     d sd = sum lam_t z_t, d phi = sum_{t>0} lam_t dev_{t-1}."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
     for k in range(pillar_kind.shape[0]):
-        sd = val[osig + k]
+        sd = val[osig + pillar_sigma[k]]
         phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
         g_sd, g_phi = 0.0, 0.0
         for u in range(n_u):
@@ -139,7 +164,7 @@ def _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi
                 g_sd += lam * val[at + t]
                 if t > 0:
                     g_phi += lam * dev[k, u, t - 1]
-        gval[osig + k] += g_sd
+        gval[osig + pillar_sigma[k]] += g_sd
         if pillar_kind[k] == DYN_AR1:
             gval[roles[R_PHIPIL] + pillar_phi[k]] += g_phi
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..design import HONOR_WEIGHT, VIOLATE_WEIGHT
+from ..design import crisis_counts, crisis_kinds
 from ..errors import SpecError
 from ..numpy_model import LatentDraws, RebuildError, rebuild, stack_draws
 from ..results import CredibilityResult
@@ -80,9 +80,8 @@ def hypothetical_shock(latent: LatentDraws, bound: BoundScenario) -> np.ndarray 
     crises (None without crises, or when the model has no reputation)."""
     if bound.crises.empty or latent.rep is None:
         return None
-    n_members, n_years = latent.rep.shape[1], len(bound.years)
-    honored, violated = np.zeros((n_members, n_years)), np.zeros((n_members, n_years))
-    c = bound.crises
-    np.add.at(honored, (c.member_idx, c.year_idx), c.outcome.map(HONOR_WEIGHT).to_numpy())
-    np.add.at(violated, (c.member_idx, c.year_idx), c.outcome.map(VIOLATE_WEIGHT).to_numpy())
+    kinds = crisis_kinds(bound.panel.crises)  # the fit's kinds (a scenario adds none)
+    honored, violated = crisis_counts(
+        bound.crises, kinds, latent.rep.shape[1], len(bound.years)
+    )
     return latent.shock(honored, violated)

@@ -83,7 +83,7 @@ class _FutureEvidence:
     """The scenario's evidence in years beyond the data, per unit and year."""
 
     rows: dict  # (unit, year_idx) -> DataFrame of changed rows (signal, value, trials)
-    crises: dict  # (unit, year_idx) -> array of outcomes
+    crises: dict  # (unit, year_idx) -> DataFrame of crises (outcome, kind, covariates)
     units: list
 
     @classmethod
@@ -91,7 +91,7 @@ class _FutureEvidence:
         ch = bound.changes[bound.changes.year_idx >= n_data]
         cr = bound.crises[bound.crises.year_idx >= n_data]
         rows = {key: g for key, g in ch.groupby(["unit_idx", "year_idx"])}
-        crises = {key: g.outcome.to_numpy() for key, g in cr.groupby(["unit_idx", "year_idx"])}
+        crises = {key: g for key, g in cr.groupby(["unit_idx", "year_idx"])}
         units = sorted({int(u) for u, _ in (*rows, *crises)})
         return cls(rows, crises, units)
 
@@ -210,12 +210,12 @@ def _log_weights(result, bound: BoundScenario, cm_b, cm_s, meas) -> np.ndarray:
         ccell = crises.unit_idx.to_numpy() * n_years + crises.year_idx.to_numpy()
         hit = moved[ccell]
         if hit.any():
-            out = crises.outcome.to_numpy()[hit]
+            out = crises[hit]
             logw += meas.followthrough(out, flat_s[:, ccell[hit]])
             logw -= meas.followthrough(out, flat_b[:, ccell[hit]])
     if len(c):  # hypothetical crises in the data years, as follow-through evidence
         hcell = c.unit_idx.to_numpy() * n_years + c.year_idx.to_numpy()
-        logw += meas.followthrough(c.outcome.to_numpy(), flat_s[:, hcell])
+        logw += meas.followthrough(c, flat_s[:, hcell])
     return logw
 
 
