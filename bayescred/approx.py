@@ -158,10 +158,16 @@ def path_predecessors(kernel: KernelModel) -> np.ndarray:
     unit's level, then its walk (or AR innovation) values year by year."""
     prev = np.full(kernel.n_sampler_dim, -1, np.int64)
     blocks = {b.name: b for b in kernel.blocks}
+    # centred yearly paths: each year after the one before (pillar deviations, year effects)
+    for name in ("pillar_deviation", "year_effect"):
+        b = blocks.get(name)
+        if b is not None and b.shape[-1] > 1:
+            at = b.offset + np.arange(b.size).reshape(-1, b.shape[-1])
+            prev[at[:, 1:]] = at[:, :-1]
     level = blocks.get("level")
     path = blocks.get("z_walk") or blocks.get("z_innovation")
     if level is None or path is None or len(path.shape) != 2:
-        return prev
+        return prev  # (pillar and year-effect chains stay)
     units, steps = path.shape
     at = path.offset + np.arange(units * steps).reshape(units, steps)
     prev[at[:, 0]] = level.offset + np.arange(units)

@@ -5,8 +5,9 @@ The posterior variable ``pillar`` (unit, year, dimension) is overall credibility
 pillar's own deviation (``model._pillar_deviations``), on credibility's scale.  How
 strongly the pillars move together is a posterior quantity of its own,
 ``pillar_correlation`` (dimension, dimension_other): per draw, the correlation of two
-pillars over the panel's active unit-years.  The deviations' innovations ``z_pillar`` are
-sampler coordinates (as large as ``pillar`` itself) and are not kept.
+pillars over the panel's active unit-years.  The deviations ``pillar_deviation`` (the
+sampler's coordinates, as large as ``pillar`` itself) are not kept: they are ``pillar -
+credibility``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-SAMPLER_ONLY = ("z_pillar",)  # coordinates a result does not keep (see module docstring)
+SAMPLER_ONLY = ("pillar_deviation",)  # coordinates a result does not keep (see module docstring)
 
 
 def derive(idata, active: np.ndarray):
@@ -82,26 +83,9 @@ def pillar_table(post: xr.Dataset, hdi_prob: float, unit_coords: tuple[str, str]
     return table.reset_index(drop=True)
 
 
-def innovations(post: xr.Dataset, spec) -> xr.DataArray:
-    """The deviations' innovations ``z_pillar`` (dimension, unit, year) recovered exactly
-    from ``pillar``, ``credibility``, ``sigma_pillar`` and ``phi_pillar`` (a result does not
-    keep them): z_t = (dev_t - phi dev_{t-1}) / sigma; a static pillar's later innovations,
-    which nothing reads, are 0."""
-    dev = (post["pillar"] - post["credibility"]).transpose("chain", "draw", "dimension", ...)
-    out = []
-    for name, dim in spec.dimensions.items():
-        d = dev.sel(dimension=name)
-        sigma = post["sigma_pillar"]
-        if "dimension" in sigma.dims:  # else one scale shared by every pillar
-            sigma = sigma.sel(dimension=name)
-        if dim.dynamics == "static":
-            z = xr.zeros_like(d)
-            z[..., 0] = (d.isel(year=0) / sigma).values
-        else:
-            phi = post["phi_pillar"].sel(ar1_dimension=name) if dim.dynamics == "ar1" else 1.0
-            prev = d.shift(year=1, fill_value=0.0)
-            z = (d - phi * prev) / sigma
-        out.append(z.drop_vars([c for c in z.coords if c not in z.dims and c not in
-                                ("unit_member", "unit_alliance")], errors="ignore"))
-    z = xr.concat(out, dim="dimension").assign_coords(dimension=list(spec.dimensions))
-    return z.transpose("chain", "draw", "dimension", "unit", "year")
+def deviations(post: xr.Dataset) -> xr.DataArray:
+    """The model's ``pillar_deviation`` (dimension, unit, year), ``pillar - credibility``
+    (a result does not keep it).  A static pillar's later coordinates, which nothing
+    reads, come back as its first year's value (they do not enter the likelihood)."""
+    dev = post["pillar"] - post["credibility"]
+    return dev.transpose("chain", "draw", "dimension", "unit", "year")

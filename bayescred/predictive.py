@@ -140,10 +140,10 @@ def aligned_posterior(result: CredibilityResult, model: pm.Model) -> xr.Dataset:
     signals in another order than the rebuilt model); unlabelled ones by position.
     """
     post = result.idata.posterior
-    if "z_pillar" not in post and "pillar" in post:
-        from .pillars import innovations
+    if "pillar_deviation" not in post and "pillar" in post:
+        from .pillars import deviations
 
-        post = post.assign(z_pillar=innovations(post, result.spec))
+        post = post.assign(pillar_deviation=deviations(post))
     out = {}
     for rv in model.free_RVs:
         name = rv.name

@@ -86,7 +86,13 @@ from .layout import (
     R_ZPIL,
     T_ZEROSUM,
 )
-from .pillars import _deviations, extras_prior, signal_latent, signal_latent_grad
+from .pillars import (
+    _deviations,
+    deviation_prior,
+    extras_prior,
+    signal_latent,
+    signal_latent_grad,
+)
 from .scalars import kernel_function, ordinal, sigmoid, softplus
 from .table import _f1, _f2, _i1, _i2
 from .transforms import _constrain, _priors, _unconstrain_grad
@@ -204,6 +210,8 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
                              pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
     lp = extras_prior(val, gval, roles, dims, sig_year, sig_unit)
+    if roles[R_ZPIL] >= 0:
+        lp += deviation_prior(val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma)
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
     signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,

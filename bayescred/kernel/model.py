@@ -20,7 +20,7 @@ from . import build, geometry, layout, table
 
 STANDARD_NORMAL = {"dist": "Normal", "mu": 0.0, "sigma": 1.0}
 # Unit-scale latent coordinates: fixed N(0, 1), not spec priors.
-LATENT_COORDINATES = ("level", "z_innovation", "z_reputation", "z_pillar")
+LATENT_COORDINATES = ("level", "z_innovation", "z_reputation")
 
 
 # nutpie's log-density callback, (n, x, grad, logp, user_data) -> status (kernel._logp_c)

@@ -45,27 +45,53 @@ def _persistence(val, roles, kind, phi_at):
 
 @kernel_function()
 def _deviations(val, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
-    """Each pillar's deviation from credibility, (pillar, unit, year): sigma_k times an
-    AR(1) / random-walk path of its innovations z, or sigma_k z[first year] (static)."""
+    """Each pillar's deviation from credibility, (pillar, unit, year): the centred
+    coordinates themselves, or the first year's for every year (static)."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_k = pillar_kind.shape[0]
     dev = np.zeros((n_k, n_u, n_t))
-    osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
+    oz = roles[R_ZPIL]
     for k in range(n_k):
-        sd = val[osig + pillar_sigma[k]]
-        phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
-            if pillar_kind[k] == DYN_STATIC:
-                v = sd * val[at]
-                for t in range(n_t):
-                    dev[k, u, t] = v
-            else:
-                prev = 0.0
-                for t in range(n_t):
-                    prev = phi * prev + sd * val[at + t]
-                    dev[k, u, t] = prev
+            for t in range(n_t):
+                dev[k, u, t] = val[at] if pillar_kind[k] == DYN_STATIC else val[at + t]
     return dev
+
+
+@kernel_function()
+def deviation_prior(val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
+    """log p of the deviations (model._pillar_deviations): dev[0] ~ Normal(0, sigma),
+    dev[t] ~ Normal(phi dev[t-1], sigma); a static pillar's later coordinates are unused
+    and standard normal.  Adds the gradient into ``gval``."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
+    lp = 0.0
+    for k in range(pillar_kind.shape[0]):
+        at_sd = osig + pillar_sigma[k]
+        sd = val[at_sd]
+        static = pillar_kind[k] == DYN_STATIC
+        phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
+        g_phi = 0.0
+        for u in range(n_u):
+            at = oz + (k * n_u + u) * n_t
+            for t in range(n_t):
+                x = val[at + t]
+                if static and t > 0:
+                    lp += -0.5 * x * x - HALF_LOG_2PI
+                    gval[at + t] -= x
+                    continue
+                prev = phi * val[at + t - 1] if (t > 0 and not static) else 0.0
+                d = (x - prev) / sd
+                lp += -0.5 * d * d - math.log(sd) - HALF_LOG_2PI
+                gval[at + t] -= d / sd
+                gval[at_sd] += (d * d - 1.0) / sd
+                if t > 0 and not static:
+                    gval[at + t - 1] += d * phi / sd
+                    g_phi += d * val[at + t - 1] / sd
+        if pillar_kind[k] == DYN_AR1:
+            gval[roles[R_PHIPIL] + pillar_phi[k]] += g_phi
+    return lp
 
 
 @kernel_function()
@@ -140,33 +166,17 @@ def signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, s
 @kernel_function()
 def _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi,
                      pillar_sigma):  # fmt: skip
-    """dev_t = phi dev_{t-1} + sd z_t: with lam_t = g_t + phi lam_{t+1}, dz_t = sd lam_t,
-    d sd = sum lam_t z_t, d phi = sum_{t>0} lam_t dev_{t-1}."""
+    """Reverse of :func:`_deviations` (a static pillar's years all read its first)."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
-    osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
+    oz = roles[R_ZPIL]
     for k in range(pillar_kind.shape[0]):
-        sd = val[osig + pillar_sigma[k]]
-        phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
-        g_sd, g_phi = 0.0, 0.0
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
-            if pillar_kind[k] == DYN_STATIC:
-                total = 0.0
-                for t in range(n_t):
-                    total += g_dev[k, u, t]
-                gval[at] += sd * total
-                g_sd += total * val[at]
-                continue
-            lam = 0.0
-            for t in range(n_t - 1, -1, -1):
-                lam = g_dev[k, u, t] + phi * lam
-                gval[at + t] += sd * lam
-                g_sd += lam * val[at + t]
-                if t > 0:
-                    g_phi += lam * dev[k, u, t - 1]
-        gval[osig + pillar_sigma[k]] += g_sd
-        if pillar_kind[k] == DYN_AR1:
-            gval[roles[R_PHIPIL] + pillar_phi[k]] += g_phi
+            for t in range(n_t):
+                if pillar_kind[k] == DYN_STATIC:
+                    gval[at] += g_dev[k, u, t]
+                else:
+                    gval[at + t] += g_dev[k, u, t]
 
 
 @kernel_function()
