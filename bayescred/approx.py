@@ -158,8 +158,8 @@ def path_predecessors(kernel: KernelModel) -> np.ndarray:
     unit's level, then its walk (or AR innovation) values year by year."""
     prev = np.full(kernel.n_sampler_dim, -1, np.int64)
     blocks = {b.name: b for b in kernel.blocks}
-    # centred yearly paths: each year after the one before (pillar deviations, year effects)
-    for name in ("pillar_deviation", "year_effect"):
+    # centred yearly paths: each year after the one before (pillars, year effects)
+    for name in ("pillar_state", "year_effect"):
         b = blocks.get(name)
         if b is not None and b.shape[-1] > 1:
             at = b.offset + np.arange(b.size).reshape(-1, b.shape[-1])

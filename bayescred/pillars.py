@@ -5,9 +5,9 @@ The posterior variable ``pillar`` (unit, year, dimension) is overall credibility
 pillar's own deviation (``model._pillar_deviations``), on credibility's scale.  How
 strongly the pillars move together is a posterior quantity of its own,
 ``pillar_correlation`` (dimension, dimension_other): per draw, the correlation of two
-pillars over the panel's active unit-years.  The deviations ``pillar_deviation`` (the
-sampler's coordinates, as large as ``pillar`` itself) are not kept: they are ``pillar -
-credibility``.
+pillars over the panel's active unit-years.  The sampler's coordinates ``pillar_state``
+(as large as ``pillar`` itself) are not kept: they are ``pillar`` (dynamic pillars) or
+``pillar - credibility`` (static ones).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-SAMPLER_ONLY = ("pillar_deviation",)  # coordinates a result does not keep (see module docstring)
+SAMPLER_ONLY = ("pillar_state",)  # coordinates a result does not keep (see module docstring)
 
 
 def derive(idata, active: np.ndarray):
@@ -83,9 +83,12 @@ def pillar_table(post: xr.Dataset, hdi_prob: float, unit_coords: tuple[str, str]
     return table.reset_index(drop=True)
 
 
-def deviations(post: xr.Dataset) -> xr.DataArray:
-    """The model's ``pillar_deviation`` (dimension, unit, year), ``pillar - credibility``
-    (a result does not keep it).  A static pillar's later coordinates, which nothing
-    reads, come back as its first year's value (they do not enter the likelihood)."""
-    dev = post["pillar"] - post["credibility"]
-    return dev.transpose("chain", "draw", "dimension", "unit", "year")
+def states(post: xr.Dataset, spec) -> xr.DataArray:
+    """The model's ``pillar_state`` (dimension, unit, year) from ``pillar`` (a result does
+    not keep it): the pillar itself, or for a static pillar its deviation from credibility
+    (the first year's; the later coordinates, which nothing reads, as the same value)."""
+    pillar = post["pillar"].transpose("chain", "draw", "dimension", "unit", "year")
+    dev = pillar - post["credibility"]
+    static = [d.dynamics == "static" for d in spec.dimensions.values()]
+    flag = xr.DataArray(static, dims="dimension", coords={"dimension": pillar["dimension"]})
+    return xr.where(flag, dev, pillar).transpose("chain", "draw", "dimension", "unit", "year")

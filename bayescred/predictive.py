@@ -140,10 +140,10 @@ def aligned_posterior(result: CredibilityResult, model: pm.Model) -> xr.Dataset:
     signals in another order than the rebuilt model); unlabelled ones by position.
     """
     post = result.idata.posterior
-    if "pillar_deviation" not in post and "pillar" in post:
-        from .pillars import deviations
+    if "pillar_state" not in post and "pillar" in post:
+        from .pillars import states
 
-        post = post.assign(pillar_deviation=deviations(post))
+        post = post.assign(pillar_state=states(post, result.spec))
     out = {}
     for rv in model.free_RVs:
         name = rv.name

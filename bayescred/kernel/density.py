@@ -210,12 +210,14 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
                              pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
     lp = extras_prior(val, gval, roles, dims, sig_year, sig_unit)
+    g_dev = np.zeros_like(dev)
     if roles[R_ZPIL] >= 0:
-        lp += deviation_prior(val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma)
+        lp += deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
+                              pillar_sigma)  # fmt: skip
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
-    signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
+    signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, pillar_kind, direction)  # fmt: skip
     return lp
 
 
@@ -346,8 +348,7 @@ def expand(x, out, t):
         k += 2 * n_kinds
     if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = credibility + deviation
         pillar_kind = _i1(t, A_PILLAR_KIND)
-        dev = _deviations(val, roles, dims, pillar_kind, _i1(t, A_PILLAR_PHI),
-                          _i1(t, A_PILLAR_SIGMA))
+        dev = _deviations(val, cred, roles, dims, pillar_kind)
         n_k, n_c = pillar_kind.shape[0], cred.shape[0]
         n_t = dev.shape[2]
         for c in range(n_c):

@@ -59,7 +59,7 @@ ROLES = (
     "sigma_level_raw",  # random walk: spread of the walk's starting levels
     "sigma_pillar",  # [dimensions]: each pillar's deviation scale
     "phi_pillar",  # [dimensions]: persistence of the ar1 pillars' deviations
-    "pillar_deviation",  # [dimensions]: each pillar's deviation (pillar, unit, year), centred
+    "pillar_state",  # [dimensions]: the pillars (pillar, unit, year), see model._pillars
     "sigma_year",  # year_effects: the year effects' yearly step
     "year_effect",  # year_effects: (year_signal, step), a random walk from 0
     "sigma_offset",  # unit_offsets: the offsets' spread

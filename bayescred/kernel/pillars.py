@@ -44,9 +44,10 @@ def _persistence(val, roles, kind, phi_at):
 
 
 @kernel_function()
-def _deviations(val, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
-    """Each pillar's deviation from credibility, (pillar, unit, year): the centred
-    coordinates themselves, or the first year's for every year (static)."""
+def _deviations(val, cred, roles, dims, pillar_kind):
+    """Each pillar's deviation from credibility, (pillar, unit, year): ``pillar_state -
+    credibility`` (dynamic pillars), or the static deviation (its first coordinate) in
+    every year; see ``model._pillars``."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_k = pillar_kind.shape[0]
     dev = np.zeros((n_k, n_u, n_t))
@@ -55,15 +56,19 @@ def _deviations(val, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
-                dev[k, u, t] = val[at] if pillar_kind[k] == DYN_STATIC else val[at + t]
+                if pillar_kind[k] == DYN_STATIC:
+                    dev[k, u, t] = val[at]
+                else:
+                    dev[k, u, t] = val[at + t] - cred[u * n_t + t]
     return dev
 
 
 @kernel_function()
-def deviation_prior(val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
-    """log p of the deviations (model._pillar_deviations): dev[0] ~ Normal(0, sigma),
-    dev[t] ~ Normal(phi dev[t-1], sigma); a static pillar's later coordinates are unused
-    and standard normal.  Adds the gradient into ``gval``."""
+def deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
+    """log p of the deviations (model._pillars): dev[0] ~ Normal(0, sigma), dev[t] ~
+    Normal(phi dev[t-1], sigma); a static pillar's later coordinates are unused and standard
+    normal.  The gradient by the deviations goes into ``g_dev`` (the caller maps it to the
+    coordinates), by sigma and phi into ``gval``."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
     lp = 0.0
@@ -76,19 +81,19 @@ def deviation_prior(val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigm
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
-                x = val[at + t]
-                if static and t > 0:
+                if static and t > 0:  # an unused coordinate
+                    x = val[at + t]
                     lp += -0.5 * x * x - HALF_LOG_2PI
                     gval[at + t] -= x
                     continue
-                prev = phi * val[at + t - 1] if (t > 0 and not static) else 0.0
-                d = (x - prev) / sd
+                prev = phi * dev[k, u, t - 1] if (t > 0 and not static) else 0.0
+                d = (dev[k, u, t] - prev) / sd
                 lp += -0.5 * d * d - math.log(sd) - HALF_LOG_2PI
-                gval[at + t] -= d / sd
+                g_dev[k, u, t] -= d / sd
                 gval[at_sd] += (d * d - 1.0) / sd
                 if t > 0 and not static:
-                    gval[at + t - 1] += d * phi / sd
-                    g_phi += d * val[at + t - 1] / sd
+                    g_dev[k, u, t - 1] += d * phi / sd
+                    g_phi += d * dev[k, u, t - 1] / sd
         if pillar_kind[k] == DYN_AR1:
             gval[roles[R_PHIPIL] + pillar_phi[k]] += g_phi
     return lp
@@ -101,7 +106,7 @@ def signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit, pillar
     extra its year effect and unit offset (link scale); and the pillars' deviations."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
-    dev = _deviations(val, roles, dims, pillar_kind, pillar_phi, pillar_sigma)
+    dev = _deviations(val, cred, roles, dims, pillar_kind)
     n_s = sig_pillar.shape[0]
     lat = np.empty(n_s * n_c)
     for j in range(n_s):
@@ -129,15 +134,13 @@ def _extra(val, roles, y, o, u, t, n_u, n_t):
 
 
 @kernel_function()
-def signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, pillar_phi, pillar_sigma,
-                       direction):  # fmt: skip
+def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, pillar_kind, direction):  # fmt: skip
     """Reverse of :func:`signal_latent`: adds into ``g_cred`` and ``gval`` (with the
-    loading's term of ``extra / slope``)."""
+    loading's term of ``extra / slope``); ``g_dev`` holds the deviations' gradient from
+    their prior and receives the signals'."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
-    n_k = pillar_kind.shape[0]
-    g_dev = np.zeros((n_k, n_u, n_t))
     oy, oo = roles[R_YEAR], roles[R_OFFSET]
     for j in range(sig_pillar.shape[0]):
         k, y, o = sig_pillar[j], sig_year[j], sig_unit[j]
@@ -160,23 +163,25 @@ def signal_latent_grad(g_lat, dev, val, gval, g_cred, roles, dims, sig_pillar, s
                 # d(extra / (dir * loading)) / d loading = -extra / (dir * loading^2)
                 g_load -= g_extra * _extra(val, roles, y, o, u, t, n_u, n_t) / loading
         gval[roles[R_LOADING] + j] += g_load
-    _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma)
+    _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind)
 
 
 @kernel_function()
-def _deviations_grad(g_dev, dev, val, gval, roles, dims, pillar_kind, pillar_phi,
-                     pillar_sigma):  # fmt: skip
-    """Reverse of :func:`_deviations` (a static pillar's years all read its first)."""
+def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind):
+    """Reverse of :func:`_deviations`: a dynamic pillar's deviation is its coordinate minus
+    credibility; a static pillar's years all read its first coordinate."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     oz = roles[R_ZPIL]
     for k in range(pillar_kind.shape[0]):
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
+                g = g_dev[k, u, t]
                 if pillar_kind[k] == DYN_STATIC:
-                    gval[at] += g_dev[k, u, t]
+                    gval[at] += g
                 else:
-                    gval[at + t] += g_dev[k, u, t]
+                    gval[at + t] += g
+                    g_cred[u * n_t + t] -= g
 
 
 @kernel_function()
