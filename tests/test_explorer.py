@@ -24,8 +24,6 @@ from bayescred.explorer.figures import pillar_figure, trajectory_figure
 from bayescred.explorer.session import Explorer
 from bayescred.scenario import Scenario, bind, load_scenario
 
-pytest.importorskip("dash", reason="the explorer needs the 'serve' extra (Dash)")
-
 UNIT = "M01/A1"
 
 
@@ -139,6 +137,31 @@ def test_pillars_are_drawn_when_the_posterior_has_them(explorer, result):
     np.testing.assert_allclose(lines[1]["y"], mean * 0.5 + 0.1)
 
 
+def test_serve_without_dash_says_what_to_install(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from bayescred.cli import app
+    from bayescred.explorer import _dash
+
+    monkeypatch.setattr(_dash, "dash", None)
+    run = CliRunner().invoke(app, ["serve", str(tmp_path / "result.nc")])
+    assert run.exit_code == 2
+    assert run.output.strip() == (
+        "error: bayescred serve needs Dash, which is not installed: pip install 'bayescred[serve]'"
+    )
+
+
+def test_serve_refuses_a_missing_result_in_one_line(tmp_path):
+    pytest.importorskip("dash", reason="the explorer needs the 'serve' extra (Dash)")
+    from typer.testing import CliRunner
+
+    from bayescred.cli import app
+
+    run = CliRunner().invoke(app, ["serve", str(tmp_path / "none.nc"), "--port", "0"])
+    assert run.exit_code == 2
+    assert run.output.strip() == f"error: {tmp_path / 'none.nc'}: result file not found"
+
+
 # ---------------------------------------------------------------------------- in a browser
 
 
@@ -153,9 +176,11 @@ def chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def server(explorer):
+    pytest.importorskip("dash", reason="the explorer needs the 'serve' extra (Dash)")
     from bayescred.explorer import make_server
 
-    srv = make_server(explorer, "127.0.0.1", 0)
+    srv = make_server(explorer, port=0)  # the default host: this machine only
+    assert srv.server_address[0] == "127.0.0.1"
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_port}/"
