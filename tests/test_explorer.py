@@ -14,6 +14,7 @@ import shutil
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -21,7 +22,7 @@ import bayescred as bc
 from bayescred.errors import BayescredError, DataError, SpecError
 from bayescred.explorer import edits
 from bayescred.explorer.figures import pillar_figure, trajectory_figure
-from bayescred.explorer.session import Explorer
+from bayescred.explorer.session import Explorer, for_unit
 from bayescred.scenario import Scenario, bind, load_scenario
 
 UNIT = "M01/A1"
@@ -120,6 +121,18 @@ def test_figure_holds_whatifs_numbers_and_the_crises(explorer, result):
     assert traces["hypothetical crises"]["x"] == [1992]
     assert traces["hypothetical crises"]["marker"]["symbol"] == ["triangle-down"]
     assert fig["layout"]["shapes"][0]["x0"] == 1991.5  # data | forecast
+
+
+@pytest.mark.sampling
+def test_one_units_tables_are_the_full_tables_rows(explorer):
+    sc = Scenario("s").shift("M01", "A1", "spending", "1989-1991", by=0.2)  # unpaired draws
+    answer, why = explorer.quick(sc)
+    assert answer is not None and not answer.paired, why
+    view = for_unit(answer, UNIT)
+    for table in ("contrast", "trajectories"):
+        full = getattr(answer, table)()
+        mine = full[(full.member == "M01") & (full.alliance == "A1")].reset_index(drop=True)
+        pd.testing.assert_frame_equal(getattr(view, table)(), mine)
 
 
 @pytest.mark.sampling

@@ -174,11 +174,14 @@ def register(app, explorer: Explorer) -> None:
         State("scenario", "data"),
     )
     def show(key, unit, state):
-        answer = explorer.answer_for(key) if key else None
-        if answer is None:  # left the cache, or not yet computed: the fast answer, or wait
-            answer, _ = explorer.quick(from_state(state))
-            if answer is None:
+        if not key:
+            raise PreventUpdate
+        answer = explorer.view(key, unit)
+        if answer is None:  # left the cache: the same scenario's answer again
+            full, _ = explorer.quick(from_state(state))
+            if full is None:
                 raise PreventUpdate
+            answer = explorer.view(explorer.key(from_state(state)), unit)
         figure = trajectory_figure(answer, explorer.crises(), unit)
         pillars = pillar_figure(explorer.pillars(), unit, answer.hdi_prob)
         return (

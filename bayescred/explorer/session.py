@@ -12,7 +12,7 @@ import hashlib
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,7 @@ class Explorer:
         result.posterior.load()  # read the draws once: every answer needs them
         self._lock = threading.Lock()  # one computation at a time (the exact engine compiles)
         self._answers: OrderedDict[str, WhatIfResult] = OrderedDict()
+        self._views: OrderedDict[tuple[str, str], WhatIfResult] = OrderedDict()
 
     @classmethod
     def open(cls, path: str | Path) -> Explorer:
@@ -187,6 +188,18 @@ class Explorer:
         """A cached answer by its key (None once it has left the cache)."""
         return self._remember(key) if key in self._answers else None
 
+    def view(self, key: str, unit: str) -> WhatIfResult | None:
+        """The cached answer ``key`` for one commitment (see :func:`for_unit`)."""
+        if (key, unit) not in self._views:
+            answer = self.answer_for(key)
+            if answer is None:
+                return None
+            self._views[(key, unit)] = for_unit(answer, unit)
+        self._views.move_to_end((key, unit))
+        while len(self._views) > 4 * CACHE_SIZE:
+            self._views.popitem(last=False)
+        return self._views[(key, unit)]
+
     def key(self, scenario: Scenario) -> str:
         return _key(scenario, "auto")
 
@@ -195,6 +208,15 @@ class Explorer:
         while len(self._answers) > CACHE_SIZE:
             self._answers.popitem(last=False)
         return self._answers[key]
+
+
+def for_unit(answer: WhatIfResult, unit: str) -> WhatIfResult:
+    """``answer`` with its tables restricted to ``unit``'s cells: the same draws and the same
+    code (:meth:`WhatIfResult.contrast`, ``trajectories``, ``text``), the same rows as the
+    full tables (intervals are per cell; the pairing draws depend on the draws alone), but
+    computed for one commitment's years instead of the whole panel's (30x less on 30)."""
+    keep = answer.reported & (answer.reported.unit == unit)
+    return replace(answer, reported=keep, _tables={})
 
 
 def _key(scenario: Scenario, engine: str) -> str:
