@@ -72,7 +72,7 @@ def wait_up(url: str, timeout: float = 120) -> None:
     raise SystemExit(f"the server did not answer at {url} within {timeout} s")
 
 
-def drive(url: str, changes: int, chromium: str) -> tuple[list[float], list[str]]:
+def drive(url: str, changes: int, chromium: str) -> tuple[list[float], list[str], list[float]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -86,15 +86,17 @@ def drive(url: str, changes: int, chromium: str) -> tuple[list[float], list[str]
         years.fill(str(last - 9))
         years.press("Enter")
         time.sleep(2)
-        times, engines = [], []
+        times, engines, engine_s = [], [], []
         for k in range(1, changes + 1):
             page.evaluate(MARK)  # the browser's clock starts before the keys are typed
             page.fill("#value-1", str(round(0.01 * k, 2)))
             page.press("#value-1", "Enter")
             times.append(page.wait_for_function(UPDATED, timeout=300_000).json_value())
-            engines.append(page.inner_text("#engine").split(" ")[1].rstrip(","))
+            line = page.inner_text("#engine")  # "engine: fast, ... (0.52 s)"
+            engines.append(line.split(" ")[1].rstrip(","))
+            engine_s.append(float(line.rsplit("(", 1)[1].split(" ")[0]))
         browser.close()
-    return times, engines
+    return times, engines, engine_s
 
 
 def main() -> None:
@@ -118,7 +120,7 @@ def main() -> None:
             url = f"http://127.0.0.1:{args.port}/"
             wait_up(url)
             at_start = memory(server.pid)
-            times, engines = drive(url, args.changes, chromium)
+            times, engines, engine_s = drive(url, args.changes, chromium)
             at_end = memory(server.pid)
         finally:
             server.terminate()
@@ -133,6 +135,8 @@ def main() -> None:
         "p95_ms": float(np.percentile(times, 95)),
         "max_ms": float(max(times)),
         "times_ms": [round(t, 1) for t in times],
+        "whatif_s_p50": float(np.percentile(engine_s, 50)),  # bc.whatif's own total_s
+        "whatif_s_p95": float(np.percentile(engine_s, 95)),
         "server_mib": {"after_load": at_start, "after_changes": at_end},
         "fit_s": fit_s,
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -142,7 +146,8 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"{len(times)} changes: p50 {report['p50_ms']:.0f} ms, p95 {report['p95_ms']:.0f} ms, "
-        f"max {report['max_ms']:.0f} ms; engines {report['engines']}; server "
+        f"max {report['max_ms']:.0f} ms (bc.whatif alone: p50 {report['whatif_s_p50']:.2f} s); "
+        f"engines {report['engines']}; server "
         f"{at_start['VmRSS']:.0f} MiB after loading, {at_end['VmRSS']:.0f} MiB resident and "
         f"{at_end['VmHWM']:.0f} MiB peak after the changes"
     )

@@ -45,6 +45,11 @@ def enter(page, selector: str, value) -> None:
     settle(page)
 
 
+def snap(page, path: Path) -> None:
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=path)
+
+
 def shoot(url: str, out: Path, explorer) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -63,9 +68,9 @@ def shoot(url: str, out: Path, explorer) -> None:
         page.click("#alliance")
         page.get_by_role("dialog").get_by_role("option", name=alliance, exact=True).click()
         settle(page)
-        page.get_by_label(unit, exact=True).check()
+        page.get_by_role("radio", name=unit, exact=True).check()
         settle(page)
-        page.screenshot(path=out / "baseline.png")
+        snap(page, out / "baseline.png")
 
         page.get_by_label("multiply", exact=True).nth(spending).check()
         settle(page)
@@ -78,21 +83,26 @@ def shoot(url: str, out: Path, explorer) -> None:
         page.get_by_label("violated", exact=True).check()
         page.click("#crisis-add")
         settle(page)
-        page.wait_for_function("() => document.querySelector('#engine').innerText.length > 0")
-        page.screenshot(path=out / "scenario.png")
+        page.wait_for_function(
+            "() => document.querySelector('#chart .js-plotly-plot').data"
+            ".some(t => t.name === 'hypothetical crises')"
+        )
+        settle(page)
+        snap(page, out / "scenario.png")
 
         page.get_by_label("set to", exact=True).nth(spending).check()
         settle(page)
         enter(page, f"#value-{spending}", -1)
         page.wait_for_selector("#message .error")
-        page.screenshot(path=out / "refused.png")
+        snap(page, out / "refused.png")
 
         page.get_by_label("add", exact=True).nth(spending).check()
         settle(page)
         enter(page, f"#years-{spending} input >> nth=0", first)
-        enter(page, f"#value-{spending}", 3)
+        page.fill(f"#value-{spending}", "10")
+        page.press(f"#value-{spending}", "Enter")
         page.wait_for_selector("#progress", state="visible", timeout=60_000)
-        page.screenshot(path=out / "exact.png")
+        snap(page, out / "exact.png")
         page.wait_for_selector("#progress", state="hidden", timeout=600_000)
         browser.close()
 
@@ -109,6 +119,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.result or demo_result(Path(tmp))
+        print(f"result: {path}", flush=True)
         explorer = Explorer.open(path)
         server = make_server(explorer, "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -295,7 +295,9 @@ def _error(exc: Exception) -> html.Div:
 
 def _engine_line(answer) -> str:
     k = "" if answer.pareto_k is None else f", Pareto k {answer.pareto_k:.2f}"
-    return f"engine: {answer.engine}{k} — {answer.reason} ({answer.timings['total_s']:.2f} s)"
+    # the page asks the fast engine first and applies auto's rule itself (Explorer.quick)
+    reason = answer.reason.replace("fast engine requested", "fast engine chosen as auto would")
+    return f"engine: {answer.engine}{k} — {reason} ({answer.timings['total_s']:.2f} s)"
 
 
 def _contrast_table(answer, unit: str) -> html.Table:
@@ -308,7 +310,7 @@ def _contrast_table(answer, unit: str) -> html.Table:
             + [html.Td(f"{r.mean:+.3f}"), html.Td(f"{r.sd:.3f}")]
             + [html.Td(f"{v:+.3f}") for v in (r.hdi_low, r.hdi_high)]
             + [html.Td(f"{r.p_up:.3f}")],
-            className="moved" if abs(r.mean) >= 0.005 else "",
+            className="moved" if r.hdi_low > 0 or r.hdi_high < 0 else "",
         )
         for r in rows.itertuples()
     ]

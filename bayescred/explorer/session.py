@@ -23,7 +23,7 @@ from ..results import CredibilityResult
 from ..scenario import Scenario, bind
 from ..whatif import K_THRESHOLD, WhatIfResult, whatif
 
-CACHE_SIZE = 4  # answers kept in memory; one holds ~3 draw arrays of the result's size
+CACHE_SIZE = 2  # answers kept in memory; each holds ~3 draw arrays (medium: ~180 MB)
 
 
 @dataclass(frozen=True)
