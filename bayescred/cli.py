@@ -515,6 +515,22 @@ def whatif(
     _say(f"wrote {out}/contrast.csv, trajectories.csv, whatif.json, whatif.png")
 
 
+@app.command()
+@_guard
+def serve(
+    result: Annotated[Path, typer.Argument(help="Result file (netCDF) written by `fit`.")],
+    port: Annotated[int, typer.Option(help="Port of the page.")] = 8050,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (this machine only, unless told).")
+    ] = "127.0.0.1",
+) -> None:
+    """Explore what-if scenarios on RESULT in a local web page (needs the `serve` extra);
+    docs/explorer.md."""
+    from .explorer import serve as run_server
+
+    run_server(result, host=host, port=port, say=_say)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -66,7 +66,7 @@ from .errors import DataError, SpecError
 from .families import FAMILIES, INTEGER_FAMILIES
 from .hypothetical import crisis_table
 from .panel import UNIT_SEP, Panel
-from .spec import read_toml
+from .spec import parse_toml, read_toml
 
 SCENARIO_KEYS = ("name", "description", "horizon", "set", "shift", "crisis")
 SET_KEYS = ("member", "alliance", "signal", "years", "value", "trials")
@@ -258,6 +258,12 @@ class Scenario:
             for entry in d.get(kind, []):
                 lines += ["", f"[[{kind}]]"] + [f"{k} = {_toml(v)}" for k, v in entry.items()]
         return "\n".join(lines) + "\n"
+
+
+def scenario_from_text(text: str, source: str = "scenario") -> Scenario:
+    """Read and validate a scenario given as TOML text (``source``: the name errors give,
+    e.g. an uploaded file's name)."""
+    return Scenario.from_dict(parse_toml(text, source), source=source)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -367,10 +367,16 @@ def read_toml(path: Path, what: str) -> dict:
         raise SpecError(f"{path}: {what} file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read the {what} as UTF-8 text ({exc})") from None
+    return parse_toml(text, str(path))
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """The TOML table in ``text``; invalid TOML is a SpecError naming ``source`` (a file
+    name: the text may come from a file or, in ``bayescred serve``, from an upload)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+        raise SpecError(f"{source}: not valid TOML ({exc})") from None
 
 
 def load_spec(path: str | Path) -> ModelSpec:
