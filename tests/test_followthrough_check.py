@@ -173,7 +173,9 @@ def test_shuffled_outcomes_give_a_weak_link_named_as_such(shuffled):
 def test_flipped_outcomes_give_a_reversed_link(flipped, tmp_path):
     report = bc.diagnose(flipped, ppc=False)
     row = report.followthrough.discrimination.loc["all"]
-    assert row.finding == "reversed" and row.auc_high < 0.5
+    # the loading's sign is estimated: the model learns the reversed link, so P(honour)
+    # discriminates well (high AUC) and the reversal shows in the loading's posterior
+    assert row.finding == "reversed" and "loading_followthrough < 0" in row.reason
     check = _graded(report, "followthrough_auc")["followthrough"]
     assert check.status == "warn" and "REVERSED" in check.message
     assert all(c.status != "fail" for c in report.checks if c.check.startswith("followthrough"))
