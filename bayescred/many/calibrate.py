@@ -24,6 +24,7 @@ is ranked among its posterior draws.  When the fits are calibrated the ranks are
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import pandas as pd
 
 from ..errors import OutputError, SpecError
 from .batch import ManyFits, fit_many
+from .cluster import connected
 from .jobs import Job
 from .prior_draws import prior_datasets
 
@@ -51,12 +53,16 @@ class Calibration:
     verdicts: pd.DataFrame
     fits: ManyFits
     folder: Path
+    rejected: int = 0  # prior draws whose data could not be drawn (see prior_draws)
 
     def text(self) -> str:
         bad = self.verdicts[self.verdicts.verdict != "uniform"]
         n_ok = int(self.fits.ok.sum())
         lines = [f"simulation-based calibration: {n_ok} of {len(self.fits.table)} fits, "
                  f"{len(self.verdicts)} parameters ranked (95% simultaneous ECDF band)"]
+        if self.rejected:
+            lines.append(f"{self.rejected} prior draw(s) rejected: their data could not be "
+                         "drawn (calibration is of the prior truncated to drawable data)")
         if bad.empty:
             lines.append("every parameter's ranks are uniform")
         for row in bad.itertuples():
@@ -111,14 +117,17 @@ def calibrate(
     spec = spec if isinstance(spec, ModelSpec) else load_spec(spec)
     if not isinstance(fits, int) or fits < 2:
         raise SpecError(f"calibrate: fits must be an integer of 2 or more, got {fits!r}")
+    spec.with_sampler(draws=draws, tune=tune, chains=chains)  # checked before any work
     folder = _fresh_folder(Path(out))
-    skeleton = _skeleton(spec, n_units, n_years, n_crises, seed)
-    scales, datasets = prior_datasets(spec, skeleton, fits, seed=seed)
-    overrides = {"draws": draws, "tune": tune, "chains": chains, "scales": scales}
-    jobs = [Job(spec, d.panel, seed=seed + i, overrides=overrides, name=f"sbc-{i:04d}")
-            for i, d in enumerate(datasets)]
-    batch = fit_many(jobs, client, out=folder / "fits", n_workers=n_workers,
-                     progress=progress)
+    # connect first: an unreachable scheduler fails before datasets are drawn
+    with connected(client, n_workers=n_workers, chains=chains) as dask_client:
+        folder.mkdir(parents=True, exist_ok=True)
+        skeleton = _skeleton(spec, n_units, n_years, n_crises, seed)
+        scales, datasets = prior_datasets(spec, skeleton, fits, seed=seed)
+        overrides = {"draws": draws, "tune": tune, "chains": chains, "scales": scales}
+        jobs = [Job(spec, d.panel, seed=seed + i, overrides=overrides, name=f"sbc-{i:04d}")
+                for i, d in enumerate(datasets)]
+        batch = fit_many(jobs, dask_client, out=folder / "fits", progress=progress)
     rng = np.random.default_rng(seed)
     chosen = _cells(skeleton, cells, rng)
     ranks = rank_table(batch, [d.truth for d in datasets], chosen, rng)
@@ -129,13 +138,14 @@ def calibrate(
     if len(ranks):
         plot_ecdfs(ranks[ranks.kind == "parameter"], folder / "ecdf_parameters.png")
         plot_ecdfs(ranks[ranks.kind == "cell"], folder / "ecdf_cells.png")
-    return Calibration(ranks, verdicts, batch, folder)
+    return Calibration(ranks, verdicts, batch, folder, datasets[-1].rejected_before)
 
 
 def _fresh_folder(folder: Path) -> Path:
     if (folder / "ranks.csv").exists() or (folder / "fits").exists():
         raise OutputError(f"{folder}: holds an earlier calibration; choose another folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder")
     return folder
 
 
@@ -237,12 +247,20 @@ def eval_points(n: int) -> np.ndarray:
 def band_excess(u: np.ndarray, prob: float = BAND_PROB) -> float:
     """How far the ECDF of ``u`` leaves ArviZ's ``prob`` simultaneous band for n uniform
     values (0.0 when inside everywhere)."""
-    from arviz.stats.ecdf_utils import ecdf_confidence_band
-
     points = eval_points(len(u))
-    lower, upper = ecdf_confidence_band(len(u), points, points, prob=prob, method="optimized")
+    lower, upper = _band(len(u), prob)
     ecdf = (np.asarray(u)[:, None] <= points[None, :]).mean(axis=0)
     return float(max(0.0, (lower - ecdf).max(), (ecdf - upper).max()))
+
+
+@functools.lru_cache(maxsize=32)
+def _band(n: int, prob: float) -> tuple[np.ndarray, np.ndarray]:
+    """ArviZ's simultaneous ``prob`` band for the ECDF of ``n`` uniform values at
+    :func:`eval_points` (an optimisation: computed once per n)."""
+    from arviz.stats.ecdf_utils import ecdf_confidence_band
+
+    points = eval_points(n)
+    return ecdf_confidence_band(n, points, points, prob=prob, method="optimized")
 
 
 def plot_ecdfs(ranks: pd.DataFrame, path: Path) -> Path | None:
