@@ -601,6 +601,10 @@ def kfold(
     workers: Annotated[
         int | None, typer.Option(help="Workers of the local cluster (default: cores / chains).")
     ] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain of each refit "
+                                              "[default: the result's].")] = None,
+    tune: Annotated[int | None, typer.Option(help="Tuning draws of each refit.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Chains of each refit.")] = None,
 ) -> None:
     """K-fold cross-validation by refitting on Dask; with several RESULTS, az.compare."""
     from .many.kfold import kfold as run_kfold
@@ -609,7 +613,8 @@ def kfold(
 
     fitted = {path.stem: CredibilityResult.load(path) for path in results}
     scores = {name: run_kfold(r, k, by, scheduler, seed=seed, n_workers=workers,
-                              progress=interactive()) for name, r in fitted.items()}
+                              progress=interactive(), draws=draws, tune=tune, chains=chains)
+              for name, r in fitted.items()}
     for name, score in scores.items():
         _say(f"{name}: {score}")
     if len(scores) > 1:

@@ -250,3 +250,16 @@ def _spec_file(folder: Path) -> Path:
     path = folder / "model.toml"
     path.write_text(spec_to_toml(default_spec()))
     return path
+
+
+def test_diagnose_recommends_kfold_with_the_command_when_pareto_k_is_high():
+    import pandas as pd
+
+    from bayescred.diagnostics import Thresholds, _loo_checks
+
+    table = pd.DataFrame({"k_bad": [3, 3], "k_very_bad": [0, 0], "n": [50, 50],
+                          "k_max": [0.9, 0.9]}, index=["troops", "all"])
+    (check,) = _loo_checks(table, Thresholds())
+    assert check.status == "warn"
+    assert "bc.kfold(result, k=10)" in check.next_step
+    assert "`bayescred kfold RESULT.nc --k 10`" in check.next_step
