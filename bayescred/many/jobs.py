@@ -118,11 +118,17 @@ def run_job(job: Job, path: str) -> dict:
 
 
 def fit_summary(result) -> dict:
-    """Convergence and cost of one fit, for the batch's summary table."""
+    """Convergence (of the structural parameters and credibility) and cost of one fit,
+    for the batch's summary table."""
     import arviz as az
     import numpy as np
 
+    from .calibrate import structural_variables
+
+    # the structural parameters and credibility: the sampler's own coordinates (z_*,
+    # levels) would double the cost and say nothing a user reads
     post = result.idata.posterior
+    post = post[[*structural_variables(post), "credibility"]]
     rhat = az.rhat(post)
     ess = az.ess(post, method="bulk")
     finite = [float(np.nanmax(v.values)) for v in rhat.data_vars.values() if v.size]

@@ -143,13 +143,12 @@ def whatif_many(result_path, scenarios, out, client=None, *, engine: str = "exac
     from ..scenario import load_scenario
 
     result_path = Path(result_path).resolve()
-    CredibilityResult.load(result_path)  # a bad result fails here, before any work
+    chains = CredibilityResult.load(result_path).spec.sampler.chains  # fails before work
     plans = [load_scenario(s) for s in scenarios]
     folders = [Path(out).resolve() / Path(s).stem for s in scenarios]
     if len(set(folders)) < len(folders):
         raise SpecError("whatif: two scenario files share a name; their answers would "
                         "overwrite each other")
-    chains = CredibilityResult.load(result_path).spec.sampler.chains
     with connected(client, n_workers=n_workers, chains=chains) as dask_client:
         futures = [dask_client.submit(_answer, str(result_path), plan, str(folder), engine,
                                       horizon, seed, pure=False)
