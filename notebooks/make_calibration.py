@@ -32,6 +32,7 @@ cells = [
         "import arviz as az\nimport pandas as pd\nfrom IPython.display import Image\n\n"
         "import bayescred as bc\n\n"
         "warnings.filterwarnings('ignore', category=FutureWarning)\n"
+        "warnings.filterwarnings('ignore', message='PyTensor could not link to a BLAS')\n"
         "FAST = bool(os.environ.get('BAYESCRED_FAST'))\n"
         "FITS = 6 if FAST else 100\n"
         "DRAWS = 100 if FAST else 500\n"
