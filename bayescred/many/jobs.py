@@ -106,6 +106,10 @@ def run_job(job: Job, path: str) -> dict:
     start = time.perf_counter()
     row = {"name": job.name, "seed": job.seed, "path": None, "status": "ok", "error": ""}
     try:
+        if job.spec.with_sampler(backend=job.overrides.get("sampler")).sampler.uses_kernel:
+            from .cluster import warm_kernel
+
+            warm_kernel()  # once per process (a worker that joined after the warm-up)
         result = fit(job.spec, job.panel, seed=job.seed, progress=False, **job.overrides)
         result.save(path)
         row.update(fit_summary(result), path=str(path))
