@@ -41,6 +41,13 @@ _EXPORTS = {
     "WhatIfResult": "whatif",
     "forecast": "whatif",
     "whatif": "whatif",
+    "Job": "many.jobs",
+    "ManyFits": "many.batch",
+    "fit_many": "many.batch",
+    "calibrate": "many.calibrate",
+    "kfold": "many.kfold",
+    "lfo": "many.kfold",
+    "prior_sensitivity": "many.sweeps",
 }
 
 __all__ = [
@@ -49,6 +56,8 @@ __all__ = [
     "DEFAULT_PROB",
     "DataError",
     "DiagnosticReport",
+    "Job",
+    "ManyFits",
     "ModelSpec",
     "Panel",
     "ResultError",
@@ -56,15 +65,20 @@ __all__ = [
     "SpecError",
     "Thresholds",
     "WhatIfResult",
+    "calibrate",
     "compare",
     "default_spec",
     "diagnose",
     "fit",
+    "fit_many",
     "forecast",
+    "kfold",
+    "lfo",
     "load",
     "load_panel",
     "load_scenario",
     "load_spec",
+    "prior_sensitivity",
     "read_panel",
     "simulate",
     "spec_from_dict",
@@ -108,6 +122,11 @@ if _TYPE_CHECKING:  # what static tools and IDEs see
     from .api import fit
     from .diagnostics import DiagnosticReport, Thresholds, compare, diagnose
     from .errors import BayescredError, DataError, ResultError, SpecError
+    from .many.batch import ManyFits, fit_many
+    from .many.calibrate import calibrate
+    from .many.jobs import Job
+    from .many.kfold import kfold, lfo
+    from .many.sweeps import prior_sensitivity
     from .panel import Panel, load_panel, read_panel
     from .results import DEFAULT_PROB, CredibilityResult
     from .scenario import Scenario, load_scenario

@@ -466,13 +466,26 @@ def _demo_example(example: str, out: Path):
     return read_panel(spec), spec
 
 
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Address of a running Dask scheduler (tcp://host:8786) to fit on; by default "
+        "a local cluster sized to this machine.",
+    ),
+]
+
+
 @app.command()
 @_guard
 def whatif(
     result: Annotated[Path, typer.Argument(help="Result file (netCDF) written by `fit`.")],
-    scenario: Annotated[
-        Path | None,
-        typer.Argument(help="Scenario (TOML). Omit it, with --horizon, for a forecast."),
+    scenarios: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Scenario file(s) (TOML); several are answered side by side on Dask, each "
+            "into OUT/<file stem>/. Omit them, with --horizon, for a forecast."
+        ),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for contrast.csv, whatif.json, whatif.png.")
@@ -484,11 +497,16 @@ def whatif(
         int | None, typer.Option(help="Years beyond the data (overrides the scenario's).")
     ] = None,
     seed: Seed = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Compare credibility under SCENARIO with the fitted RESULT; write OUT/contrast.csv,
     OUT/trajectories.csv, OUT/whatif.json and OUT/whatif.png."""
-    if scenario is None and horizon is None:
+    if not scenarios and horizon is None:
         _fail("give a SCENARIO file, or --horizon N for a forecast with no scenario")
+    if scenarios and len(scenarios) > 1:
+        _whatif_many(result, scenarios, out, engine, horizon, seed, scheduler)
+        return
+    scenario = scenarios[0] if scenarios else None
     from .destinations import check_folder
     from .results import CredibilityResult
     from .runtime import interactive
@@ -529,6 +547,96 @@ def serve(
     from .explorer import serve as run_server
 
     run_server(result, host=host, port=port, say=_say)
+
+
+def _whatif_many(result, scenarios, out, engine, horizon, seed, scheduler) -> None:
+    from .destinations import check_folder
+    from .many.sweeps import whatif_many
+    from .runtime import interactive
+
+    for scenario in scenarios:
+        check_folder(out / scenario.stem, _WHATIF_FILES, inputs=[result, *scenarios])
+    table = whatif_many(result, scenarios, out, scheduler, engine=engine, horizon=horizon,
+                        seed=seed, progress=interactive())
+    for row in table.itertuples():
+        if row.status == "ok":
+            _say(f"{row.scenario}: engine {row.engine}, largest change of credibility "
+                 f"{row.largest_change:.3f}, {row.seconds:.1f} s -> {row.folder}")
+        else:
+            _say(f"{row.scenario}: failed: {row.error}")
+    if (table.status != "ok").any():
+        raise typer.Exit(1)
+
+
+@app.command()
+@_guard
+def calibrate(
+    spec: Annotated[Path, typer.Argument(help="Model spec (TOML) whose model is calibrated.")],
+    fits: Annotated[int, typer.Option("--fits", help="Datasets to draw and fit.")] = 100,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for ranks, verdicts, ECDF plots and fits.")
+    ] = Path("calibration"),
+    scheduler: Scheduler = None,
+    units: Annotated[int, typer.Option(help="Units of each simulated panel.")] = 6,
+    years: Annotated[int, typer.Option(help="Years of each simulated panel.")] = 12,
+    crises: Annotated[int, typer.Option(help="Crises of each simulated panel.")] = 8,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain of each fit.")] = 500,
+    tune: Annotated[int, typer.Option(help="Tuning draws per chain of each fit.")] = 500,
+    chains: Annotated[int, typer.Option(help="Chains of each fit.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the datasets, fits and ranks.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(help="Workers of the local cluster (default: cores / chains).")
+    ] = None,
+) -> None:
+    """Simulation-based calibration: fit datasets drawn from the prior predictive of SPEC's
+    model and test each parameter's ranks for uniformity (see docs/many.md)."""
+    from .many.calibrate import calibrate as run_calibrate
+    from .runtime import interactive
+
+    found = run_calibrate(
+        spec, fits, out, scheduler, n_units=units, n_years=years, n_crises=crises,
+        draws=draws, tune=tune, chains=chains, seed=seed, n_workers=workers,
+        progress=interactive(),
+    )
+    _say(found.text())
+    _say(f"wrote {out}/ranks.csv, verdicts.csv, fits.csv, ecdf_parameters.png, "
+         "ecdf_cells.png and fits/")
+
+
+@app.command()
+@_guard
+def kfold(
+    results: Annotated[
+        list[Path],
+        typer.Argument(help="Result file(s) fitted to the same data; several are compared."),
+    ],
+    k: Annotated[int, typer.Option("--k", help="Number of folds.")] = 10,
+    by: Annotated[str, typer.Option(help="Hold out whole units, years or cells.")] = "unit",
+    scheduler: Scheduler = None,
+    seed: Annotated[int, typer.Option(help="Seed of the folds and refits.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(help="Workers of the local cluster (default: cores / chains).")
+    ] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain of each refit "
+                                              "[default: the result's].")] = None,
+    tune: Annotated[int | None, typer.Option(help="Tuning draws of each refit.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Chains of each refit.")] = None,
+) -> None:
+    """K-fold cross-validation by refitting on Dask; with several RESULTS, az.compare."""
+    from .many.kfold import kfold as run_kfold
+    from .results import CredibilityResult
+    from .runtime import interactive
+
+    fitted = {path.stem: CredibilityResult.load(path) for path in results}
+    scores = {name: run_kfold(r, k, by, scheduler, seed=seed, n_workers=workers,
+                              progress=interactive(), draws=draws, tune=tune, chains=chains)
+              for name, r in fitted.items()}
+    for name, score in scores.items():
+        _say(f"{name}: {score}")
+    if len(scores) > 1:
+        import arviz as az
+
+        _say(az.compare(scores).to_string())
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -452,8 +452,9 @@ def _loo_checks(table: pd.DataFrame, limits: Thresholds) -> list[Check]:
         checks.append(Check("pareto_k", signal, float(row.k_max), limits.pareto_k, "<=",
                             status, None, (signal,) if bad else (), message,
                             "K-fold cross-validation for those comparisons (more draws do "
-                            "not lower k); many high k can also point to a misspecified family"
-                            if bad else ""))
+                            "not lower k): bc.kfold(result, k=10), or `bayescred kfold "
+                            "RESULT.nc --k 10` (refits on Dask); many high k can also point "
+                            "to a misspecified family" if bad else ""))
     return checks
 
 

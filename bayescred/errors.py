@@ -28,3 +28,8 @@ class SettingError(BayescredError):
 class OutputError(BayescredError):
     """An output path cannot be written, or must not be (an input of the run, a file that
     is not a bayescred result)."""
+
+
+class ClusterError(BayescredError):
+    """A Dask cluster cannot be reached or used (a scheduler address that does not answer,
+    a client that is closed)."""

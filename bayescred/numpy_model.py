@@ -295,6 +295,18 @@ class Measurement:
             total += self._signal(str(name), value[here], trials[here], cred[..., here]).sum(-1)
         return total
 
+    def pointwise(self, signal, value, trials, cred: np.ndarray) -> np.ndarray:
+        """Log-likelihood of each row (signal, value, trials) at credibility ``cred``
+        (S, rows), on the likelihood's scale: (S, rows), not summed."""
+        signal = np.asarray(signal)
+        value = np.asarray(value, float)
+        trials = np.asarray(trials, float)
+        out = np.empty(cred.shape)
+        for name in np.unique(signal):
+            here = signal == name
+            out[..., here] = self._signal(str(name), value[here], trials[here], cred[..., here])
+        return out
+
     def params(self, name: str, ndim: int) -> dict:
         """The family parameters of signal ``name``, shaped for an ``ndim`` predictor."""
         key = (name, ndim)
