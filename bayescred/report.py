@@ -39,6 +39,7 @@ from .safe_text import dumps, markdown, plural
 
 PLOT_TITLES = {
     "trajectories": "Credibility over time (▲ honoured, ▼ violated crises)",
+    "pillars": "Pillars ([dimensions]) and overall credibility",
     "forest": "Units in one year",
     "loadings": "Signal loadings and informativeness",
     "ppc": "Posterior predictive checks per signal",

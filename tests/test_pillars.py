@@ -1,0 +1,140 @@
+"""Pillars of credibility ([dimensions]), year effects and unit offsets: the spec's checks,
+recovery of simulated truth, and what a result and its report hold."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import bayescred as bc
+from bayescred.errors import SpecError
+from bayescred.report import write_report
+from bayescred.spec import spec_to_toml
+
+SIGNALS = {
+    "troops": {"family": "negbinomial"},
+    "exercises": {"family": "poisson", "year_effects": True},
+    "spending": {"family": "lognormal"},
+    "milex": {"family": "gaussian", "unit_offsets": True},
+    "votes": {"family": "binomial"},
+    "align": {"family": "beta"},
+}
+TRIAD = {
+    "capability": ["troops", "exercises"],
+    "cost_sharing": {"signals": ["spending", "milex"], "dynamics": "random_walk"},
+    "commitment": ["votes", "align"],
+}
+
+
+def _spec(dimensions=TRIAD, signals=SIGNALS, **latent):
+    return bc.spec_from_dict(
+        {
+            "name": "triad",
+            "signals": signals,
+            "dimensions": dimensions,
+            "latent": {"dynamics": "random_walk", **latent},
+            "sampler": {"chains": 2, "draws": 300, "seed": 3},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "dimensions, message",
+    [
+        ({"a": ["troops", "votes"], "b": ["troops"]}, "already in pillar 'a'"),
+        ({"a": ["nope"], "b": ["troops", "votes"]}, "unknown signal 'nope'"),
+        ({"a": ["troops"]}, "'votes' in no pillar"),
+        ({"a": [], "b": ["troops", "votes"]}, "non-empty list"),
+        ({"a": {"signals": ["troops", "votes"], "dynamics": "wiggle"}}, "dynamics must be one"),
+        ({"a": {"signals": ["troops", "votes"], "speed": 1}}, "unknown key(s) 'speed'"),
+        ({"a": "troops"}, "expected a list of signals"),
+    ],
+)
+def test_bad_dimensions_are_one_line_errors_naming_the_key(dimensions, message):
+    signals = {"troops": {"family": "poisson"}, "votes": {"family": "beta"}}
+    with pytest.raises(SpecError) as err:
+        _spec(dimensions, signals)
+    text = str(err.value)
+    assert message in text and "[dimensions]" in text and "\n" not in text
+
+
+def test_signal_flags_must_be_booleans():
+    with pytest.raises(SpecError, match="'year_effects' must be true or false"):
+        _spec({}, {"troops": {"family": "poisson", "year_effects": "yes"}})
+
+
+def test_a_spec_round_trips_through_toml_and_json(tmp_path):
+    spec = _spec(pillar_scale="per_pillar")
+    path = tmp_path / "spec.toml"
+    path.write_text(spec_to_toml(spec))
+    again = bc.load_spec(path)
+    assert again.dimensions == spec.dimensions and again.latent == spec.latent
+    assert again.signals["exercises"].year_effects and again.signals["milex"].unit_offsets
+    assert bc.spec_from_dict(json.loads(spec.to_json())).dimensions == spec.dimensions
+
+
+@pytest.fixture(scope="module")
+def triad_fit():
+    spec = _spec()
+    sim = bc.simulate(spec, n_units=10, n_members=8, n_alliances=2, n_years=15, n_crises=25,
+                      seed=5)
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=sim.spec)
+    return sim, bc.fit(sim.spec, panel)
+
+
+@pytest.mark.sampling
+def test_pillars_and_overall_credibility_are_recovered(triad_fit):
+    sim, result = triad_fit
+    truth = sim.truth.sort_values(["member", "alliance", "year"]).reset_index(drop=True)
+    overall = result.credibility(active_only=False)
+    overall = overall.sort_values(["member", "alliance", "year"]).reset_index(drop=True)
+    assert np.corrcoef(overall["mean"], truth.credibility)[0, 1] > 0.85
+    table = result.pillars(active_only=False)
+    covered = []
+    for name in TRIAD:
+        rows = table[table.dimension == name].sort_values(["member", "alliance", "year"])
+        true = truth[f"pillar_{name}"].to_numpy()
+        assert np.corrcoef(rows["mean"], true)[0, 1] > 0.8, name
+        covered.append(np.mean((rows.hdi_low.to_numpy() <= true) & (true <= rows.hdi_high)))
+    # 90% intervals: coverage of the simulated pillars near 0.9 (loose: one data set)
+    assert 0.75 <= np.mean(covered) <= 0.99
+
+
+@pytest.mark.sampling
+def test_a_triad_result_holds_pillars_their_correlation_and_no_sampler_coordinates(triad_fit):
+    _, result = triad_fit
+    post = result.posterior
+    assert post["pillar"].dims == ("chain", "draw", "unit", "year", "dimension")
+    assert list(post["dimension"].values) == list(TRIAD)
+    assert "pillar_state" not in post
+    corr = post["pillar_correlation"].mean(("chain", "draw")).values
+    np.testing.assert_allclose(np.diag(corr), 1.0)
+    assert np.all(corr > 0) and np.all(corr < 1.0 + 1e-12)
+    names = set(result.summary().index.str.split("[").str[0])
+    assert {"sigma_pillar", "phi_pillar", "sigma_year", "sigma_offset"} <= names
+
+
+@pytest.mark.sampling
+def test_a_triad_result_saves_loads_and_reports_its_pillars(triad_fit, tmp_path):
+    _, result = triad_fit
+    path = result.save(tmp_path / "triad.nc")
+    again = bc.load(path)
+    np.testing.assert_allclose(again.pillars()["mean"], result.pillars()["mean"])
+    ll = again.log_likelihood()  # rebuilt from pillar and credibility: the model's own
+    assert np.all(np.isfinite(ll.values))
+    files = write_report(again, tmp_path / "report")
+    assert (tmp_path / "report" / "pillars.csv").exists()
+    assert "pillars" in files.plots
+
+
+@pytest.mark.sampling
+def test_a_one_factor_result_refuses_pillars_in_one_line(triad_fit):
+    sim, _ = triad_fit
+    spec = bc.spec_from_dict({"name": "flat", "signals": {"troops": {"family": "negbinomial"}},
+                              "sampler": {"chains": 1, "draws": 50, "tune": 50}})
+    obs = sim.observations[sim.observations.signal == "troops"]
+    result = bc.fit(spec, bc.load_panel(obs, spec=spec), progress=False)
+    with pytest.raises(SpecError, match="has no \\[dimensions\\]"):
+        result.pillars()
