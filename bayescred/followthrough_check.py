@@ -263,9 +263,9 @@ def honour_probabilities(result, ll: np.ndarray, crises: pd.DataFrame) -> np.nda
         )
     cred = _samples(post["credibility"])[:, crises.unit_idx.to_numpy(), crises.year_idx.to_numpy()]
     eta = _samples(post["loading_followthrough"])[:, None] * cred
-    cut = _samples(post["cutpoints_followthrough"])
-    upper = stats.logistic.cdf(eta - cut[:, 1:2])  # P(honoured)
-    lower = stats.logistic.cdf(eta - cut[:, 0:1])  # P(partial or honoured)
+    cut = _crisis_cutpoints(post["cutpoints_followthrough"], crises)  # (S, crisis, 2)
+    upper = stats.logistic.cdf(eta - cut[:, :, 1])  # P(honoured)
+    lower = stats.logistic.cdf(eta - cut[:, :, 0])  # P(partial or honoured)
     code = crises.outcome.map({"violated": 0, "partial": 1, "honored": HONORED}).to_numpy()
     implied = np.choose(code[None, :] * np.ones_like(eta, int),
                         [1 - lower, lower - upper, upper])
@@ -276,6 +276,20 @@ def honour_probabilities(result, ll: np.ndarray, crises: pd.DataFrame) -> np.nda
                 "draws, and they do not reproduce this result's log-likelihood"
             )
     return upper
+
+
+def _crisis_cutpoints(cut: xr.DataArray, crises) -> np.ndarray:
+    """Each crisis's two cutpoints per draw, (sample, crisis, 2): its kind's where the
+    cutpoints are per crisis kind, else the one pair."""
+    values = _samples(cut)
+    if "crisis_kind" not in cut.dims:
+        return np.repeat(values[:, None, :], len(crises), axis=1)
+    kinds = list(cut["crisis_kind"].values)
+    kind = crises["kind"] if "kind" in crises else np.full(len(crises), "war")
+    at = np.array([kinds.index(k) for k in np.asarray(kind)], int)
+    axis = [d for d in cut.dims if d not in ("chain", "draw")].index("crisis_kind")
+    values = np.take(values, at, axis=1 + axis)  # crisis where the kind was
+    return values if axis == 0 else np.moveaxis(values, -1, 1)
 
 
 def _samples(da: xr.DataArray) -> np.ndarray:

@@ -241,28 +241,29 @@ def test_partial_outcomes_use_the_ordered_model(sim):
 @pytest.mark.sampling
 def test_reputation_effects_and_the_loo_comparison_with_reputation_off(sim, strong):
     """The data carry no reputation effect (simulated with reputation off): the report
-    gives the kappas, says P(kappa > 0) = 1 is the prior's doing, and the documented
-    comparison by LOO does not prefer reputation on."""
+    gives the kappas per crisis kind (signed by default, so P(kappa > 0) is the data's
+    answer, not the prior's), and the documented comparison by LOO does not prefer
+    reputation on."""
     spec = dataclasses.replace(SPEC, reputation=dataclasses.replace(SPEC.reputation,
                                                                    enabled=True))
     on = bc.fit(spec, strong.panel, scales=strong.scales, **DRAWS)
     effects = bc.diagnose(on, ppc=False, loo=False).reputation
-    row = effects.table.loc["all"]
-    assert row.p_violation_costlier == pytest.approx(on.prob_violation_costlier())
+    row = effects.table.loc["war"]  # the one kind of these crises
+    assert row.p_violation_costlier == pytest.approx(on.prob_violation_costlier("war"))
     assert row.honor_low <= row.kappa_honor <= row.honor_high
-    assert row.p_honor_positive == 1.0 and effects.sign_fixed
+    assert row.p_honor_positive < 1.0 and not effects.sign_fixed
     assert bc.diagnose(strong, ppc=False, loo=False).reputation is None
     table = bc.compare({"reputation on": on, "reputation off": strong})
-    worse_by = table.loc["reputation on", "elpd_diff"]
-    assert worse_by <= 2 * table.loc["reputation on", "dse"] + 1e-9
+    if table.index[0] == "reputation on":  # ranked first: only within its noise
+        ahead_by = table.loc["reputation off", "elpd_diff"]
+        assert ahead_by <= 2 * table.loc["reputation off", "dse"] + 1e-9
     assert bool(table.loc["reputation on", "reputation"]) is True
 
 
-def test_a_signed_prior_is_not_reported_as_fixing_the_sign():
-    signed = bc.spec_from_dict({
+def test_only_a_nonnegative_prior_is_reported_as_fixing_the_sign():
+    positive = bc.spec_from_dict({
         "signals": {"x": {"family": "gaussian"}},
-        "priors": {"kappa_honor_raw": {"dist": "Normal", "sigma": 1.0},
-                   "kappa_violate_raw": {"dist": "Normal", "sigma": 1.0}},
+        "priors": {"kappa_honor_raw": {"dist": "HalfNormal", "sigma": 1.0}},
     })
-    assert not _nonnegative(signed, "kappa_honor_raw")
-    assert _nonnegative(SPEC, "kappa_violate_raw")
+    assert _nonnegative(positive, "kappa_honor_raw")
+    assert not _nonnegative(SPEC, "kappa_violate_raw")  # the default is signed
