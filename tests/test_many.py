@@ -160,10 +160,10 @@ def test_prior_sensitivity_says_which_conclusions_move(client, tiny, tmp_path):
     found = bc.prior_sensitivity(spec, panel, {"tight": tight}, client, progress=False,
                                  out=tmp_path, **SMALL)
     rows = found.table.set_index(["variant", "quantity"])
-    assert rows.loc[("tight", "mean kappa_violate_raw"), "moved"]
-    assert rows.loc[("tight", "mean kappa_violate_raw"), "value"] < 0.05
+    assert rows.loc[("tight", "mean kappa_violate_raw[war]"), "moved"]
+    assert rows.loc[("tight", "mean kappa_violate_raw[war]"), "value"] < 0.05
     assert not rows.loc[("baseline", "mean tau"), "moved"]
-    assert ("tight", "P(kappa_violate > kappa_honor)") in rows.index
+    assert ("tight", "P(kappa_violate > kappa_honor)[war]") in rows.index
     with pytest.raises(SpecError, match="prior variant 'odd'"):
         bc.prior_sensitivity(spec, panel, {"odd": {"tau": {"dist": "Nope"}}}, client)
 
@@ -223,7 +223,7 @@ def test_calibrate_on_a_scheduler_and_workers_started_by_hand(tmp_path):
         ranks = pd.read_csv(out / "ranks.csv")
         assert set(ranks.fit) == {0, 1, 2, 3}
         assert ranks["rank"].between(0, ranks.draws).all()
-        assert {"tau", "kappa_honor"} <= set(ranks.parameter)
+        assert {"tau", "kappa_honor[war]"} <= set(ranks.parameter)  # kappas per crisis kind
         verdicts = pd.read_csv(out / "verdicts.csv")
         assert set(verdicts.verdict) <= {"uniform", "not uniform"}
         assert (out / "ecdf_parameters.png").exists() and (out / "ecdf_cells.png").exists()

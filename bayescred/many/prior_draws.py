@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..design import HONOR_WEIGHT, VIOLATE_WEIGHT, WALK_STEP, signal_scales
+from ..design import WALK_STEP, crisis_counts, crisis_kinds, signal_scales
 from ..errors import DataError, SpecError
 from ..families import FAMILIES
 from ..panel import OUTCOMES, Panel, load_panel
@@ -195,14 +195,12 @@ def _draw_data(forward, outputs, point, data, skeleton: Panel, ordered: bool):
 
 
 def _set_counts(data, skeleton: Panel, outcomes, decided) -> None:
-    """The reputation model's crisis counts from the ``decided`` outcomes only."""
-    shape = (len(skeleton.members), len(skeleton.years))
-    honored, violated = np.zeros(shape), np.zeros(shape)
-    c = skeleton.crises[decided]
-    labels = pd.Series(outcomes[decided])
-    at = (c.member_idx.to_numpy(int), c.year_idx.to_numpy(int))
-    np.add.at(honored, at, labels.map(HONOR_WEIGHT).to_numpy(float))
-    np.add.at(violated, at, labels.map(VIOLATE_WEIGHT).to_numpy(float))
+    """The reputation model's (kind, member, year) crisis counts from the ``decided``
+    outcomes only."""
+    kinds = crisis_kinds(skeleton.crises)
+    c = skeleton.crises[decided].assign(outcome=pd.Series(outcomes[decided], dtype=object)
+                                        .to_numpy())
+    honored, violated = crisis_counts(c, kinds, len(skeleton.members), len(skeleton.years))
     data["honored_count"].set_value(honored)
     data["violated_count"].set_value(violated)
 

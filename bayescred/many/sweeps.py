@@ -108,17 +108,30 @@ def _conclusions(fits: ManyFits, names: list[str]) -> pd.DataFrame:
 
 
 def _summary(post, structural) -> dict[str, tuple[float, float]]:
-    """Conclusion -> (value, posterior sd): scalar means and P(kappa_violate >
-    kappa_honor)."""
+    """Conclusion -> (value, posterior sd): P(kappa_violate > kappa_honor) (per crisis kind
+    where the kappas have kinds) and the posterior mean of every structural scalar and of
+    each element of a vector over one labelled dimension (``mean kappa_honor_raw[war]``)."""
     out = {}
     if "kappa_violate" in post and "kappa_honor" in post:
-        p = float((post.kappa_violate > post.kappa_honor).mean())
-        out["P(kappa_violate > kappa_honor)"] = (p, 0.0)
+        costlier = post.kappa_violate > post.kappa_honor
+        for label, da in _elements(costlier):
+            out[f"P(kappa_violate > kappa_honor){label}"] = (float(da.mean()), 0.0)
     for name in structural(post):
-        da = post[name]
-        if da.ndim == 2:  # (chain, draw): a scalar
-            out[f"mean {name}"] = (float(da.mean()), float(da.std()))
+        for label, da in _elements(post[name]):
+            out[f"mean {name}{label}"] = (float(da.mean()), float(da.std()))
     return out
+
+
+def _elements(da):
+    """(label, values) of a scalar (label "") or of each element of a vector over one
+    dimension (label "[coordinate]"); nothing for larger arrays."""
+    extra = [d for d in da.dims if d not in ("chain", "draw")]
+    if not extra:
+        return [("", da)]
+    if len(extra) > 1:
+        return []
+    dim = extra[0]
+    return [(f"[{v}]", da.sel({dim: v})) for v in da[dim].values]
 
 
 # ---------------------------------------------------------------------------- what-if
