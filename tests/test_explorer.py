@@ -255,7 +255,11 @@ def assert_matches(page, figure: dict, answer) -> None:
 
 
 def settle(page) -> None:
-    """Wait until no component waits for a callback (as a user waits to see the page)."""
+    """Wait until no component waits for a callback (as a user waits to see the page).
+    Right after an input its callback's request may not have started, and then nothing is
+    marked loading yet (a race that lost a typed value to a later redraw, about one run in
+    three under load): give it a moment to start first."""
+    page.wait_for_timeout(300)
     page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
 
 
