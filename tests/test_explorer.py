@@ -376,7 +376,8 @@ def test_a_session_in_the_browser(browser, server, result, tmp_path):
     # a scenario the fast engine cannot be trusted with: progress, then the exact engine
     check(page, "add", i)
     type_number(page, f"#years-{i} input >> nth=0", 1980)
-    type_number(page, f"#value-{i}", 2)
+    page.fill(f"#value-{i}", "2")  # not settled: the progress shows while it computes
+    page.press(f"#value-{i}", "Enter")
     page.wait_for_selector("#progress", state="visible")
     assert "cannot be trusted" in page.inner_text("#engine")
     page.wait_for_function(
