@@ -583,38 +583,34 @@ def _latent(table: dict, where: str) -> LatentSpec:
     _reject_unknown(table, tuple(LatentSpec.__dataclass_fields__), where)
     dynamics = table.get("dynamics", "random_walk")
     _check_allowed(LatentSpec, "dynamics", dynamics, where)
-    covariates = table.get("covariates", [])
-    if not isinstance(covariates, list | tuple) or not all(isinstance(c, str) for c in covariates):
-        raise SpecError(f"{where}: covariates must be a list of column names")
-    repeated = sorted({c for c in covariates if covariates.count(c) > 1})
-    if repeated:
-        raise SpecError(f"{where}: covariate(s) {', '.join(map(repr, repeated))} listed twice")
-    reserved = [c for c in covariates if c in ("member", "alliance")]
-    if reserved:
-        raise SpecError(
-            f"{where}: covariates name columns of the units table other than member and "
-            f"alliance, got {', '.join(map(repr, reserved))}"
-        )
+    covariates = _covariate_names(table, where, "units", ("member", "alliance"))
     scale = table.get("pillar_scale", "shared")
     _check_allowed(LatentSpec, "pillar_scale", scale, where)
-    return LatentSpec(dynamics, tuple(covariates), scale)
+    return LatentSpec(dynamics, covariates, scale)
 
 
 def _follow_through(table: dict, where: str) -> FollowThroughSpec:
     _reject_unknown(table, tuple(FollowThroughSpec.__dataclass_fields__), where)
+    return FollowThroughSpec(_covariate_names(table, where, "crises", CRISIS_TABLE_COLUMNS))
+
+
+def _covariate_names(table: dict, where: str, what: str, reserved_columns) -> tuple[str, ...]:
+    """``covariates``: a list of distinct column names of the ``what`` table, none of its
+    ``reserved_columns`` (the contract's own)."""
     covariates = table.get("covariates", [])
     if not isinstance(covariates, list | tuple) or not all(isinstance(c, str) for c in covariates):
-        raise SpecError(f"{where}: covariates must be a list of column names of the crises table")
+        raise SpecError(f"{where}: covariates must be a list of column names of the {what} "
+                        "table")
     repeated = sorted({c for c in covariates if covariates.count(c) > 1})
     if repeated:
         raise SpecError(f"{where}: covariate(s) {', '.join(map(repr, repeated))} listed twice")
-    reserved = [c for c in covariates if c in CRISIS_TABLE_COLUMNS]
+    reserved = [c for c in covariates if c in reserved_columns]
     if reserved:
         raise SpecError(
-            f"{where}: covariates name columns of the crises table other than "
-            f"{', '.join(CRISIS_TABLE_COLUMNS)}, got {', '.join(map(repr, reserved))}"
+            f"{where}: covariates name columns of the {what} table other than "
+            f"{', '.join(reserved_columns)}, got {', '.join(map(repr, reserved))}"
         )
-    return FollowThroughSpec(tuple(covariates))
+    return tuple(covariates)
 
 
 def _sampler(table: dict, where: str) -> SamplerSpec:

@@ -123,7 +123,7 @@ INF, NAN = float("inf"), float("nan")
         ({**BASE, "latent": {"dynamics": ["ar1"]}}, "dynamics must be one of"),
         ({**BASE, "latent": {"covariates": "defense"}}, "covariates must be a list"),
         ({**BASE, "latent": {"covariates": ["a", "a"]}}, "'a' listed twice"),
-        ({**BASE, "latent": {"covariates": ["member"]}}, "other than member and alliance"),
+        ({**BASE, "latent": {"covariates": ["member"]}}, "other than member, alliance"),
         ({**BASE, "sampler": {"draws": {"n": 5}}}, "'draws' must be int"),
         ({**BASE, "sampler": 5}, "[sampler]: expected a table of keys, got int"),
         ({**BASE, "data": {"observations": ["a.csv"]}}, "'observations' must be str"),
