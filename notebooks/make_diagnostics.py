@@ -5,12 +5,9 @@
     BAYESCRED_FAST=1 python notebooks/make_diagnostics.py --execute   # quick (as CI runs it)
 """
 
-import sys
-from pathlib import Path
 
 import nbformat as nbf
-
-PATH = Path(__file__).resolve().parent / "03_diagnostics.ipynb"
+from notebook_build import write
 
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 
@@ -188,19 +185,6 @@ cells = [
     ),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 if __name__ == "__main__":
-    if "--execute" in sys.argv:
-        import shutil
-        import tempfile
-
-        from nbclient import NotebookClient
-
-        with tempfile.TemporaryDirectory() as tmp:  # the report folder is not kept
-            NotebookClient(nb, timeout=1800, kernel_name="python3",
-                           resources={"metadata": {"path": tmp}}).execute()
-            shutil.rmtree(Path(tmp) / "diagnostics_report", ignore_errors=True)
-    nbf.write(nb, PATH)
-    print(f"wrote {PATH}")
+    write(cells, "03_diagnostics.ipynb", __doc__, scratch=True)

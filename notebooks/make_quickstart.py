@@ -2,6 +2,7 @@
 `python -m pytest tests/test_notebooks.py` or nbclient."""
 
 import nbformat as nbf
+from notebook_build import write
 
 cells = [
     nbf.v4.new_markdown_cell(
@@ -100,6 +101,6 @@ cells += [
         "title='Credibility, every unit-year');"
     ),
 ]
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nbf.write(nb, "notebooks/01_quickstart.ipynb")
+
+if __name__ == "__main__":
+    write(cells, "01_quickstart.ipynb", __doc__)

@@ -7,12 +7,9 @@ runs it in place so the committed notebook carries its outputs.
 CI runs the notebook through tests/test_notebooks.py with BAYESCRED_FAST=1.
 """
 
-import argparse
-from pathlib import Path
 
 import nbformat as nbf
-
-HERE = Path(__file__).resolve().parent
+from notebook_build import write
 
 cells = [
     nbf.v4.new_markdown_cell(
@@ -227,19 +224,6 @@ cells = [
     nbf.v4.new_code_cell("fig = plots.pillars(triad, max_units=3)"),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-TARGET = HERE / "02_real_data.ipynb"
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--execute", action="store_true", help="run the notebook in place")
-    args = ap.parse_args()
-    if args.execute:
-        from nbclient import NotebookClient
-
-        NotebookClient(
-            nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
-        ).execute()
-    nbf.write(nb, TARGET)
-    print(f"wrote {TARGET}")
+    write(cells, "02_real_data.ipynb", __doc__)

@@ -7,12 +7,9 @@ runs it in place so the committed notebook carries its outputs.
 CI runs the notebook through tests/test_notebooks.py with BAYESCRED_FAST=1.
 """
 
-import argparse
-from pathlib import Path
 
 import nbformat as nbf
-
-HERE = Path(__file__).resolve().parent
+from notebook_build import write
 
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 
@@ -153,19 +150,6 @@ cells = [
     ),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-TARGET = HERE / "04_whatif.ipynb"
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--execute", action="store_true", help="run the notebook in place")
-    args = ap.parse_args()
-    if args.execute:
-        from nbclient import NotebookClient
-
-        NotebookClient(
-            nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
-        ).execute()
-    nbf.write(nb, TARGET)
-    print(f"wrote {TARGET}")
+    write(cells, "04_whatif.ipynb", __doc__)
