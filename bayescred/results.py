@@ -324,6 +324,7 @@ class CredibilityResult:
                 "loading",
                 "alpha_followthrough",
                 "loading_followthrough",
+                "rho_pillar",
                 "sigma_pillar",
                 "phi_pillar",
                 "sigma_year",
