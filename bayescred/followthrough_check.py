@@ -617,7 +617,7 @@ _NEXT_STEP = {
     "reversed": (
         "check the signals' directions; if they are right, report the link as reversed "
         "(more credible-looking commitments were honoured less often) and do not use "
-        "P(honour) as a forecast"
+        "credibility to forecast follow-through"
     ),
     "not assessable": (
         "the crises are too few to test the follow-through link: do not interpret it, "

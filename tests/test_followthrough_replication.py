@@ -146,6 +146,8 @@ def test_the_panel_holds_the_published_coding(replication):
     assert len(crises) == 139 and crises.crisis.is_unique
     assert (crises.outcome == "honored").sum() == 69
     assert len(result.panel.crises) == 139 and result.panel.signals == []
+    llm = published_crises(pd.read_csv(SOURCE), "LLM")  # the other coding in the file
+    assert len(llm) == 146 and (llm.outcome == "honored").sum() == 73
 
 
 @needs_source
