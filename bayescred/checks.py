@@ -40,7 +40,7 @@ class Thresholds:
     coverage_fail: float = 0.6
     coverage_prob: float = 0.9
     # follow-through link (bayescred.followthrough_check): warn below, never fail
-    followthrough_auc: float = 0.6  # leave-one-out AUC of P(honour)
+    followthrough_auc: float = 0.6  # cross-validated AUC of credibility alone
     followthrough_calibration: float = 0.05  # Hosmer-Lemeshow p-value
     followthrough_min_crises: float = 10  # fewer crises: not assessable
     followthrough_min_each: float = 3  # fewer honoured (or not honoured): not assessable
@@ -96,7 +96,7 @@ _LABELS = {
     "ppc_mean": "PPC tail probability of the mean", "ppc_sd": "PPC tail probability of the sd",
     "ppc_coverage": "PPC coverage", "pareto_k": "Pareto k",
     "approximation": "Pareto k of the approximation",
-    "followthrough_auc": "leave-one-out AUC of P(honour)",
+    "followthrough_auc": "cross-validated AUC of credibility",
     "followthrough_calibration": "calibration p-value of P(honour)",
 }
 

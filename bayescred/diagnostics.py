@@ -17,8 +17,8 @@ PPC p-value         in [0.05, 0.95]                 in [0.005, 0.995]      outsi
 PPC coverage        >= 80% in 90% intervals         [60%, 80%)             < 60%
 Pareto k (LOO)      every k <= 0.7                  some k > 0.7           never
 approximation       never (ADVI is approximate)     ELBO converged         not converged
-follow-through AUC  LOO AUC >= 0.6, interval > 0.5  weak, reversed, or     never
-                                                    not assessable
+follow-through AUC  credibility's cross-validated   weak, reversed, or     never
+                    AUC >= 0.6, interval > 0.5      not assessable
 calibration         Hosmer-Lemeshow p >= 0.05       p < 0.05               never
 ==================  ==============================  =====================  ==============
 
@@ -36,7 +36,8 @@ is from the posterior in the tails) and fails if the optimisation did not conver
 Tree-depth saturation costs time, not correctness, so it never fails; Pareto k above 0.7
 makes LOO unreliable for those observations, not the posterior wrong, so it warns.
 The follow-through checks (:mod:`bayescred.followthrough_check`) ask whether credibility
-tells honoured from violated crises out of sample; a weak or reversed link is a finding
+tells honoured from violated crises out of sample (credibility alone is graded; the whole
+model's P(honour), covariates included, is reported beside it); a weak or reversed link is a finding
 about the data, not a failed fit, so it warns.  The report also summarises the reputation
 effects (:mod:`bayescred.reputation_effects`).
 Posterior predictive checks run on the data scale: for each signal the predictive

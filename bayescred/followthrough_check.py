@@ -1,5 +1,6 @@
-"""Does credibility predict follow-through?  Leave-one-out discrimination and calibration
-of P(honour), per crisis and per crisis kind.
+"""Does credibility predict follow-through?  Leave-one-out discrimination of credibility
+alone and of the model's P(honour), and calibration of P(honour), per crisis and per
+crisis kind.
 
 The model says that credibility when a crisis comes predicts whether the commitment is
 honoured.  The data can contradict that, and a user should hear it when they do.
@@ -29,6 +30,18 @@ honoured.  The data can contradict that, and a user should hear it when they do.
   the crises: uncertainty from having these crises, not posterior uncertainty.  The
   in-sample AUC of the posterior-mean P(honour) is reported beside it (it uses each
   crisis twice and is optimistic).
+* **Credibility alone.**  P(honour) holds more than credibility: an intercept per crisis
+  kind and the crisis covariates.  With them a high AUC can come from the covariates while
+  credibility adds nothing.  So the same leave-pair-out AUC, DeLong interval and in-sample
+  AUC are computed for the score ``credibility[u, t]`` of each crisis's unit and year per
+  draw (``auc_credibility*``), and *that* is what is graded: the finding is about
+  credibility's link, whatever else the model holds.  Credibility's sign is fixed by the
+  signals' directions (or, without signals, by the loading's positive prior), so a
+  reversed link reads below 0.5 even where the loading has learnt the reversal and
+  P(honour) discriminates well.  Where nothing but credibility enters P(honour) (one
+  kind, no covariates, a positive loading) the two AUCs agree.  Credibility's AUC needs
+  no P(honour): with partial outcomes whose P(honoured) cannot be recovered, it is still
+  graded.
 * **Calibration.**  Crises sorted by ``p_loo`` into up to 5 equal-count bins (about 10
   crises each at least): mean predicted vs observed honoured share per bin, the expected
   calibration error ``ECE = sum_b n_b / N |observed_b - predicted_b|`` and a
@@ -41,13 +54,13 @@ What is graded (``warn``, never ``fail``; thresholds in :class:`~bayescred.check
 ====================  =================================================================
 finding               rule (defaults)
 ====================  =================================================================
-not assessable        fewer than ``followthrough_min_crises`` (10) crises, fewer than
-                      ``followthrough_min_each`` (3) honoured or not honoured, or
-                      P(honour) not recoverable: no number is given
-reversed              the AUC interval lies below 0.5, or P(loading < 0) >=
+not assessable        fewer than ``followthrough_min_crises`` (10) crises, or fewer than
+                      ``followthrough_min_each`` (3) honoured or not honoured: no
+                      number is given
+reversed              credibility's AUC interval lies below 0.5, or P(loading < 0) >=
                       ``loading_negative_prob`` (0.9)
-weak                  the AUC is below ``followthrough_auc`` (0.6) or its interval
-                      includes 0.5
+weak                  credibility's AUC is below ``followthrough_auc`` (0.6) or its
+                      interval includes 0.5
 linked (pass)         otherwise
 miscalibrated         Hosmer-Lemeshow p-value < ``followthrough_calibration`` (0.05)
 ====================  =================================================================
@@ -90,13 +103,18 @@ class FollowThroughCheck:
     ----------
     crises : DataFrame
         One row per crisis: ``crisis, member, alliance, year, kind, honored`` (0/1),
-        ``p_loo`` (leave-one-out P(honour)), ``p_mean`` (posterior mean P(honour)) and
-        ``pareto_k``.  Empty where P(honour) could not be recovered.
+        ``credibility`` (posterior mean), ``p_loo`` (leave-one-out P(honour)), ``p_mean``
+        (posterior mean P(honour); both NaN where P(honour) could not be recovered) and
+        ``pareto_k``.
     discrimination : DataFrame
         Index ``subject`` (``all``, then each kind where there are several): ``n``,
-        ``n_honored``, ``auc`` (leave-pair-out), ``auc_low``, ``auc_high`` (DeLong
-        interval of probability ``prob``), ``auc_in_sample``, ``p_loading_negative``, ``finding``
-        (``linked``, ``weak``, ``reversed``, ``not assessable``) and ``reason``.
+        ``n_honored``; the whole model's P(honour): ``auc`` (leave-pair-out), ``auc_low``,
+        ``auc_high`` (DeLong interval of probability ``prob``), ``auc_in_sample``;
+        credibility alone, the same four as ``auc_credibility``, ``auc_credibility_low``,
+        ``auc_credibility_high``, ``auc_credibility_in_sample``; ``p_loading_negative``,
+        ``finding`` (about credibility's link: ``linked``, ``weak``, ``reversed``, ``not
+        assessable``) and ``reason`` (which names both AUCs where they differ in what they
+        hold).
     calibration : DataFrame or None
         Bins of ``p_loo``: ``n``, ``predicted`` (mean P(honour)), ``observed`` (honoured
         share); None where not assessable.
@@ -148,7 +166,8 @@ class FollowThroughCheck:
 def followthrough_check(
     result, log_lik: xr.DataArray, reff: float, limits: Thresholds, prob: float = 0.9
 ) -> FollowThroughCheck | None:
-    """Cross-validated discrimination and calibration of P(honour) (see the module's text).
+    """Cross-validated discrimination of credibility and of P(honour), and calibration of
+    P(honour) (see the module's text).
 
     Parameters
     ----------
@@ -171,25 +190,30 @@ def followthrough_check(
         return None
     crises = crisis_rows(result, log_lik, rows)
     ll = _samples(log_lik.isel(obs=rows))
+    cred = credibility_draws(result, crises)
     try:
-        p = honour_probabilities(result, ll, crises)
+        p, unrecoverable = honour_probabilities(result, ll, crises), ""
     except NotRecoverable as exc:
-        return _not_recoverable(crises, str(exc), prob)
+        p, unrecoverable = np.full_like(ll, np.nan), str(exc)
     lw, k = psislw(-ll.T, reff)  # (crisis, sample): weights 1 / p(y_c | draw)
     crises = crises.assign(
-        p_loo=(np.exp(lw) * p.T).sum(axis=1), p_mean=p.mean(axis=0), pareto_k=k
+        credibility=cred.mean(axis=0), p_loo=(np.exp(lw) * p.T).sum(axis=1),
+        p_mean=p.mean(axis=0), pareto_k=k,
     )
     honored = crises.honored.to_numpy().astype(bool)
-    pairs, pair_k = leave_pair_out(p, ll, honored, reff)
+    (cred_pairs, p_pairs), pair_k = leave_pair_out_scores(
+        [cred, None if unrecoverable else p], ll, honored, reff)
     negative = _p_loading_negative(result)
     rows = []
     for name, here in _subjects(crises).items():
-        within = pairs[np.ix_(here[honored], here[~honored])]
-        rows.append(_discrimination(name, crises[here], within,
-                                    negative.get(name, negative.get("all")), limits, prob))
+        within = np.ix_(here[honored], here[~honored])
+        rest = _rest_of_model(result, crises[here], unrecoverable)
+        rows.append(_discrimination(name, crises[here], cred_pairs[within], p_pairs[within],
+                                    negative.get(name, negative.get("all")), rest, limits,
+                                    prob))
     table = pd.DataFrame(rows).set_index("subject")
     bins, hl, dof, pval, ece = None, np.nan, 0, np.nan, np.nan
-    if table.loc["all", "finding"] != "not assessable":
+    if table.loc["all", "finding"] != "not assessable" and not unrecoverable:
         bins = calibration_bins(crises.p_loo.to_numpy(), crises.honored.to_numpy())
         ece = expected_calibration_error(bins)
         hl, dof, pval = hosmer_lemeshow(bins)
@@ -314,11 +338,27 @@ def _p_loading_negative(result) -> dict[str, float]:
     return {}
 
 
-def _not_recoverable(crises: pd.DataFrame, reason: str, prob: float) -> FollowThroughCheck:
-    row = _row("all", crises, np.nan, (np.nan, np.nan), np.nan, np.nan, "not assessable",
-               reason)
-    table = pd.DataFrame([row]).set_index("subject")
-    return FollowThroughCheck(crises.iloc[:0], table, None, np.nan, np.nan, 0, np.nan, prob)
+def credibility_draws(result, crises: pd.DataFrame) -> np.ndarray:
+    """Credibility of each crisis's unit in its year per draw, (sample, crisis): the score
+    whose discrimination is graded.  Its sign is fixed by the signals' directions (or, in
+    a spec without signals, by the loading's positive prior), so a reversed link shows as
+    an AUC below 0.5 whatever the loading learnt."""
+    cred = _samples(result.posterior["credibility"])
+    return cred[:, crises.unit_idx.to_numpy(int), crises.year_idx.to_numpy(int)]
+
+
+def _rest_of_model(result, crises: pd.DataFrame, unrecoverable: str) -> str:
+    """What P(honour) holds besides credibility for these crises (crisis covariates, the
+    intercepts of several kinds), or why it is missing; empty when nothing."""
+    if unrecoverable:
+        return f"P(honour) not assessed: {unrecoverable}"
+    parts = []
+    if crises["kind"].nunique() > 1:
+        parts.append("an intercept per crisis kind")
+    covariates = list(result.spec.follow_through.covariates)
+    if covariates:
+        parts.append("crisis covariates " + ", ".join(covariates))
+    return " and ".join(parts)
 
 
 # ---------------------------------------------------------------------------- discrimination
@@ -327,10 +367,22 @@ def _not_recoverable(crises: pd.DataFrame, reason: str, prob: float) -> FollowTh
 def leave_pair_out(
     p: np.ndarray, ll: np.ndarray, honored: np.ndarray, reff: float = 1.0, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each (honoured i, not honoured j) pair compared with both left out.
+    """Each (honoured i, not honoured j) pair compared on P(honour) ``p`` (sample, crisis)
+    with both left out: :func:`leave_pair_out_scores` with one score."""
+    (out,), ks = leave_pair_out_scores([p], ll, honored, reff, seed)
+    return out, ks
 
-    With PSIS weights ``1 / (p(y_i | s) p(y_j | s))`` (the pair's joint leave-out), the
-    pair counts 1 when P(honour) of i exceeds that of j, 0.5 on a tie, 0 otherwise.  Both
+
+def leave_pair_out_scores(
+    scores: list[np.ndarray | None], ll: np.ndarray, honored: np.ndarray, reff: float = 1.0,
+    seed: int = 0,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each (honoured i, not honoured j) pair compared with both left out, on each score.
+
+    ``scores`` are draws (sample, crisis), e.g. P(honour) or credibility; None gives all-NaN
+    comparisons.  With PSIS weights ``1 / (p(y_i | s) p(y_j | s))`` (the pair's joint
+    leave-out, computed once for all scores), the pair counts 1 when the leave-pair-out
+    mean score of i exceeds that of j, 0.5 on a tie, 0 otherwise.  Both
     are predicted from the same posterior, so leaving the pair out moves both alike, and
     the mean over pairs is an unbiased AUC; the plain leave-one-out AUC is not (leaving an
     honoured crisis out lowers its own P(honour) through the intercept: with outcomes
@@ -340,26 +392,30 @@ def leave_pair_out(
     Returns
     -------
     (comparisons, pareto_k)
-        Arrays (n honoured, n not honoured).
+        A list of arrays (n honoured, n not honoured), one per score, and the pairs'
+        Pareto k, an array of that shape.
     """
     pos, neg = np.flatnonzero(honored), np.flatnonzero(~honored)
-    out = np.full((len(pos), len(neg)), np.nan)
-    ks = np.full_like(out, np.nan)
-    chosen = np.ones(out.shape, bool)
-    if out.size > MAX_PAIRS:
-        flat = np.random.default_rng(seed).choice(out.size, MAX_PAIRS, replace=False)
-        chosen = np.zeros(out.size, bool)
+    outs = [np.full((len(pos), len(neg)), np.nan) for _ in scores]
+    ks = np.full((len(pos), len(neg)), np.nan)
+    chosen = np.ones(ks.shape, bool)
+    if ks.size > MAX_PAIRS:
+        flat = np.random.default_rng(seed).choice(ks.size, MAX_PAIRS, replace=False)
+        chosen = np.zeros(ks.size, bool)
         chosen[flat] = True
-        chosen = chosen.reshape(out.shape)
+        chosen = chosen.reshape(ks.shape)
     for a, i in enumerate(pos):
         js = neg[chosen[a]]
         if not len(js):
             continue
         lw, k = psislw(-(ll[:, i][None, :] + ll[:, js].T), reff)
-        gap = (np.exp(lw) * (p[:, i][None, :] - p[:, js].T)).sum(axis=1)
-        out[a, chosen[a]] = np.where(gap > 0, 1.0, np.where(gap == 0, 0.5, 0.0))
+        w = np.exp(lw)
+        for score, out in zip(scores, outs, strict=True):
+            if score is not None:
+                gap = (w * (score[:, i][None, :] - score[:, js].T)).sum(axis=1)
+                out[a, chosen[a]] = np.where(gap > 0, 1.0, np.where(gap == 0, 0.5, 0.0))
         ks[a, chosen[a]] = k
-    return out, ks
+    return outs, ks
 
 
 def in_sample_pairs(scores: np.ndarray, honored: np.ndarray) -> np.ndarray:
@@ -391,7 +447,10 @@ def delong_interval(pairs: np.ndarray, prob: float = 0.9) -> tuple[float, float]
     return float(max(0.0, area - half)), float(min(1.0, area + half))
 
 
-def _discrimination(subject, crises, pairs, p_negative, limits: Thresholds, prob) -> dict:
+def _discrimination(subject, crises, cred_pairs, p_pairs, p_negative, rest: str,
+                    limits: Thresholds, prob) -> dict:
+    """One row of the discrimination table: credibility alone (graded) and the whole
+    model's P(honour) (reported beside it)."""
     n, honored = len(crises), int(crises.honored.sum())
     p_negative = np.nan if p_negative is None else p_negative
     fewest = min(honored, n - honored)
@@ -399,39 +458,75 @@ def _discrimination(subject, crises, pairs, p_negative, limits: Thresholds, prob
         reason = (f"{n} crises, {honored} honoured: at least "
                   f"{limits.followthrough_min_crises:g} crises with "
                   f"{limits.followthrough_min_each:g} of each outcome are needed")
-        return _row(subject, crises, np.nan, (np.nan, np.nan), np.nan, p_negative,
-                    "not assessable", reason)
-    area, interval = auc(pairs), delong_interval(pairs, prob)
-    in_sample = auc(in_sample_pairs(crises.p_mean.to_numpy(), crises.honored.to_numpy()))
-    finding, reason = _finding(area, interval, p_negative, limits, prob)
-    return _row(subject, crises, area, interval, in_sample, p_negative, finding, reason)
+        return _row(subject, crises, _NO_AUC, _NO_AUC, p_negative, "not assessable", reason)
+    labels = crises.honored.to_numpy()
+    cred = _areas(cred_pairs, crises.credibility.to_numpy(), labels, prob)
+    model = _areas(p_pairs, crises.p_mean.to_numpy(), labels, prob)
+    finding, reason = _finding(cred, model, rest, p_negative, limits, prob)
+    return _row(subject, crises, model, cred, p_negative, finding, reason)
 
 
-def _finding(area, interval, p_negative, limits: Thresholds, prob) -> tuple[str, str]:
-    low, high = interval
-    where = f"cross-validated AUC {area:.2f} ({prob:.0%} interval {low:.2f}-{high:.2f})"
+_NO_AUC = (np.nan, np.nan, np.nan, np.nan)
+
+
+def _areas(pairs, posterior_mean, labels, prob) -> tuple[float, float, float, float]:
+    """(cross-validated AUC, interval low, high, in-sample AUC of the posterior mean);
+    NaN where the score was not computed."""
+    if not np.isfinite(pairs).any():
+        return _NO_AUC
+    low, high = delong_interval(pairs, prob)
+    return auc(pairs), low, high, auc(in_sample_pairs(posterior_mean, labels))
+
+
+def _finding(cred, model, rest: str, p_negative, limits: Thresholds,
+             prob) -> tuple[str, str]:
+    """The finding about credibility's own link, and a sentence that says which AUC is
+    which (credibility alone; P(honour) of the whole model where it holds more)."""
+    area, low, high, _ = cred
+    where = (f"credibility alone: cross-validated AUC {area:.2f} ({prob:.0%} interval "
+             f"{low:.2f}-{high:.2f})")
+    if rest:
+        where += f"; {_model_clause(model, rest, prob)}"
+    negative = np.isfinite(p_negative) and p_negative >= limits.loading_negative_prob
+    loading = (f"P(loading_followthrough < 0) = {p_negative:.2f}: higher credibility goes "
+               "with violation")
     if high < 0.5:
-        return "reversed", f"{where} lies below 0.5: honoured crises had lower credibility"
-    if np.isfinite(p_negative) and p_negative >= limits.loading_negative_prob:
-        return "reversed", (f"P(loading_followthrough < 0) = {p_negative:.2f}: higher "
-                            f"credibility goes with violation; {where}")
+        return "reversed", (f"{where}; honoured crises had lower credibility"
+                            + (f"; {loading}" if negative else ""))
+    if negative:
+        return "reversed", f"{loading}; {where}"
     if area < limits.followthrough_auc or low <= 0.5:
         side = " (pointing the wrong way)" if area < 0.5 else ""
+        elsewhere = ""
+        if rest and np.isfinite(model[0]) and model[0] >= limits.followthrough_auc \
+                and model[1] > 0.5:
+            elsewhere = "; what tells them apart is the rest of the model, not credibility"
         return "weak", (f"{where}{side}: credibility barely tells honoured from violated "
-                        f"crises (pass: AUC >= {limits.followthrough_auc:g} with an interval "
-                        "above 0.5)")
+                        f"crises{elsewhere} (pass: credibility's AUC >= "
+                        f"{limits.followthrough_auc:g} with an interval above 0.5)")
     return "linked", where
 
 
-def _row(subject, crises, area, interval, in_sample, p_negative, finding, reason) -> dict:
+def _model_clause(model, rest: str, prob) -> str:
+    if not np.isfinite(model[0]):
+        return rest
+    return (f"P(honour) of the whole model (credibility, {rest}): AUC {model[0]:.2f} "
+            f"({prob:.0%} interval {model[1]:.2f}-{model[2]:.2f})")
+
+
+def _row(subject, crises, model, cred, p_negative, finding, reason) -> dict:
     return {
         "subject": subject,
         "n": len(crises),
         "n_honored": int(crises.honored.sum()),
-        "auc": area,
-        "auc_low": interval[0],
-        "auc_high": interval[1],
-        "auc_in_sample": in_sample,
+        "auc": model[0],
+        "auc_low": model[1],
+        "auc_high": model[2],
+        "auc_in_sample": model[3],
+        "auc_credibility": cred[0],
+        "auc_credibility_low": cred[1],
+        "auc_credibility_high": cred[2],
+        "auc_credibility_in_sample": cred[3],
         "p_loading_negative": p_negative,
         "finding": finding,
         "reason": reason,
@@ -476,9 +571,9 @@ def hosmer_lemeshow(bins: pd.DataFrame) -> tuple[float, int, float]:
 
 
 def followthrough_checks(found: FollowThroughCheck, limits: Thresholds) -> list[Check]:
-    """The graded checks: ``followthrough_auc`` for all crises and each kind, and
-    ``followthrough_calibration``.  Weak, reversed and not assessable warn (never fail);
-    a kind too small to assess is ``info``."""
+    """The graded checks: ``followthrough_auc`` (credibility alone) for all crises and each
+    kind, and ``followthrough_calibration`` (of P(honour)).  Weak, reversed and not
+    assessable warn (never fail); a kind too small to assess is ``info``."""
     checks = []
     for subject, row in found.discrimination.iterrows():
         label = FOLLOWTHROUGH if subject == "all" else f"{FOLLOWTHROUGH}[{subject}]"
@@ -490,7 +585,7 @@ def followthrough_checks(found: FollowThroughCheck, limits: Thresholds) -> list[
         if status != "pass":
             message = f"follow-through link {finding.upper()} for {_who(subject)}: {row.reason}."
             next_step = _NEXT_STEP[finding]
-        checks.append(Check("followthrough_auc", label, float(row.auc),
+        checks.append(Check("followthrough_auc", label, float(row.auc_credibility),
                             limits.followthrough_auc, ">=", status, None,
                             ("loading_followthrough",) if message else (), message, next_step))
     if found.calibration is not None:
@@ -522,7 +617,7 @@ _NEXT_STEP = {
     "reversed": (
         "check the signals' directions; if they are right, report the link as reversed "
         "(more credible-looking commitments were honoured less often) and do not use "
-        "P(honour) as a forecast"
+        "credibility to forecast follow-through"
     ),
     "not assessable": (
         "the crises are too few to test the follow-through link: do not interpret it, "

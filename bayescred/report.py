@@ -244,9 +244,12 @@ def _followthrough_lines(found) -> list[str]:
         f"**{found.finding}** — {markdown(found.discrimination.loc['all', 'reason'])}.",
         "",
         "`auc`: cross-validated (leave-pair-out) share of (honoured, not honoured) crisis "
-        "pairs in which the honoured one had the higher P(honour); 0.5 is chance, below 0.5 "
-        f"reversed. `auc_low`–`auc_high`: its {found.prob:.0%} DeLong interval over crises. "
+        "pairs in which the honoured one had the higher P(honour) of the whole model (kind "
+        "intercepts and crisis covariates included); 0.5 is chance, below 0.5 reversed. "
+        f"`auc_low`–`auc_high`: its {found.prob:.0%} DeLong interval over crises. "
         "`auc_in_sample`: the same of the posterior-mean P(honour) (optimistic). "
+        "`auc_credibility*`: the same four for credibility alone — the finding is about "
+        "these, so that covariates that discriminate are not credited to credibility. "
         "A weak or reversed link warns, it does not fail: it is what the data say, and a "
         "refit will not change it.",
         "",

@@ -148,6 +148,11 @@ def test_a_strong_link_is_found_and_does_not_warn(strong):
     assert row.n == 48 and row.n_honored == (strong.panel.crises.outcome == "honored").sum()
     checks = _graded(report, "followthrough_auc")
     assert checks["followthrough"].status == "pass"
+    assert checks["followthrough"].value == row.auc_credibility  # what is graded
+    # nothing but credibility enters P(honour) here (one kind, no covariates, a positive
+    # loading), so the two measures agree
+    assert abs(row.auc_credibility - row.auc) < 0.05
+    assert row.auc_credibility_in_sample >= row.auc_credibility - 0.05  # optimistic
     assert _graded(report, "followthrough_calibration")["followthrough"].status == "pass"
     # leave-one-out P(honour) lies between the crisis being in and out: honoured crises
     # lose a little, violated ones gain a little
@@ -170,12 +175,41 @@ def test_shuffled_outcomes_give_a_weak_link_named_as_such(shuffled):
 
 
 @pytest.mark.sampling
+def test_a_covariate_that_discriminates_is_not_credited_to_credibility(sim, shuffled):
+    """Outcomes unrelated to credibility (shuffled) and a crisis covariate that tracks them:
+    the model's P(honour) discriminates well through the covariate, credibility alone
+    does not, and the finding (about credibility) is weak, saying which is which."""
+    crises = shuffled.panel.crises.sort_values("crisis")
+    honoured = (crises.outcome == "honored").to_numpy()
+    noise = np.random.default_rng(1).normal(size=len(crises))
+    crises = crises.assign(warning_time=2.0 * honoured + noise)[list(sim.crises.columns)
+                                                               + ["warning_time"]]
+    spec = dataclasses.replace(
+        SPEC, follow_through=dataclasses.replace(SPEC.follow_through,
+                                                 covariates=("warning_time",)))
+    res = _fit(sim, crises, spec)
+    report = bc.diagnose(res, ppc=False)
+    row = report.followthrough.discrimination.loc["all"]
+    assert row.auc > 0.75 and row.auc_low > 0.5  # the whole model: the covariate
+    assert row.auc_credibility_low <= 0.5 <= row.auc_credibility_high
+    assert row.finding == "weak"
+    assert "crisis covariates warning_time" in row.reason
+    assert "the rest of the model, not credibility" in row.reason
+    check = _graded(report, "followthrough_auc")["followthrough"]
+    assert check.status == "warn" and check.value == row.auc_credibility
+    assert "credibility alone: cross-validated AUC" in report.text()
+
+
+@pytest.mark.sampling
 def test_flipped_outcomes_give_a_reversed_link(flipped, tmp_path):
     report = bc.diagnose(flipped, ppc=False)
     row = report.followthrough.discrimination.loc["all"]
     # the loading's sign is estimated: the model learns the reversed link, so P(honour)
-    # discriminates well (high AUC) and the reversal shows in the loading's posterior
+    # discriminates well (high AUC), while credibility alone (whose sign the signals fix)
+    # reads below 0.5; the reversal shows in both and in the loading's posterior
+    assert row.auc > 0.75 and row.auc_credibility_high < 0.5
     assert row.finding == "reversed" and "loading_followthrough < 0" in row.reason
+    assert "honoured crises had lower credibility" in row.reason
     check = _graded(report, "followthrough_auc")["followthrough"]
     assert check.status == "warn" and "REVERSED" in check.message
     assert all(c.status != "fail" for c in report.checks if c.check.startswith("followthrough"))
