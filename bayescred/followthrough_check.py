@@ -203,6 +203,7 @@ def followthrough_check(
     honored = crises.honored.to_numpy().astype(bool)
     (cred_pairs, p_pairs), pair_k = leave_pair_out_scores(
         [cred, None if unrecoverable else p], ll, honored, reff)
+    _without_own_evidence(cred_pairs, crises, result.panel.observations, honored)
     negative = _p_loading_negative(result)
     rows = []
     for name, here in _subjects(crises).items():
@@ -223,6 +224,19 @@ def followthrough_check(
         crises, table, bins, ece, hl, dof, pval, prob, int((k > limits.pareto_k).sum()),
         high_pair_k,
     )
+
+
+def _without_own_evidence(cred_pairs, crises, observations, honored) -> None:
+    """Leave out of credibility's pairs (NaN) each crisis whose unit has no evidence but
+    that crisis: no signal observation and no other crisis.  Left out exactly, such a
+    crisis's credibility is the prior's, and pairs of them tie; PSIS leaves a remainder of
+    the crisis's own pull, and a pair counts by its sign alone (docs/diagnostics.md)."""
+    observed = set(observations["unit_idx"]) if "unit_idx" in observations else set()
+    crises_of_unit = crises.unit_idx.value_counts()
+    alone = np.array([u not in observed and crises_of_unit[u] == 1 for u in crises.unit_idx])
+    if alone.any():
+        cred_pairs[alone[honored], :] = np.nan
+        cred_pairs[:, alone[~honored]] = np.nan
 
 
 def _subjects(crises: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -462,6 +476,12 @@ def _discrimination(subject, crises, cred_pairs, p_pairs, p_negative, rest: str,
     labels = crises.honored.to_numpy()
     cred = _areas(cred_pairs, crises.credibility.to_numpy(), labels, prob)
     model = _areas(p_pairs, crises.p_mean.to_numpy(), labels, prob)
+    if not np.isfinite(cred[0]):
+        reason = ("no crisis's commitment has evidence besides that crisis (signals or "
+                  "another crisis), so credibility's own link cannot be judged")
+        if rest and np.isfinite(model[0]):
+            reason += f"; {_model_clause(model, rest, prob)}"
+        return _row(subject, crises, model, cred, p_negative, "not assessable", reason)
     finding, reason = _finding(cred, model, rest, p_negative, limits, prob)
     return _row(subject, crises, model, cred, p_negative, finding, reason)
 
