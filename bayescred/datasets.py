@@ -521,7 +521,8 @@ def read_unga_voting(path: str | Path) -> pd.DataFrame:
     """
     df = _read_csv(path, ["Year", "CountryAbb", "PctAgreeUS"], what="UNGA voting")
     df = _as_int(df, ["Year"], path)
-    df["PctAgreeUS"] = pd.to_numeric(df["PctAgreeUS"], errors="coerce")
+    shares = [c for c in ("PctAgreeUS", "idealpoint", "PctAgreeRUSSIA") if c in df]
+    df[shares] = df[shares].apply(pd.to_numeric, errors="coerce")
     df["ccode"] = _ccode_from(df["CountryAbb"].astype(str), "cow", _ABB_ALIASES)
     return df
 

@@ -35,10 +35,11 @@ cells = [
     nbf.v4.new_markdown_cell(
         "## 1. US alliances\n\nUnits are (ally, US treaty) commitments: NATO members, Japan, "
         "South Korea, the Philippines, Australia and New Zealand (ANZUS), Taiwan, Pakistan. "
-        "Four signals: US troops stationed in the ally (negative binomial), the ally's "
-        "military spending per head relative to the US's (lognormal), UNGA agreement with "
-        "the US (beta) and the share of US multinational exercises the ally joined "
-        "(binomial, 1980–2010)."
+        "Six signals: US troops stationed in the ally (negative binomial), the ally's "
+        "military spending and military personnel per head relative to the US's (lognormal), "
+        "UNGA agreement with the US (beta), the distance between the ally's and the US's UNGA "
+        "ideal points (gaussian, direction −1) and the share of US multinational exercises "
+        "the ally joined (binomial, 1980–2010)."
     ),
     nbf.v4.new_code_cell(
         "panel, spec = datasets.load_example('us_alliances')\n"
@@ -55,13 +56,16 @@ cells = [
     nbf.v4.new_markdown_cell(
         "### Do the signals share one factor?\n\nThe model is a one-factor measurement "
         "model: it works when the signals move together. Correlations on the link scale, "
-        "between allies (unit means) and within an ally over time:"
+        "between allies (unit means) and within an ally over time (`data/README.md` has the "
+        "same with common year effects removed, from `scripts/us_signal_checks.py`):"
     ),
     nbf.v4.new_code_cell(
         "obs = panel.observations.copy()\n"
         "link = {'troops': lambda v, n: np.log1p(v), 'spending': lambda v, n: np.log(v),\n"
+        "        'personnel': lambda v, n: np.log(v),\n"
         "        'un_votes': lambda v, n: np.log(v / (1 - v)),\n"
-        "        'exercises': lambda v, n: np.log1p(v)}\n"
+        "        'ideal_distance': lambda v, n: -v,  # direction -1: turned, so + means agreement\n"
+        "        'exercises': lambda v, n: np.log((v + 0.5) / (n - v + 0.5))}\n"
         "obs['z'] = [link[s](v, n) for s, v, n in zip(obs.signal, obs.value, obs.trials)]\n"
         "wide = obs.pivot_table(index=['member', 'alliance', 'year'], columns='signal', "
         "values='z')\n"
@@ -73,7 +77,9 @@ cells = [
         "             index=[f'{a}-{b}' for a, b in pairs]).round(2)"
     ),
     nbf.v4.new_markdown_cell(
-        "Between allies they agree; within an ally over time they hardly do. With noise "
+        "Between allies they mostly agree; within an ally over time only the two signals "
+        "meant for one pillar do (votes and ideal distance; spending and personnel), the "
+        "others hardly or in reverse. With noise "
         "scales free to reach zero, a yearly random walk can then reproduce one smooth "
         "signal exactly and the chains split between signals, so `models/us_alliances.toml` "
         "puts a floor under each signal's noise (see its comments and `data/README.md`). "

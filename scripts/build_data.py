@@ -148,12 +148,49 @@ def spending_signal(nmc: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     return out.assign(value=out.pc / out.year.map(us)).drop(columns="pc").dropna()
 
 
+def personnel_signal(nmc: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Ally military personnel per head relative to the US's, same year (manpower burden).
+
+    The manpower side of burden sharing, beside ``spending``'s money side: per head, so
+    size drops out; relative to the US, so the end of conscription and the Cold War
+    drawdowns that every NATO member shared are partly netted out. Zero personnel (Iceland
+    has no armed forces) cannot enter a lognormal and is left out, as for ``spending``.
+    """
+    pp = nmc.assign(pp=nmc.milper / nmc.tpop)
+    pp = by_member_year(pp[pp.pp > 0], "pp")
+    us = pp[pp.member == "USA"].set_index("year")["pp"]
+    out = cells.merge(pp, on=["member", "year"])
+    return out.assign(value=out.pp / out.year.map(us)).drop(columns="pp").dropna()
+
+
 def un_votes_signal(unga: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     """Share of UNGA votes agreeing with the US, clipped into (0, 1) for a beta."""
     u = unga.rename(columns={"Year": "year"}).dropna(subset=["ccode", "PctAgreeUS"])
     u = by_member_year(u, "PctAgreeUS")
     out = cells.merge(u, on=["member", "year"])
     return out.assign(value=out.PctAgreeUS.clip(*SHARE_CLIP)).drop(columns="PctAgreeUS")
+
+
+def ideal_distance_signal(unga: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Absolute distance between the ally's and the US's UNGA ideal points, same year.
+
+    Bailey, Strezhnev & Voeten's ideal points are estimated with votes repeated across
+    sessions as bridges, so a change in the agenda (which resolutions come to a vote)
+    does not move them as it moves ``un_votes``' raw agreement share: this signal follows
+    the ally's own drift from the US. Absolute, because an ally to the US's "west" (the
+    UK and France in the 1950s-60s) is as far from it as one to its east.
+    """
+    if "idealpoint" not in unga:
+        raise DataError(
+            f"{RAW_FILES['unga']}: column idealpoint not found (needed for the "
+            "ideal_distance signal)"
+        )
+    u = unga.rename(columns={"Year": "year"}).dropna(subset=["ccode", "idealpoint"])
+    ideal = by_member_year(u, "idealpoint")
+    us = ideal[ideal.member == "USA"].set_index("year")["idealpoint"]
+    out = cells.merge(ideal, on=["member", "year"])
+    gap = (out.idealpoint - out.year.map(us)).abs()
+    return out.assign(value=gap).drop(columns="idealpoint").dropna()
 
 
 def exercises_signal(mme: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
@@ -184,7 +221,9 @@ def build_us_alliances(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     signals = {
         "troops": troops_signal(raw["troops"], cells),
         "spending": spending_signal(raw["nmc"], cells),
+        "personnel": personnel_signal(raw["nmc"], cells),
         "un_votes": un_votes_signal(raw["unga"], cells),
+        "ideal_distance": ideal_distance_signal(raw["unga"], cells),
         "exercises": exercises_signal(raw["mme"], cells),
     }
     observations = pd.concat([df.assign(signal=name) for name, df in signals.items()])
@@ -603,10 +642,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         raw = load_raw(args.raw)
+        panels = {"us_alliances": build_us_alliances(raw), "wars_1816_2003": build_wars(raw)}
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    panels = {"us_alliances": build_us_alliances(raw), "wars_1816_2003": build_wars(raw)}
     for name, frames in panels.items():
         write_panel(frames, args.out / name)
         print(summary(name, frames))

@@ -218,6 +218,20 @@ def test_build_script_fails_clearly_without_raw(tmp_path, capsys):
 
 
 @needs_raw
+def test_build_script_fails_clearly_without_ideal_points(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for f in RAW.glob("*.csv"):
+        (raw / f.name).symlink_to(f)
+    (raw / "unga_voting.csv").unlink()
+    unga = pd.read_csv(RAW / "unga_voting.csv").drop(columns="idealpoint")
+    unga.to_csv(raw / "unga_voting.csv", index=False)
+    assert _build_script().main(["--raw", str(raw), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "unga_voting.csv: column idealpoint not found" in err and len(err.splitlines()) == 1
+
+
+@needs_raw
 def test_build_reproduces_committed_files(built):
     committed = sorted(p.relative_to(REPO / "data") for p in (REPO / "data").rglob("*.csv"))
     rebuilt = sorted(p.relative_to(built) for p in built.rglob("*.csv"))
@@ -248,6 +262,47 @@ def test_un_votes_equal_raw(member, abb, year):
     want = raw[(raw.CountryAbb == abb) & (raw.Year == year)].PctAgreeUS.item()
     got = obs[(obs.member == member) & (obs.year == year) & (obs.signal == "un_votes")]
     assert got.value.item() == pytest.approx(min(max(want, 0.005), 0.995), rel=1e-5)
+
+
+@needs_raw
+@pytest.mark.parametrize(
+    "member,abb,year",
+    [("JPN", "JPN", 1970), ("GBR", "UKG", 1957), ("DEU", "GFR", 2000), ("TUR", "TUR", 2010)],
+)
+def test_ideal_distance_equal_raw(member, abb, year):
+    """|ally's ideal point - the US's| in the same year (GBR 1957 lies on the US's far side)."""
+    obs = pd.read_csv(REPO / "data" / "us_alliances" / "observations.csv")
+    raw = pd.read_csv(RAW / "unga_voting.csv").set_index(["CountryAbb", "Year"]).idealpoint
+    want = abs(raw[(abb, year)] - raw[("USA", year)])
+    got = obs[(obs.member == member) & (obs.year == year) & (obs.signal == "ideal_distance")]
+    assert got.value.item() == pytest.approx(want, rel=1e-5)
+
+
+@needs_raw
+@pytest.mark.parametrize("member,ccode,year", [("DEU", 260, 1970), ("KOR", 732, 1990)])
+def test_personnel_equal_raw(member, ccode, year):
+    """(ally milper / tpop) / (US milper / tpop), same year."""
+    obs = pd.read_csv(REPO / "data" / "us_alliances" / "observations.csv")
+    nmc = datasets.read_cow_nmc(RAW / "cow_nmc.csv").set_index(["ccode", "year"])
+    per_head = nmc.milper / nmc.tpop
+    want = per_head[(ccode, year)] / per_head[(2, year)]
+    got = obs[(obs.member == member) & (obs.year == year) & (obs.signal == "personnel")]
+    assert got.value.item() == pytest.approx(want, rel=1e-5)
+
+
+@needs_raw
+def test_iceland_zero_personnel_is_left_out_not_floored():
+    """Iceland has no armed forces: NMC's milper is 0 (or missing) in every panel year, so
+    it has no personnel row at all, and keeps its other signals."""
+    obs = pd.read_csv(REPO / "data" / "us_alliances" / "observations.csv")
+    nmc = datasets.read_cow_nmc(RAW / "cow_nmc.csv")
+    years = obs.loc[obs.member == "ISL", "year"].unique()
+    iceland = nmc[(nmc.ccode == 395) & nmc.year.isin(years)]
+    assert (iceland.milper.fillna(0) == 0).all()
+    assert (iceland.milper == 0).sum() == 57
+    signals = set(obs.loc[obs.member == "ISL", "signal"])
+    assert "personnel" not in signals and {"troops", "un_votes", "ideal_distance"} <= signals
+    assert (obs.loc[obs.signal == "personnel", "value"] > 0).all()
 
 
 @needs_raw
