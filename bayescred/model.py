@@ -295,62 +295,43 @@ def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
 
 
 def _pillars(spec: ModelSpec, structure: ModelStructure, cred):
-    """Each pillar, (dimension, unit, year): ``rho * credibility + sqrt(1 - rho^2) * own``,
-    with ``rho`` the pillar's ``rho_pillar`` (its correlation with overall credibility) and
-    ``own`` the pillar's own part on unit variance: ``own[0] ~ Normal(0, 1)``, then
-    ``own[t] ~ Normal(phi own[t-1], sqrt(1 - phi^2))`` (ar1: stationary, sd 1), ``Normal(
-    own[t-1], sigma_pillar)`` (random walk), or ``own[t] = own[0]`` (static).
-
-    Why a fixed scale: with a free deviation scale (pillar = credibility + deviation,
-    deviation ~ sigma) a pillar's scale traded against its signals' loadings along a ridge
-    that only a collective move of every pillar value could follow (bulk ESS ~30 on the
-    loadings of ``medium-triad`` at 4 x 1000).  With unit variance a pillar's scale is
-    pinned by its thousands of values, as credibility's is by its standardisation.
+    """Each pillar, (dimension, unit, year): overall credibility plus the pillar's deviation,
+    ``dev[0] ~ Normal(0, sigma)``, ``dev[t] ~ Normal(phi * dev[t-1], sigma)`` with ``phi``
+    the pillar's ``phi_pillar`` (ar1: reverting to overall credibility) or 1 (random
+    walk); static: ``dev[t] = dev[0]`` in every year.
 
     The sampler's coordinates ``pillar_state`` are the pillars themselves (dynamic pillars;
-    ``own`` is computed from them, with the Jacobian ``-log sqrt(1 - rho^2)`` per value) or
-    the static ``own`` (first year; the later coordinates are unused and standard normal).
-    The signals inform every unit-year of a pillar strongly, so the pillar is centred on
-    its data: with the deviations as coordinates a unit's overall level and ~180 deviations
-    traded along a ridge (R-hat 2-3 on the US panel)."""
+    the deviation is ``pillar - credibility``) or the static deviation (first year; the
+    later coordinates are unused and standard normal, so the density stays proper).  The
+    signals inform every unit-year of a pillar strongly, so the pillar is centred on its
+    data: with the deviations as coordinates (centred or not) a unit's overall level and
+    its pillars' deviations traded along a ridge of ~180 coordinates (R-hat 2-3 on the US
+    panel), and non-centred innovations cost ~1,000 leapfrog steps per draw."""
     model = pm.modelcontext(None)
     model.add_coord("dimension", list(structure.dimensions))
-    n_k = len(structure.dimensions)
-    rho = _per_pillar(spec, structure, "rho_pillar", "dimension", n_k)
-    if structure.walk_pillars:
-        model.add_coord("walk_dimension", list(structure.walk_pillars))
-        sigma = _per_pillar(spec, structure, "sigma_pillar", "walk_dimension",
-                            len(structure.walk_pillars))  # fmt: skip
+    if structure.shared_pillar_scale:  # one deviation scale: overall = the equal-weight
+        sigma = pt.repeat(prior(spec, "sigma_pillar"), len(structure.dimensions))  # factor
+    else:
+        sigma = prior(spec, "sigma_pillar", dims="dimension")
     if structure.ar1_pillars:
         model.add_coord("ar1_dimension", list(structure.ar1_pillars))
         phi = prior(spec, "phi_pillar", dims="ar1_dimension")
     state = pm.Flat("pillar_state", dims=("dimension", "unit", "year"))
+    n_years = structure.n_years
     out, logp = [], 0.0
     for k, (name, dynamics) in enumerate(zip(structure.dimensions, structure.pillar_dynamics)):
-        x, scale = state[k], pt.sqrt(1.0 - pt.sqr(rho[k]))
+        x = state[k]
         if dynamics == "static":
-            out.append(rho[k] * cred + scale * pt.repeat(x[:, :1], structure.n_years, axis=1))
-            logp = logp + _normal_logp(x, 0.0, 1.0)  # own[0]; later coordinates unused
+            out.append(cred + pt.repeat(x[:, :1], n_years, axis=1))
+            logp = logp + _normal_logp(x[:, 0], 0.0, sigma[k]) + _normal_logp(x[:, 1:], 0.0, 1.0)
             continue
-        own = (x - rho[k] * cred) / scale
-        logp = logp + _normal_logp(own[:, 0], 0.0, 1.0) - pt.log(scale) * own.size
-        if dynamics == "ar1":
-            p = phi[structure.ar1_pillars.index(name)]
-            logp = logp + _normal_logp(own[:, 1:], p * own[:, :-1], pt.sqrt(1.0 - pt.sqr(p)))
-        else:
-            step = sigma[structure.walk_pillars.index(name)]
-            logp = logp + _normal_logp(own[:, 1:], own[:, :-1], step)
+        dev = x - cred
+        persistence = phi[structure.ar1_pillars.index(name)] if dynamics == "ar1" else 1.0
+        mean = pt.concatenate([pt.zeros_like(dev[:, :1]), persistence * dev[:, :-1]], axis=1)
+        logp = logp + _normal_logp(dev, mean, sigma[k])
         out.append(x)
     pm.Potential("pillar_prior", logp)
     return pt.stack(out)
-
-
-def _per_pillar(spec: ModelSpec, structure: ModelStructure, name: str, dim: str, n: int):
-    """A pillar parameter, one shared by all ([latent] pillar_scale = "shared": overall
-    credibility is then the pillars' equal-weight common factor) or one per pillar."""
-    if structure.shared_pillar_scale:
-        return pt.repeat(prior(spec, name), n)
-    return prior(spec, name, dims=dim)
 
 
 def _normal_logp(x, mu, sigma):

@@ -1,13 +1,13 @@
 """The pillars of credibility in a fitted ``[dimensions]`` model: what a result keeps of
 them, their correlations, and their tidy table.
 
-The posterior variable ``pillar`` (unit, year, dimension) is ``rho_pillar`` times overall
-credibility plus the pillar's own part (``model._pillars``), on credibility's scale.  How
+The posterior variable ``pillar`` (unit, year, dimension) is overall credibility plus the
+pillar's own deviation (``model._pillar_deviations``), on credibility's scale.  How
 strongly the pillars move together is a posterior quantity of its own,
 ``pillar_correlation`` (dimension, dimension_other): per draw, the correlation of two
 pillars over the panel's active unit-years.  The sampler's coordinates ``pillar_state``
-(as large as ``pillar`` itself) are not kept: they are ``pillar`` (dynamic pillars) or the
-own part (static ones), and :func:`states` rebuilds them.
+(as large as ``pillar`` itself) are not kept: they are ``pillar`` (dynamic pillars) or
+``pillar - credibility`` (static ones).
 """
 
 from __future__ import annotations
@@ -85,12 +85,10 @@ def pillar_table(post: xr.Dataset, hdi_prob: float, unit_coords: tuple[str, str]
 
 def states(post: xr.Dataset, spec) -> xr.DataArray:
     """The model's ``pillar_state`` (dimension, unit, year) from ``pillar`` (a result does
-    not keep it): the pillar itself, or for a static pillar its own part, ``(pillar - rho *
-    credibility) / sqrt(1 - rho^2)`` (the first year's; the later coordinates, which
-    nothing reads, as the same value)."""
+    not keep it): the pillar itself, or for a static pillar its deviation from credibility
+    (the first year's; the later coordinates, which nothing reads, as the same value)."""
     pillar = post["pillar"].transpose("chain", "draw", "dimension", "unit", "year")
-    rho = post["rho_pillar"]
-    dev = (pillar - rho * post["credibility"]) / np.sqrt(1.0 - rho**2)
+    dev = pillar - post["credibility"]
     static = [d.dynamics == "static" for d in spec.dimensions.values()]
     flag = xr.DataArray(static, dims="dimension", coords={"dimension": pillar["dimension"]})
     return xr.where(flag, dev, pillar).transpose("chain", "draw", "dimension", "unit", "year")

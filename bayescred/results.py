@@ -324,7 +324,6 @@ class CredibilityResult:
                 "loading",
                 "alpha_followthrough",
                 "loading_followthrough",
-                "rho_pillar",
                 "sigma_pillar",
                 "phi_pillar",
                 "sigma_year",

@@ -82,16 +82,15 @@ class TrueParameters:
     noise: dict[str, float] = field(
         default_factory=lambda: {"sigma": 0.4, "dispersion": 0.15, "precision": 40.0, "nu": 4.0}
     )
-    # [dimensions] (model._pillars; per-pillar values may be given as {pillar: value}),
+    # [dimensions] (credibility's scale; per-pillar values may be given as {pillar: value}),
     # year_effects and unit_offsets (the signals' link scale)
-    rho_pillar: float | dict = 0.6
-    sigma_pillar: float | dict = 0.2
+    sigma_pillar: float | dict = 0.5
     phi_pillar: float | dict = 0.8
     sigma_year: float = 0.15
     sigma_offset: float = 0.4
 
     def per_pillar(self, name: str, pillar: str) -> float:
-        """``rho_pillar``, ``sigma_pillar`` or ``phi_pillar`` of ``pillar``."""
+        """``sigma_pillar`` or ``phi_pillar`` of ``pillar``."""
         value = getattr(self, name)
         return float(value[pillar]) if isinstance(value, dict) else float(value)
 
@@ -172,9 +171,8 @@ def simulate(
     units = _units(rng, spec, n_units, n_members or max(2, round(0.7 * n_units)), n_alliances)
     years = np.arange(start_year, start_year + n_years)
     raw, crises = _latent_path(rng, spec, truth, units, n_years, n_crises)
-    theta = (raw - raw.mean()) / raw.std()  # what the signals read: about standardised
-    pillars = _pillar_paths(rng, spec, truth, theta)
-    obs = _signals(rng, spec, truth, units, years, theta, missing, pillars)
+    deviations = _pillar_deviations(rng, spec, truth, len(units), n_years)
+    obs = _signals(rng, spec, truth, units, years, raw, missing, deviations)
     crises = crises.assign(year=years[crises.year_idx])
     cred, scale = _standardise(raw, units, obs, crises, years)
     params = _reported(truth, spec, scale, obs, crises)
@@ -188,10 +186,8 @@ def simulate(
             "credibility": cred.ravel(),
         }
     )
-    # theta is an affine map of credibility; each pillar on credibility's scale by its inverse
-    slope = theta.std() / cred.std()
-    for name, path in pillars.items():
-        truth_df[f"pillar_{name}"] = ((path - theta.mean() + slope * cred.mean()) / slope).ravel()
+    for name, dev in deviations.items():  # pillars on the model's scale: credibility + dev
+        truth_df[f"pillar_{name}"] = (cred + dev).ravel()
     obs = obs.drop(columns=["eta"])
     return Simulation(spec, obs, crises_out, units, truth_df, params)
 
@@ -309,33 +305,29 @@ def _standardise(raw, units, obs, crises, years):
     return (raw - mean) / sd, sd
 
 
-def _pillar_paths(rng, spec, truth, theta) -> dict:
-    """Each pillar (model._pillars): ``rho * theta + sqrt(1 - rho^2) * own`` with ``own`` an
-    AR(1) of unit variance, a random walk from a standard normal start, or static."""
-    n_units, n_years = theta.shape
+def _pillar_deviations(rng, spec, truth, n_units: int, n_years: int) -> dict:
+    """Each pillar's deviation from overall credibility (model.py, ``_pillar_deviations``):
+    sigma times an AR(1), random-walk or static path of standard-normal innovations."""
     out = {}
     for name, dim in spec.dimensions.items():
-        own = np.zeros_like(theta)
-        own[:, 0] = rng.normal(size=n_units)
+        sigma = truth.per_pillar("sigma_pillar", name)
+        z = rng.normal(size=(n_units, n_years)) * sigma
         if dim.dynamics == "static":
-            own[:] = own[:, :1]
-        else:
-            phi, step = 1.0, truth.per_pillar("sigma_pillar", name)
-            if dim.dynamics == "ar1":
-                phi = truth.per_pillar("phi_pillar", name)
-                step = np.sqrt(1.0 - phi**2)
-            for t in range(1, n_years):
-                own[:, t] = phi * own[:, t - 1] + step * rng.normal(size=n_units)
-        rho = truth.per_pillar("rho_pillar", name)
-        out[name] = rho * theta + np.sqrt(1.0 - rho**2) * own
+            out[name] = np.repeat(z[:, :1], n_years, axis=1)
+            continue
+        phi = truth.per_pillar("phi_pillar", name) if dim.dynamics == "ar1" else 1.0
+        dev = np.zeros_like(z)
+        for t in range(n_years):
+            dev[:, t] = z[:, t] + (phi * dev[:, t - 1] if t else 0.0)
+        out[name] = dev
     return out
 
 
-def _signal_path(rng, spec, truth, name: str, theta, pillars: dict):
+def _signal_path(rng, spec, truth, name: str, theta, deviations: dict):
     """What signal ``name`` reads: its pillar (credibility's scale), and its year effect
     plus unit offsets (the link scale; model._signal_latent)."""
     pillar = spec.signal_dimension(name)
-    value = pillars[pillar] if pillar else theta
+    value = theta + deviations[pillar] if pillar else theta
     sig = spec.signals[name]
     n_units, n_years = theta.shape
     extra = np.zeros_like(theta)
@@ -348,14 +340,15 @@ def _signal_path(rng, spec, truth, name: str, theta, pillars: dict):
     return value, extra
 
 
-def _signals(rng, spec, truth, units, years, theta, missing, pillars=None):
-    """Draw every signal from the (approximately) standardised path ``theta``."""
+def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
+    """Draw every signal from the (approximately) standardised path."""
+    theta = (raw - raw.mean()) / raw.std()
     n_units, n_years = theta.shape
     frames = []
     for name, sig in spec.signals.items():
         alpha = rng.normal(0, 0.3)
         loading = rng.uniform(0.6, 1.2)
-        path, extra = _signal_path(rng, spec, truth, name, theta, pillars or {})
+        path, extra = _signal_path(rng, spec, truth, name, theta, deviations or {})
         eta = alpha + extra + sig.direction * loading * path
         value, trials = _draw(rng, sig.family, eta, truth)
         frame = pd.DataFrame(

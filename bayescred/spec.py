@@ -53,10 +53,8 @@ DEFAULT_PRIORS: dict[str, dict] = {
     "loading_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
     "beta_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
     "cutpoints_followthrough": {"dist": "Normal", "mu": 0.0, "sigma": 3.0},
-    # [dimensions] (model._pillars): each pillar is rho * credibility + sqrt(1 - rho^2) *
-    # its own part, both of unit variance
-    "rho_pillar": {"dist": "Beta", "alpha": 2.0, "beta": 2.0},
-    "sigma_pillar": {"dist": "HalfNormal", "sigma": 0.25},
+    # [dimensions] (model.py, "Dimensions"): on credibility's scale
+    "sigma_pillar": {"dist": "HalfNormal", "sigma": 0.5},
     "phi_pillar": {"dist": "Beta", "alpha": 4.0, "beta": 2.0},
     # signals' year_effects and unit_offsets: on the signals' link scale
     "sigma_year": {"dist": "HalfNormal", "sigma": 0.3},
@@ -87,10 +85,8 @@ PRIOR_DOCS: dict[str, str] = {
     "beta_followthrough": "effect of each crisis covariate ([follow_through] covariates; "
     "log-odds per sd of the covariate over the crises)",
     "cutpoints_followthrough": "cutpoints of follow-through when `partial` outcomes occur",
-    "rho_pillar": "[dimensions]: each pillar's correlation with overall credibility (the "
-    "rest, sqrt(1 - rho^2), is the pillar's own part)",
-    "sigma_pillar": "[dimensions], random_walk pillars: the yearly step of the pillar's own "
-    "part (its first year has sd 1)",
+    "sigma_pillar": "[dimensions]: how far each pillar strays from overall credibility (its "
+    "deviation's yearly innovation; static: its spread across units)",
     "phi_pillar": "[dimensions], ar1 pillars: how long a pillar's deviation from overall "
     "credibility lasts, year to year",
     "sigma_year": "year_effects: the yearly step of a signal's common year effect (its link "
@@ -188,9 +184,8 @@ class LatentSpec:
     covariates: tuple[str, ...] = key(
         (), "columns of the units table whose effect on credibility is estimated (gamma)"
     )
-    pillar_scale: str = key("shared", "[dimensions]: one rho_pillar for every pillar "
-                            "and sigma_pillar (overall credibility is then their equal-weight "
-                            "common factor) "
+    pillar_scale: str = key("shared", "[dimensions]: one sigma_pillar for every pillar "
+                            "(overall credibility is then their equal-weight common factor) "
                             "or one per pillar (per_pillar: overall may follow the "
                             "best-measured pillar)", Allowed(choices=("shared", "per_pillar")))
 

@@ -97,13 +97,6 @@ class ModelStructure:
         return tuple(d for d, dyn in zip(self.dimensions, self.pillar_dynamics) if dyn == "ar1")
 
     @property
-    def walk_pillars(self) -> tuple[str, ...]:
-        """Pillars whose own part is a random walk (the coordinate of ``sigma_pillar``)."""
-        return tuple(
-            d for d, dyn in zip(self.dimensions, self.pillar_dynamics) if dyn == "random_walk"
-        )
-
-    @property
     def signal_latent(self) -> bool:
         """Whether a signal reads more than credibility itself (its pillar, a year effect or
         a unit offset): then each signal has a latent value of its own per unit-year."""

@@ -61,7 +61,6 @@ from .layout import (
     A_PILLAR_KIND,
     A_PILLAR_PHI,
     A_PILLAR_SIGMA,
-    A_PILLAR_RHO,
     A_SIG_PILLAR,
     A_SIG_UNIT,
     A_SIG_YEAR,
@@ -88,10 +87,9 @@ from .layout import (
     T_ZEROSUM,
 )
 from .pillars import (
+    _deviations,
+    deviation_prior,
     extras_prior,
-    own_prior,
-    pillar_values,
-    pillars_grad,
     signal_latent,
     signal_latent_grad,
 )
@@ -207,22 +205,19 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     """The signal rows where each signal reads a latent value of its own (its pillar, year
     effect, unit offsets: ``kernel.pillars``), with those parts' priors."""
     sig_pillar, sig_year, sig_unit = _i1(t, A_SIG_PILLAR), _i1(t, A_SIG_YEAR), _i1(t, A_SIG_UNIT)
-    pillar_kind, pillar_rho = _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_RHO)
-    direction = _f1(t, A_SIG_DIRECTION)
-    pil, own = pillar_values(val, cred, roles, dims, pillar_kind, pillar_rho)
-    lat = signal_latent(cred, pil, val, roles, dims, sig_pillar, sig_year, sig_unit, direction)
+    pillar_kind, pillar_phi = _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_PHI)
+    pillar_sigma, direction = _i1(t, A_PILLAR_SIGMA), _f1(t, A_SIG_DIRECTION)
+    lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
+                             pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
     lp = extras_prior(val, gval, roles, dims, sig_year, sig_unit)
-    g_pil, g_own = np.zeros_like(pil), np.zeros_like(own)
+    g_dev = np.zeros_like(dev)
     if roles[R_ZPIL] >= 0:
-        lp += own_prior(own, g_own, val, gval, roles, dims, pillar_kind, _i1(t, A_PILLAR_PHI),
-                        _i1(t, A_PILLAR_SIGMA), pillar_rho)  # fmt: skip
+        lp += deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
+                              pillar_sigma)  # fmt: skip
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
-    signal_latent_grad(g_lat, g_pil, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, direction)  # fmt: skip
-    if roles[R_ZPIL] >= 0:
-        pillars_grad(g_pil, g_own, own, val, gval, g_cred, cred, roles, dims, pillar_kind,
-                     pillar_rho)  # fmt: skip
+    signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, pillar_kind, direction)  # fmt: skip
     return lp
 
 
@@ -351,9 +346,11 @@ def expand(x, out, t):
             out[k + j] = val[roles[R_KH] + j] / sd
             out[k + n_kinds + j] = val[roles[R_KV] + j] / sd
         k += 2 * n_kinds
-    if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension)
-        pil, _ = pillar_values(val, cred, roles, dims, _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_RHO))
-        n_k, n_c, n_t = pil.shape[0], cred.shape[0], pil.shape[2]
+    if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = credibility + deviation
+        pillar_kind = _i1(t, A_PILLAR_KIND)
+        dev = _deviations(val, cred, roles, dims, pillar_kind)
+        n_k, n_c = pillar_kind.shape[0], cred.shape[0]
+        n_t = dev.shape[2]
         for c in range(n_c):
             for kk in range(n_k):
-                out[k + c * n_k + kk] = pil[kk, c // n_t, c % n_t]
+                out[k + c * n_k + kk] = cred[c] + dev[kk, c // n_t, c % n_t]

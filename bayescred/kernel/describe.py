@@ -271,7 +271,7 @@ def _signals(panel: Panel, spec: ModelSpec, scales, offset: dict, structure) -> 
 
 def _signal_latent(structure: ModelStructure) -> dict:
     """kernel.pillars' arrays: each signal's pillar, year-effect row and offset row (-1:
-    none), each pillar's dynamics and its elements of phi_pillar, sigma_pillar, rho_pillar."""
+    none), each pillar's dynamics and element of phi_pillar."""
     signals = structure.signals
     return {
         "sig_pillar": np.array([structure.signal_pillar[s] for s in signals], np.int64),
@@ -284,22 +284,10 @@ def _signal_latent(structure: ModelStructure) -> dict:
             [_position(structure.ar1_pillars, d) for d in structure.dimensions], np.int64
         ),
         "pillar_sigma": np.array(
-            [_shared(structure, structure.walk_pillars, d) for d in structure.dimensions],
-            np.int64,
-        ),
-        "pillar_rho": np.array(
-            [_shared(structure, structure.dimensions, d) for d in structure.dimensions],
+            [0 if structure.shared_pillar_scale else k for k in range(len(structure.dimensions))],
             np.int64,
         ),
     }
-
-
-def _shared(structure: ModelStructure, values: tuple, value) -> int:
-    """Element of a pillar parameter that is shared ([latent] pillar_scale) or per pillar
-    (its position among ``values``); -1 where the pillar has none."""
-    if value not in values:
-        return -1
-    return 0 if structure.shared_pillar_scale else values.index(value)
 
 
 def _position(values: tuple, value) -> int:

@@ -57,7 +57,7 @@ ROLES = (
     "cutpoints_followthrough",
     "z_walk",  # random walk: coordinates of the path relative to its level (unit, step)
     "sigma_level_raw",  # random walk: spread of the walk's starting levels
-    "sigma_pillar",  # [dimensions]: the random-walk pillars' yearly step
+    "sigma_pillar",  # [dimensions]: each pillar's deviation scale
     "phi_pillar",  # [dimensions]: persistence of the ar1 pillars' deviations
     "pillar_state",  # [dimensions]: the pillars (pillar, unit, year), see model._pillars
     "sigma_year",  # year_effects: the year effects' yearly step
@@ -65,7 +65,6 @@ ROLES = (
     "sigma_offset",  # unit_offsets: the offsets' spread
     "unit_offset",  # unit_offsets: (offset_signal, unit)
     "beta_followthrough",  # effects of the crisis covariates on follow-through
-    "rho_pillar",  # [dimensions]: each pillar's correlation with overall credibility
 )
 (
     R_LEVEL,
@@ -95,7 +94,6 @@ ROLES = (
     R_SIGOFF,
     R_OFFSET,
     R_BETAFT,
-    R_RHOPIL,
 ) = range(len(ROLES))
 # dims: index into the ``dims`` array
 DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough",
@@ -150,8 +148,7 @@ ARRAYS = (
     ("sig_unit", np.int64, 1),  # (signal,): its row of unit_offset, -1: none
     ("pillar_kind", np.int64, 1),  # (pillar,): DYN_* of its deviation
     ("pillar_phi", np.int64, 1),  # (pillar,): its element of phi_pillar (ar1), else -1
-    ("pillar_sigma", np.int64, 1),  # (pillar,): its element of sigma_pillar (walk), else -1
-    ("pillar_rho", np.int64, 1),  # (pillar,): its element of rho_pillar (0 when shared)
+    ("pillar_sigma", np.int64, 1),  # (pillar,): its element of sigma_pillar (0 when shared)
 )
 
 # Sampler coordinates (random walk): nutpie samples xs = (x~, log c, m), not the model's x.
@@ -237,7 +234,6 @@ PRECOND_ARRAYS = (
     A_PILLAR_KIND,
     A_PILLAR_PHI,
     A_PILLAR_SIGMA,
-    A_PILLAR_RHO,
     A_SAMPLER_KIND,
     A_SAMPLER_REF,
     A_SAMPLER_PAR,
@@ -250,7 +246,7 @@ PRECOND_ARRAYS = (
     A_PRE_SCALE_AT,
     A_PRE_SPREAD_AT,
     A_PRE_SPREAD,
-) = range(49)
+) = range(48)
 N_ARRAYS = len(ARRAYS)
 N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
 N_UNITS = N_PRECOND + len(PRECOND_ARRAYS)  # the row that points at the model units' addresses

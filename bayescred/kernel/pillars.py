@@ -2,9 +2,7 @@
 (``[dimensions]``), its common year effect and its unit offsets (``model._signal_latent``),
 with the priors of the year effects and offsets and the reverse pass of each.
 
-A pillar is ``rho * credibility + sqrt(1 - rho^2) * own`` (``model._pillars``):
-:func:`pillar_values` computes both, :func:`own_prior` the own parts' prior and
-:func:`pillars_grad` maps their gradients back.  The signal's latent value is laid out (signal, unit, year) and the observation rows'
+The signal's latent value is laid out (signal, unit, year) and the observation rows'
 cells index it (``describe._observations`` adds ``signal * cells``), so a family's rows
 read it exactly as they read credibility in the one-factor model.  Year effects and
 offsets are on the signal's link scale (``eta = icpt + extra + slope * pillar``): the rows
@@ -26,7 +24,6 @@ from .layout import (
     R_LOADING,
     R_OFFSET,
     R_PHIPIL,
-    R_RHOPIL,
     R_SIGOFF,
     R_SIGPIL,
     R_SIGYEAR,
@@ -38,121 +35,78 @@ from .scalars import kernel_function
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-@kernel_function(inline="always")
-def _rho(val, roles, pillar_rho, k):
-    """Pillar k's correlation with overall credibility (its element of rho_pillar)."""
-    return val[roles[R_RHOPIL] + pillar_rho[k]]
+@kernel_function()
+def _persistence(val, roles, kind, phi_at):
+    """A pillar deviation's persistence: phi_pillar (ar1), 1 (random walk or static)."""
+    if kind == DYN_AR1:
+        return val[roles[R_PHIPIL] + phi_at]
+    return 1.0
 
 
 @kernel_function()
-def pillar_values(val, cred, roles, dims, pillar_kind, pillar_rho):
-    """Each pillar and its own part, both (pillar, unit, year); see ``model._pillars``:
-    ``pillar = rho * credibility + sqrt(1 - rho^2) * own``.  A dynamic pillar is its
-    coordinate (``own`` follows from it); a static pillar's ``own`` is its first coordinate
-    in every year."""
+def _deviations(val, cred, roles, dims, pillar_kind):
+    """Each pillar's deviation from credibility, (pillar, unit, year): ``pillar_state -
+    credibility`` (dynamic pillars), or the static deviation (its first coordinate) in
+    every year; see ``model._pillars``."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_k = pillar_kind.shape[0]
-    pil, own = np.zeros((n_k, n_u, n_t)), np.zeros((n_k, n_u, n_t))
+    dev = np.zeros((n_k, n_u, n_t))
     oz = roles[R_ZPIL]
     for k in range(n_k):
-        rho = _rho(val, roles, pillar_rho, k)
-        scale = math.sqrt(1.0 - rho * rho)
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
-                c = cred[u * n_t + t]
                 if pillar_kind[k] == DYN_STATIC:
-                    own[k, u, t] = val[at]
-                    pil[k, u, t] = rho * c + scale * val[at]
+                    dev[k, u, t] = val[at]
                 else:
-                    pil[k, u, t] = val[at + t]
-                    own[k, u, t] = (val[at + t] - rho * c) / scale
-    return pil, own
+                    dev[k, u, t] = val[at + t] - cred[u * n_t + t]
+    return dev
 
 
 @kernel_function()
-def own_prior(own, g_own, val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma,
-              pillar_rho):  # fmt: skip
-    """log p of the pillars' own parts (model._pillars): own[0] ~ Normal(0, 1), then ar1
-    (stationary, sd 1), random walk (step sigma_pillar) or static; a static pillar's later
-    coordinates are unused and standard normal; a dynamic pillar adds the Jacobian of its
-    coordinates, -log sqrt(1 - rho^2) per value.  The gradient by ``own`` goes into
-    ``g_own`` (:func:`pillars_grad` maps it to the coordinates), the rest into ``gval``."""
+def deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
+    """log p of the deviations (model._pillars): dev[0] ~ Normal(0, sigma), dev[t] ~
+    Normal(phi dev[t-1], sigma); a static pillar's later coordinates are unused and standard
+    normal.  The gradient by the deviations goes into ``g_dev`` (the caller maps it to the
+    coordinates), by sigma and phi into ``gval``."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
-    oz = roles[R_ZPIL]
+    osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
     lp = 0.0
     for k in range(pillar_kind.shape[0]):
-        kind = pillar_kind[k]
-        phi, sd = 0.0, 1.0
-        if kind == DYN_AR1:
-            phi = val[roles[R_PHIPIL] + pillar_phi[k]]
-            sd = math.sqrt(1.0 - phi * phi)
-        elif kind != DYN_STATIC:
-            sd = val[roles[R_SIGPIL] + pillar_sigma[k]]
-            phi = 1.0
-        g_phi, g_sd = 0.0, 0.0
+        at_sd = osig + pillar_sigma[k]
+        sd = val[at_sd]
+        static = pillar_kind[k] == DYN_STATIC
+        phi = _persistence(val, roles, pillar_kind[k], pillar_phi[k])
+        g_phi = 0.0
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
-            x0 = own[k, u, 0]
-            lp += -0.5 * x0 * x0 - HALF_LOG_2PI
-            g_own[k, u, 0] -= x0
-            for t in range(1, n_t):
-                if kind == DYN_STATIC:  # an unused coordinate
+            for t in range(n_t):
+                if static and t > 0:  # an unused coordinate
                     x = val[at + t]
                     lp += -0.5 * x * x - HALF_LOG_2PI
                     gval[at + t] -= x
                     continue
-                prev = own[k, u, t - 1]
-                d = (own[k, u, t] - phi * prev) / sd
+                prev = phi * dev[k, u, t - 1] if (t > 0 and not static) else 0.0
+                d = (dev[k, u, t] - prev) / sd
                 lp += -0.5 * d * d - math.log(sd) - HALF_LOG_2PI
-                g_own[k, u, t] -= d / sd
-                g_own[k, u, t - 1] += d * phi / sd
-                g_sd += (d * d - 1.0) / sd
-                g_phi += d * prev / sd
-        if kind == DYN_AR1:  # sd = sqrt(1 - phi^2): d sd / d phi = -phi / sd
-            gval[roles[R_PHIPIL] + pillar_phi[k]] += g_phi - g_sd * phi / sd
-        elif kind != DYN_STATIC:
-            gval[roles[R_SIGPIL] + pillar_sigma[k]] += g_sd
-        if kind != DYN_STATIC:  # Jacobian: d(-log sqrt(1 - rho^2)) / d rho = rho / (1 - rho^2)
-            rho = _rho(val, roles, pillar_rho, k)
-            lp -= 0.5 * math.log(1.0 - rho * rho) * n_u * n_t
-            gval[roles[R_RHOPIL] + pillar_rho[k]] += rho / (1.0 - rho * rho) * n_u * n_t
+                g_dev[k, u, t] -= d / sd
+                gval[at_sd] += (d * d - 1.0) / sd
+                if t > 0 and not static:
+                    g_dev[k, u, t - 1] += d * phi / sd
+                    g_phi += d * dev[k, u, t - 1] / sd
+        if pillar_kind[k] == DYN_AR1:
+            gval[roles[R_PHIPIL] + pillar_phi[k]] += g_phi
     return lp
 
 
 @kernel_function()
-def pillars_grad(g_pil, g_own, own, val, gval, g_cred, cred, roles, dims, pillar_kind,
-                 pillar_rho):  # fmt: skip
-    """Reverse of :func:`pillar_values`: the gradients by the pillars (from the signals)
-    and by their own parts (from their prior) into the coordinates, credibility and rho."""
-    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
-    oz = roles[R_ZPIL]
-    for k in range(pillar_kind.shape[0]):
-        rho = _rho(val, roles, pillar_rho, k)
-        scale = math.sqrt(1.0 - rho * rho)
-        g_rho = 0.0
-        for u in range(n_u):
-            at = oz + (k * n_u + u) * n_t
-            for t in range(n_t):
-                c, o = u * n_t + t, own[k, u, t]
-                gp, go = g_pil[k, u, t], g_own[k, u, t]
-                if pillar_kind[k] == DYN_STATIC:  # pillar = rho c + scale own
-                    gval[at] += scale * gp + go
-                    g_cred[c] += rho * gp
-                    g_rho += gp * (cred[c] - rho * o / scale)
-                else:  # own = (pillar - rho c) / scale
-                    gval[at + t] += gp + go / scale
-                    g_cred[c] -= go * rho / scale
-                    g_rho += go * (-cred[c] + o * rho / scale) / scale
-        gval[roles[R_RHOPIL] + pillar_rho[k]] += g_rho
-
-
-@kernel_function()
-def signal_latent(cred, pil, val, roles, dims, sig_pillar, sig_year, sig_unit, direction):
-    """Each signal's latent value, flat (signal, unit, year): its pillar (or credibility)
-    plus extra / slope, with extra its year effect and unit offset (link scale)."""
+def signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit, pillar_kind,
+                  pillar_phi, pillar_sigma, direction):  # fmt: skip
+    """Each signal's latent value, flat (signal, unit, year): pillar + extra / slope, with
+    extra its year effect and unit offset (link scale); and the pillars' deviations."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
+    dev = _deviations(val, cred, roles, dims, pillar_kind)
     n_s = sig_pillar.shape[0]
     lat = np.empty(n_s * n_c)
     for j in range(n_s):
@@ -160,10 +114,12 @@ def signal_latent(cred, pil, val, roles, dims, sig_pillar, sig_year, sig_unit, d
         inv_slope = 1.0 / (direction[j] * val[roles[R_LOADING] + j])
         for u in range(n_u):
             for t in range(n_t):
-                v = pil[k, u, t] if k >= 0 else cred[u * n_t + t]
+                v = cred[u * n_t + t]
+                if k >= 0:
+                    v += dev[k, u, t]
                 extra = _extra(val, roles, sig_year[j], sig_unit[j], u, t, n_u, n_t)
                 lat[j * n_c + u * n_t + t] = v + extra * inv_slope
-    return lat
+    return lat, dev
 
 
 @kernel_function(inline="always")
@@ -178,10 +134,11 @@ def _extra(val, roles, y, o, u, t, n_u, n_t):
 
 
 @kernel_function()
-def signal_latent_grad(g_lat, g_pil, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, direction):  # fmt: skip
-    """Reverse of :func:`signal_latent`: adds into ``g_pil`` (signals of a pillar),
-    ``g_cred`` (the others) and ``gval`` (with the loading's term of ``extra / slope``)."""
+def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, pillar_kind, direction):  # fmt: skip
+    """Reverse of :func:`signal_latent`: adds into ``g_cred`` and ``gval`` (with the
+    loading's term of ``extra / slope``); ``g_dev`` holds the deviations' gradient from
+    their prior and receives the signals'."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
     oy, oo = roles[R_YEAR], roles[R_OFFSET]
@@ -193,10 +150,9 @@ def signal_latent_grad(g_lat, g_pil, val, gval, g_cred, roles, dims, sig_pillar,
         for u in range(n_u):
             for t in range(n_t):
                 g = g_lat[j * n_c + u * n_t + t]
+                g_cred[u * n_t + t] += g
                 if k >= 0:
-                    g_pil[k, u, t] += g
-                else:
-                    g_cred[u * n_t + t] += g
+                    g_dev[k, u, t] += g
                 if y < 0 and o < 0:
                     continue
                 g_extra = g * inv_slope
@@ -207,6 +163,25 @@ def signal_latent_grad(g_lat, g_pil, val, gval, g_cred, roles, dims, sig_pillar,
                 # d(extra / (dir * loading)) / d loading = -extra / (dir * loading^2)
                 g_load -= g_extra * _extra(val, roles, y, o, u, t, n_u, n_t) / loading
         gval[roles[R_LOADING] + j] += g_load
+    _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind)
+
+
+@kernel_function()
+def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind):
+    """Reverse of :func:`_deviations`: a dynamic pillar's deviation is its coordinate minus
+    credibility; a static pillar's years all read its first coordinate."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    oz = roles[R_ZPIL]
+    for k in range(pillar_kind.shape[0]):
+        for u in range(n_u):
+            at = oz + (k * n_u + u) * n_t
+            for t in range(n_t):
+                g = g_dev[k, u, t]
+                if pillar_kind[k] == DYN_STATIC:
+                    gval[at] += g
+                else:
+                    gval[at + t] += g
+                    g_cred[u * n_t + t] -= g
 
 
 @kernel_function()
