@@ -69,6 +69,9 @@ class _Answer:
     reason: str = ""
     timings: dict = field(default_factory=dict)
     shock: np.ndarray | None = None  # (Ss, U, T') the crises' reputation effect, per draw
+    # [dimensions] models: each pillar's draws (baseline (Sb, U, T', K), NaN beyond the
+    # data; scenario (Ss, U, T', K)) and the pillars' names
+    pillars: tuple | None = None
 
     def finish(self, result, bound, baseline, hdi_prob, seed, timings, start) -> WhatIfResult:
         timings = {**timings, **self.timings, "total_s": time.perf_counter() - start}

@@ -72,4 +72,17 @@ def _exact(
         panel.evidence_mask(),
         timings=timings,
         shock=shock,
+        pillars=_pillar_draws(result.posterior, post, scen.shape[2]),
     )
+
+
+def _pillar_draws(baseline, scenario, n_years: int) -> tuple | None:
+    """Each pillar's draws in the baseline (the data's years; NaN for the horizon's, which
+    the baseline's pillars are not forecast into) and in the re-fitted scenario, with the
+    pillars' names; None for a model without ``[dimensions]``."""
+    if "pillar" not in baseline or "pillar" not in scenario:
+        return None
+    base = stack_draws(baseline, "pillar")  # (S, U, T, K)
+    pad = ((0, 0), (0, 0), (0, n_years - base.shape[2]), (0, 0))
+    names = [str(d) for d in scenario["pillar"]["dimension"].values]
+    return np.pad(base, pad, constant_values=np.nan), stack_draws(scenario, "pillar"), names

@@ -120,6 +120,9 @@ class WhatIfResult:
     hdi_prob: float = DEFAULT_PROB
     seed: int = 0
     shock: xr.DataArray | None = None
+    # [dimensions] models (exact engine): each pillar's draws (sample, unit, year, dimension)
+    pillar_baseline: xr.DataArray | None = None
+    pillar_scenario: xr.DataArray | None = None
     _tables: dict = field(default_factory=dict, repr=False)  # computed tables, by prob
 
     @classmethod
@@ -169,6 +172,7 @@ class WhatIfResult:
             shock=None
             if answer.shock is None
             else xr.DataArray(answer.shock, dims=dims, coords=coords, name="shock"),
+            **_pillar_arrays(answer.pillars, dims, coords),
         )
 
     @property
@@ -217,6 +221,11 @@ class WhatIfResult:
 
     def _contrast(self, prob: float) -> pd.DataFrame:
         mask, b, s, w = self._cells()
+        return self._difference(self._index(mask), b, s, w, prob)
+
+    def _difference(self, table, b, s, w, prob: float) -> pd.DataFrame:
+        """``table`` with the scenario-minus-baseline columns of draws ``b`` and ``s``
+        (sample, cell): paired draw by draw, or unpaired through weighted pairs."""
         if self.paired:
             d = s - b
             mean, sd, p_up = d.mean(0), d.std(0), (d > 0).mean(0)
@@ -227,10 +236,38 @@ class WhatIfResult:
             p_up = _prob_greater(s, w, b)
             i, j = self._pairs(len(w), b.shape[0], w)
             low, high = _hdi(s[i] - b[j], prob)
-        table = self._index(mask)
         table["mean"], table["sd"] = mean, sd
         table["hdi_low"], table["hdi_high"], table["p_up"] = low, high, p_up
         return table
+
+    def pillar_contrast(
+        self, hdi_prob: float | None = None, *, prob: float | None = None
+    ) -> pd.DataFrame | None:
+        """Scenario minus baseline per unit-year and pillar, for a ``[dimensions]`` model:
+        ``member, alliance, dimension, year, mean, sd, hdi_low, hdi_high, p_up``, as
+        :meth:`contrast` is for overall credibility.  The data's years only (the
+        baseline's pillars are not forecast into a horizon); None for a one-factor model.
+        A spending rise moves its pillar (cost sharing) and, as far as the other pillars'
+        evidence allows, overall credibility (:meth:`contrast`)."""
+        hdi_prob = _interval(hdi_prob, prob, self.hdi_prob)
+        return self._cached("pillar_contrast", hdi_prob, self._pillar_contrast)
+
+    def _pillar_contrast(self, prob: float) -> pd.DataFrame | None:
+        if self.pillar_baseline is None:
+            return None
+        mask, _, _, w = self._cells()
+        mask = mask & (self.reported.year.values <= self.last_data_year)[None, :].repeat(
+            self.reported.sizes["unit"], axis=0).ravel()
+        frames = []
+        for name in self.pillar_baseline["dimension"].values:
+            b, s = (a.sel(dimension=name).values for a in (self.pillar_baseline,
+                                                             self.pillar_scenario))
+            b = b.reshape(b.shape[0], -1)[:, mask]
+            s = s.reshape(s.shape[0], -1)[:, mask]
+            table = self._index(mask)
+            table.insert(2, "dimension", str(name))
+            frames.append(self._difference(table, b, s, w, prob))
+        return pd.concat(frames, ignore_index=True)
 
     def effect(
         self, hdi_prob: float | None = None, *, prob: float | None = None
@@ -343,6 +380,14 @@ class WhatIfResult:
                 f"by {e['mean']:+.2f} in {e.year} ({pct} interval {e.hdi_low:+.2f} to "
                 f"{e.hdi_high:+.2f})"
             )
+        pillars = self.pillar_contrast(prob)
+        if pillars is not None and pillars["mean"].abs().max() >= 0.005:
+            r = pillars.loc[pillars["mean"].abs().idxmax()]
+            listed += (
+                f"; among the pillars, {r.dimension} of {r.member}{UNIT_SEP}{r.alliance} moves "
+                f"most, by {r['mean']:+.2f} in {r.year} ({pct} interval {r.hdi_low:+.2f} to "
+                f"{r.hdi_high:+.2f})"
+            )
         return f"Scenario '{name}': the largest changes in credibility are {listed} ({how})."
 
     def plot(
@@ -444,6 +489,9 @@ class WhatIfResult:
             "hdi_prob": self.hdi_prob,
             "seed": self.seed,
             "scale": "credibility standardised over the baseline's active unit-years",
+            "pillars": None
+            if self.pillar_baseline is None
+            else [str(d) for d in self.pillar_baseline["dimension"].values],
             "timings": {
                 k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.timings.items()
             },
@@ -460,7 +508,8 @@ class WhatIfResult:
 
     def save(self, out: str | Path) -> list[Path]:
         """Write ``contrast.csv``, ``trajectories.csv``, ``whatif.json`` and ``whatif.png``
-        (drawn in this process) into folder ``out``; returns the paths."""
+        (drawn in this process), and ``pillar_contrast.csv`` for a ``[dimensions]`` model,
+        into folder ``out``; returns the paths."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / n for n in ("contrast.csv", "trajectories.csv", "whatif.json", "whatif.png")]
@@ -468,6 +517,10 @@ class WhatIfResult:
         self.trajectories().to_csv(paths[1], index=False)
         paths[2].write_text(dumps(self.to_dict(), indent=2) + "\n")  # no NaN/Infinity
         save_png(self.figure_data(), paths[3])
+        pillars = self.pillar_contrast()
+        if pillars is not None:
+            paths.append(out / "pillar_contrast.csv")
+            pillars.to_csv(paths[-1], index=False)
         return paths
 
     # ------------------------------------------------------------------ display
@@ -495,3 +548,17 @@ class WhatIfResult:
         return (
             f"<div><p>{head}</p>{self.summary(5).to_html(index=False, float_format='%.3f')}</div>"
         )
+
+
+def _pillar_arrays(pillars: tuple | None, dims: tuple, coords: dict) -> dict:
+    """``pillar_baseline`` and ``pillar_scenario`` of :meth:`WhatIfResult.assemble` (empty
+    for a one-factor model)."""
+    if pillars is None:
+        return {}
+    base, scen, names = pillars
+    coords = {**coords, "dimension": names}
+    dims = (*dims, "dimension")
+    return {
+        "pillar_baseline": xr.DataArray(base, dims=dims, coords=coords, name="baseline"),
+        "pillar_scenario": xr.DataArray(scen, dims=dims, coords=coords, name="scenario"),
+    }
