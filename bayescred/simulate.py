@@ -188,7 +188,9 @@ def simulate(
     )
     for name, dev in deviations.items():  # pillars on the model's scale: credibility + dev
         truth_df[f"pillar_{name}"] = (cred + dev).ravel()
-    obs = obs.drop(columns=["eta"])
+    if "loading" in obs:  # each signal's true loading (on the simulated credibility)
+        params["loading"] = {k: float(v) for k, v in obs.groupby("signal").loading.first().items()}
+    obs = obs.drop(columns=["eta", "loading"], errors="ignore")
     return Simulation(spec, obs, crises_out, units, truth_df, params)
 
 
@@ -362,6 +364,7 @@ def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
                 "signal": name,
                 "value": value.ravel(),
                 "eta": eta.ravel(),
+                "loading": loading,
             }
         )
         if trials is not None:
