@@ -24,6 +24,10 @@ Rules of the contract beyond the columns:
   refused, not rounded).  Counts and trials must be at most ``MAX_COUNT`` (2**53, beyond
   which a float64 does not hold every integer), other values and covariates at most
   ``MAX_ABS`` (1e100) in size, so that their squares and sums stay within float range.
+- A member-level signal (``level = "member"``, :mod:`bayescred.member_signals`) is read once
+  per member-year: its rows leave ``alliance`` blank or repeat one value in each of the
+  member's alliances; conflicting values are refused, member-years without an active
+  commitment are dropped and counted.
 - Each header column appears once; each (member, alliance, year, signal) once; each unit
   once in the units table; each crisis id once in the crises table (one row is one
   member's decision in one crisis).
