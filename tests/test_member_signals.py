@@ -265,3 +265,19 @@ def test_what_if_answers_exactly_and_refuses_to_change_a_member_level_signal(rec
     shift_spending = {"shift": [{**shift_troops["shift"][0], "signal": "spending"}]}
     with pytest.raises(DataError, match="'spending' is member-level"):
         bc.whatif(result, shift_spending)
+
+
+@pytest.mark.sampling
+def test_a_member_level_result_saves_and_loads_the_same_model(recovery, tmp_path):
+    _, fits = recovery
+    result = fits["member"]
+    again = bc.load(result.save(tmp_path / "members.nc"))
+    assert again.spec.member_signals == ("spending",)
+    cols = ["member", "alliance", "year", "signal", "value", "unit_idx", "year_idx"]
+    pd.testing.assert_frame_equal(
+        again.panel.observations[cols].reset_index(drop=True),
+        result.panel.observations[cols].reset_index(drop=True),
+        check_dtype=False,
+    )
+    np.testing.assert_allclose(again.log_likelihood().values, result.log_likelihood().values,
+                               rtol=1e-5)
