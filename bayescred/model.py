@@ -264,10 +264,10 @@ def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
     """What each signal reads, (signal, unit, year): ``(pillar, extra)`` with ``pillar`` its
     pillar (credibility plus the pillar's deviation) or credibility itself, and ``extra``
     its common year effect plus its unit offsets where the spec asks for them, on the
-    signal's link scale; a member-level signal reads its member's mean of the pillar (or of
-    credibility) over the member's active units (they add to eta, beside ``loading * pillar``; ``None`` when no
+    signal's link scale (they add to eta, beside ``loading * pillar``; ``None`` when no
     signal has any); ``None`` when every signal reads credibility itself (the one-factor
-    model).
+    model).  A member-level signal's ``pillar`` is its member's mean of it over the
+    member's active units (:func:`_member_mean`).
 
     Year effects and offsets are on the link scale, not credibility's: on credibility's
     scale they are multiplied by the loading, and the product made a ridge between the two
