@@ -266,7 +266,8 @@ def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
     its common year effect plus its unit offsets where the spec asks for them, on the
     signal's link scale (they add to eta, beside ``loading * pillar``; ``None`` when no
     signal has any); ``None`` when every signal reads credibility itself (the one-factor
-    model).
+    model).  A member-level signal's ``pillar`` is its member's mean of it over the
+    member's active units (:func:`_member_mean`).
 
     Year effects and offsets are on the link scale, not credibility's: on credibility's
     scale they are multiplied by the loading, and the product made a ridge between the two
@@ -283,7 +284,8 @@ def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
     reads, extras = [], []
     for s in structure.signals:
         k = structure.signal_pillar[s]
-        reads.append(pillar[k] if k >= 0 else cred)
+        read = pillar[k] if k >= 0 else cred
+        reads.append(_member_mean(structure, read) if s in structure.member_signals else read)
         extra = pt.zeros((structure.n_units, structure.n_years))
         if s in structure.year_signals:
             extra = extra + years[structure.year_signals.index(s)][None, :]
@@ -292,6 +294,16 @@ def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
         extras.append(extra)
     has_extra = bool(structure.year_signals or structure.offset_signals)
     return pt.stack(reads), (pt.stack(extras) if has_extra else None)
+
+
+def _member_mean(structure: ModelStructure, x):
+    """The member's part of ``x`` (unit, year): each unit reads the mean of ``x`` over its
+    member's units active that year (``structure.member_weight``; see
+    :mod:`bayescred.member_signals`)."""
+    one_hot = np.zeros((structure.n_members, structure.n_units))
+    one_hot[structure.member_of_unit, np.arange(structure.n_units)] = 1.0
+    by_member = pt.dot(one_hot, x * structure.member_weight)  # (member, year)
+    return by_member[structure.member_of_unit]
 
 
 def _pillars(spec: ModelSpec, structure: ModelStructure, cred):

@@ -24,6 +24,10 @@ Rules of the contract beyond the columns:
   refused, not rounded).  Counts and trials must be at most ``MAX_COUNT`` (2**53, beyond
   which a float64 does not hold every integer), other values and covariates at most
   ``MAX_ABS`` (1e100) in size, so that their squares and sums stay within float range.
+- A member-level signal (``level = "member"``, :mod:`bayescred.member_signals`) is read once
+  per member-year: its rows leave ``alliance`` blank or repeat one value in each of the
+  member's alliances; conflicting values are refused, member-years without an active
+  commitment are dropped and counted.
 - Each header column appears once; each (member, alliance, year, signal) once; each unit
   once in the units table; each crisis id once in the crises table (one row is one
   member's decision in one crisis).
@@ -52,6 +56,7 @@ import pandas as pd
 from .errors import DataError
 from .families import FAMILIES
 from .families.base import is_integer
+from .member_signals import place_member_rows, split_rows
 from .spec import ModelSpec
 
 OBS_COLUMNS = ("member", "alliance", "year", "signal", "value")
@@ -217,18 +222,31 @@ def load_panel(
     obs, obs_src = _read(observations, "observations")
     notes: list[str] = []
     obs = _clean_observations(obs, obs_src, spec, notes)
+    obs, member_rows = split_rows(obs, spec.member_signals)
+    if obs.empty:
+        raise DataError(
+            f"{obs_src.label}: no row of a unit-level signal; member-level signals "
+            f"({', '.join(spec.member_signals)}) are read on the member's commitments, which "
+            "the unit-level signals' rows place in their alliances and years"
+        )
     units_df = _units(obs, units, spec)
     unit_key = _unit_key(units_df)
     years = np.arange(obs.year.min(), obs.year.max() + 1)
     obs = obs.assign(
         unit_idx=_lookup(unit_key, obs.member, obs.alliance),
         year_idx=(obs.year - years[0]).to_numpy(),
-        signal_idx=pd.Categorical(obs.signal, categories=list(spec.signals)).codes,
     )
     crises_df, src = _read_crises(crises, spec)
     crises_df = _index_crises(crises_df, src, unit_key, years)
     members = sorted(units_df.member.unique())
     crises_df["member_idx"] = np.searchsorted(members, crises_df.member.to_numpy())
+    if len(member_rows):  # on the commitments active by the unit-level evidence alone
+        active = Panel(obs, crises_df, units_df, years, []).active_mask()
+        placed = place_member_rows(member_rows, obs_src, units_df, active, years, notes)
+        obs = pd.concat([obs, placed])
+    obs = obs.assign(
+        signal_idx=pd.Categorical(obs.signal, categories=list(spec.signals)).codes
+    )
     unused = sorted(set(spec.signals) - set(obs.signal))
     if unused:
         raise DataError(
@@ -370,9 +388,14 @@ def _strings(df: pd.DataFrame, columns, src: Source) -> pd.DataFrame:
     return df
 
 
-def _identifiers(df: pd.DataFrame, src: Source) -> pd.DataFrame:
-    """Member and alliance: present, and free of the reserved unit separator."""
-    df = _strings(df, UNIT_COLUMNS, src)
+def _identifiers(df: pd.DataFrame, src: Source, blank_alliance=None) -> pd.DataFrame:
+    """Member and alliance: present, and free of the reserved unit separator;
+    ``blank_alliance``: rows whose alliance may be blank (member-level signals), read as
+    ``""``."""
+    blank = df.alliance.isna() | (df.alliance.astype(str).str.strip() == "")
+    blank &= False if blank_alliance is None else blank_alliance
+    df = _strings(df.assign(alliance=df.alliance.where(~blank, "-")), UNIT_COLUMNS, src)
+    df.loc[blank, "alliance"] = ""
     for col in UNIT_COLUMNS:
         bad = df.index[df[col].str.contains(UNIT_SEP, regex=False)]
         if len(bad):
@@ -392,7 +415,8 @@ def _clean_observations(
 ) -> pd.DataFrame:
     _require_columns(obs, OBS_COLUMNS, src)
     obs = obs.reset_index(drop=True)
-    obs = _identifiers(_strings(obs, ("signal",), src), src)
+    obs = _strings(obs, ("signal",), src)
+    obs = _identifiers(obs, src, blank_alliance=obs.signal.isin(spec.member_signals))
     obs["year"] = _integer_years(obs, src)
     undeclared = sorted(set(obs.signal) - set(spec.signals))
     if undeclared:
@@ -411,7 +435,9 @@ def _clean_observations(
     for name, signal in spec.signals.items():
         _check_support(obs, name, FAMILIES[signal.family], src)
         _check_size(obs, name, FAMILIES[signal.family], src)
-    dup = obs.index[obs.duplicated(["member", "alliance", "year", "signal"], keep=False)]
+    unit_rows = obs[~obs.signal.isin(spec.member_signals)]  # member-level: place_member_rows
+    dup = unit_rows.index[unit_rows.duplicated(["member", "alliance", "year", "signal"],
+                                               keep=False)]
     if len(dup):
         raise DataError(
             f"{src.label}: duplicated (member, alliance, year, signal) on {src.rows(dup)}; "

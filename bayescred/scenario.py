@@ -613,6 +613,12 @@ class _Context:
                 f"{where}: unknown signal {entry.signal!r}; signals are "
                 f"{_names(self.panel.signals)}"
             )
+        if entry.signal in self.spec.member_signals:  # one row per member-year, not per unit
+            raise DataError(
+                f"{where}: signal {entry.signal!r} is member-level (level = \"member\"); "
+                "scenarios do not yet change member-level signals, only unit-level ones "
+                "and crises"
+            )
         return entry.signal
 
     def year_idx(self, year: int, where: str) -> int:

@@ -188,7 +188,9 @@ def simulate(
     )
     for name, dev in deviations.items():  # pillars on the model's scale: credibility + dev
         truth_df[f"pillar_{name}"] = (cred + dev).ravel()
-    obs = obs.drop(columns=["eta"])
+    if "loading" in obs:  # each signal's true loading (on the simulated credibility)
+        params["loading"] = {k: float(v) for k, v in obs.groupby("signal").loading.first().items()}
+    obs = obs.drop(columns=["eta", "loading"], errors="ignore")
     return Simulation(spec, obs, crises_out, units, truth_df, params)
 
 
@@ -294,7 +296,7 @@ def _standardise(raw, units, obs, crises, years):
     """Standardise over each unit's active span, exactly as the model does."""
     key = {(m, a): i for i, (m, a) in enumerate(zip(units.member, units.alliance))}
     lo, hi = np.full(len(units), len(years)), np.full(len(units), -1)
-    for frame in (obs, crises):
+    for frame in (obs[obs.alliance != ""], crises):  # member-level rows place no unit
         u = np.array([key[(m, a)] for m, a in zip(frame.member, frame.alliance)], int)
         t = (frame.year.to_numpy() - years[0]).astype(int)
         np.minimum.at(lo, u, t)
@@ -349,16 +351,20 @@ def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
         alpha = rng.normal(0, 0.3)
         loading = rng.uniform(0.6, 1.2)
         path, extra = _signal_path(rng, spec, truth, name, theta, deviations or {})
+        rows = units[["member", "alliance"]]
+        if sig.level == "member":  # once per member-year, on the member's mean
+            rows, path, extra = _per_member(units, path, extra)
         eta = alpha + extra + sig.direction * loading * path
         value, trials = _draw(rng, sig.family, eta, truth)
         frame = pd.DataFrame(
             {
-                "member": np.repeat(units.member.to_numpy(), n_years),
-                "alliance": np.repeat(units.alliance.to_numpy(), n_years),
-                "year": np.tile(years, n_units),
+                "member": np.repeat(rows.member.to_numpy(), n_years),
+                "alliance": np.repeat(rows.alliance.to_numpy(), n_years),
+                "year": np.tile(years, len(rows)),
                 "signal": name,
                 "value": value.ravel(),
                 "eta": eta.ravel(),
+                "loading": loading,
             }
         )
         if trials is not None:
@@ -374,6 +380,18 @@ def _signals(rng, spec, truth, units, years, raw, missing, deviations=None):
     if "trials" in obs:
         obs["trials"] = obs["trials"].astype("Int64")
     return obs
+
+
+def _per_member(units: pd.DataFrame, path, extra):
+    """A member-level signal's rows (one per member, ``alliance`` blank), what it reads (the
+    mean of ``path`` over the member's units: every simulated unit is active in every year)
+    and its year effect, (member, year)."""
+    members, of_unit = np.unique(units.member.to_numpy(), return_inverse=True)
+    one_hot = np.eye(len(members))[of_unit].T  # (member, unit)
+    mean = one_hot @ path / one_hot.sum(axis=1, keepdims=True)
+    first = np.array([np.flatnonzero(of_unit == m)[0] for m in range(len(members))])
+    rows = pd.DataFrame({"member": members, "alliance": ""})
+    return rows, mean, extra[first]  # no unit offsets: a member-level signal has none
 
 
 def _draw(rng, family: str, eta, truth):

@@ -27,6 +27,7 @@ from .priors import (
 )
 
 DYNAMICS = ("static", "random_walk", "ar1")
+SIGNAL_LEVELS = ("unit", "member")  # a signal is a commitment's, or its member's own
 BACKENDS = ("nutpie", "pymc", "numpyro", "advi")  # advi: approximate (approx.py)
 
 # Default priors of the structural parameters, on credibility's internal (raw) scale:
@@ -164,6 +165,10 @@ class SignalSpec:
                              "signal are not any one unit's credibility")
     unit_offsets: bool = key(False, "a persistent offset per unit on this signal: a unit's "
                              "lasting level on it (size, geography) is not credibility")
+    level: str = key("unit", "unit: one value per commitment (member, alliance) and year; "
+                     "member: the member's own (spending, forces), one value per member-year, "
+                     "read on the mean credibility of its commitments active that year "
+                     "(docs/member_signals.md)", Allowed(choices=SIGNAL_LEVELS))
 
 
 @dataclass(frozen=True)
@@ -306,6 +311,11 @@ class ModelSpec:
     base_dir: str = "."
     output: OutputSpec = field(default_factory=OutputSpec)
     dimensions: dict[str, DimensionSpec] = field(default_factory=dict)
+
+    @property
+    def member_signals(self) -> tuple[str, ...]:
+        """Signals declared ``level = "member"`` (read once per member-year)."""
+        return tuple(n for n, s in self.signals.items() if s.level == "member")
 
     def signal_dimension(self, signal: str) -> str | None:
         """The pillar ``signal`` belongs to (``None`` in a one-factor model)."""
@@ -540,7 +550,14 @@ def _signal(table: Any, where: str) -> SignalSpec:
         if not isinstance(value, bool):
             raise SpecError(f"{where}: key {name!r} must be true or false, got {value!r}")
         flags[name] = value
-    return SignalSpec(family, int(direction), description, **flags)
+    level = table.get("level", "unit")
+    _check_allowed(SignalSpec, "level", level, where)
+    if level == "member" and flags["unit_offsets"]:
+        raise SpecError(
+            f"{where}: unit_offsets = true needs level = \"unit\"; a member-level signal has "
+            "one value per member-year, not one per commitment, so it has no unit offsets"
+        )
+    return SignalSpec(family, int(direction), description, **flags, level=level)
 
 
 def _dimensions(table: Any, signals: dict[str, SignalSpec], where: str) -> dict:

@@ -10,12 +10,13 @@ and nowhere else; no reader infers them from the names of a model's variables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .design import crisis_kinds
 from .families import FAMILIES, Family
+from .member_signals import member_weights
 from .panel import Panel
 from .spec import ModelSpec
 
@@ -68,6 +69,15 @@ class ModelStructure:
         kind has its own follow-through intercept and reputation effects.
     crisis_covariates : tuple of str
         Crisis covariates that shift the odds of honouring (``beta_followthrough``).
+    member_signals : tuple of str
+        Signals read once per member-year on the member's part of credibility (``level =
+        "member"``, :mod:`bayescred.member_signals`).
+    member_of_unit : ndarray of int
+        (unit,) each unit's member (position in the ``member`` coordinate).
+    member_weight : ndarray of float
+        (unit, year) the member-year averaging weights (:func:`~bayescred.member_signals.
+        member_weights`); a member-level signal reads ``sum_u w[u, t] latent[u, t]`` over
+        the member's units.
     """
 
     dynamics: str
@@ -100,9 +110,14 @@ class ModelStructure:
     def signal_latent(self) -> bool:
         """Whether a signal reads more than credibility itself (its pillar, a year effect or
         a unit offset): then each signal has a latent value of its own per unit-year."""
-        return bool(self.dimensions or self.year_signals or self.offset_signals)
+        return bool(
+            self.dimensions or self.year_signals or self.offset_signals or self.member_signals
+        )
     crisis_kinds: tuple[str, ...] = ()
     crisis_covariates: tuple[str, ...] = ()
+    member_signals: tuple[str, ...] = ()
+    member_of_unit: np.ndarray | None = field(default=None, compare=False, repr=False)
+    member_weight: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def random_walk(self) -> bool:
@@ -158,6 +173,11 @@ def model_structure(spec: ModelSpec, panel: Panel) -> ModelStructure:
         shared_pillar_scale=spec.latent.pillar_scale == "shared",
         crisis_kinds=crisis_kinds(panel.crises),
         crisis_covariates=tuple(spec.follow_through.covariates) if len(panel.crises) else (),
+        member_signals=tuple(s for s in signals if s in spec.member_signals),
+        member_of_unit=panel.member_of_unit,
+        member_weight=member_weights(
+            panel.active_mask(), panel.member_of_unit, len(panel.members)
+        ) if spec.member_signals and signals else None,
     )
 
 

@@ -116,6 +116,32 @@ CASES = {
         sim=dict(n_units=8, n_members=5, n_alliances=2, n_years=8, n_crises=20),
         kinds=True,
     ),
+    "random_walk, member-level signals (once per member-year, and per alliance), late joiner":
+    dict(
+        spec=dict(signals={
+            "troops": {"family": "negbinomial"},
+            "spending": {"family": "lognormal", "level": "member"},
+            "exercises": {"family": "poisson", "level": "member", "direction": -1},
+        }),
+        sim=dict(n_units=9, n_members=4, n_alliances=3, n_years=10, n_crises=8),
+        unobserved=True,
+        per_alliance="exercises",  # given once per (member, alliance), read once per year
+    ),
+    "triad with member-level signals, year effects and a static pillar": dict(
+        spec=dict(
+            dynamics="static",
+            signals={
+                "troops": {"family": "negbinomial", "year_effects": True},
+                "spending": {"family": "lognormal", "level": "member", "year_effects": True},
+                "votes": {"family": "beta", "level": "member"},
+            },
+            dimensions={
+                "capability": {"signals": ["troops", "spending"], "dynamics": "ar1"},
+                "commitment": {"signals": ["votes"], "dynamics": "static"},
+            },
+        ),
+        sim=dict(n_units=8, n_members=3, n_alliances=3, n_years=8, n_crises=6),
+    ),
     "ar1, one crisis kind, crisis covariate, partial crises": dict(
         spec=dict(dynamics="ar1", crisis_covariates=("gap",)),
         sim=dict(n_units=6, n_members=4, n_alliances=2, n_years=8, n_crises=10),
@@ -130,7 +156,8 @@ def _spec(dynamics="random_walk", signals=None, covariates=(), reputation_noise=
     raw = {
         "name": "kernel-test",
         "signals": {k: {"family": v.family, "direction": v.direction,
-                        "year_effects": v.year_effects, "unit_offsets": v.unit_offsets}
+                        "year_effects": v.year_effects, "unit_offsets": v.unit_offsets,
+                        "level": v.level}
                     for k, v in spec.signals.items()},
         "dimensions": dimensions or {},
         "latent": {"dynamics": dynamics, "covariates": list(covariates)},
@@ -164,6 +191,8 @@ def _case(name):
         year = obs.year - obs.year.min()
         obs = obs[~((key == first) & (year < 5)) & ~((key == second) & year.between(3, 6))]
         crises = crises[~(crises.member + crises.alliance).isin([first, second])]
+    if case.get("per_alliance"):  # a member-level signal's rows repeated in each alliance
+        obs = _per_alliance(obs, units, case["per_alliance"])
     panel = load_panel(obs, crises, units, spec=spec)
     if case.get("unobserved"):
         from bayescred.design import walk_centring
@@ -172,6 +201,13 @@ def _case(name):
     scales = signal_scales(panel, spec)
     model = build_model(panel, spec, scales)
     return model, kernel_model(model, panel, spec, scales)
+
+
+def _per_alliance(obs: pd.DataFrame, units: pd.DataFrame, signal: str) -> pd.DataFrame:
+    """``signal``'s member-year rows given once per (member, alliance) instead."""
+    here = obs.signal == signal
+    repeated = obs[here].drop(columns="alliance").merge(units[["member", "alliance"]])
+    return pd.concat([obs[~here], repeated], ignore_index=True)
 
 
 def _point(model: pm.Model, kernel, x: np.ndarray) -> list[np.ndarray]:

@@ -45,31 +45,33 @@ from .layout import (
     A_DIMS,
     A_HONORED,
     A_MEMBER_OF_UNIT,
+    A_MEMBER_WEIGHT,
     A_OBS_C1,
     A_OBS_C2,
     A_OBS_CELL,
     A_OBS_SIGNAL,
     A_OBS_TRIALS,
     A_OBS_Y,
-    A_ROLES,
-    A_SIG_DIRECTION,
-    A_SIG_FAMILY,
-    A_SIG_NVEC,
-    A_SIG_OFFSET,
-    A_SIG_PAR,
-    A_VIOLATED,
     A_PILLAR_KIND,
     A_PILLAR_PHI,
     A_PILLAR_SIGMA,
+    A_ROLES,
+    A_SIG_DIRECTION,
+    A_SIG_FAMILY,
+    A_SIG_MEMBER,
+    A_SIG_NVEC,
+    A_SIG_OFFSET,
+    A_SIG_PAR,
     A_SIG_PILLAR,
     A_SIG_UNIT,
     A_SIG_YEAR,
+    A_VIOLATED,
     A_WALK_CENTRED,
     DIM_ALLIANCES,
     DIM_DYNAMICS,
     DIM_FOLLOWTHROUGH,
-    DIM_SIGNAL_LATENT,
     DIM_MEMBERS,
+    DIM_SIGNAL_LATENT,
     DYN_RW,
     FT_BINARY,
     FT_NONE,
@@ -90,6 +92,8 @@ from .pillars import (
     _deviations,
     deviation_prior,
     extras_prior,
+    member_mean,
+    member_mean_grad,
     signal_latent,
     signal_latent_grad,
 )
@@ -209,6 +213,9 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     pillar_sigma, direction = _i1(t, A_PILLAR_SIGMA), _f1(t, A_SIG_DIRECTION)
     lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
                              pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
+    sig_member, member_weight = _i1(t, A_SIG_MEMBER), _f1(t, A_MEMBER_WEIGHT)
+    member_of_unit = _i1(t, A_MEMBER_OF_UNIT)
+    member_mean(lat, sig_member, member_weight, member_of_unit, dims)
     lp = extras_prior(val, gval, roles, dims, sig_year, sig_unit)
     g_dev = np.zeros_like(dev)
     if roles[R_ZPIL] >= 0:
@@ -216,6 +223,7 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
                               pillar_sigma)  # fmt: skip
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
+    member_mean_grad(g_lat, sig_member, member_weight, member_of_unit, dims)
     signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
                        sig_unit, pillar_kind, direction)  # fmt: skip
     return lp

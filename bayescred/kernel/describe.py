@@ -271,7 +271,7 @@ def _signals(panel: Panel, spec: ModelSpec, scales, offset: dict, structure) -> 
 
 def _signal_latent(structure: ModelStructure) -> dict:
     """kernel.pillars' arrays: each signal's pillar, year-effect row and offset row (-1:
-    none), each pillar's dynamics and element of phi_pillar."""
+    none), each pillar's dynamics and element of phi_pillar, and the member-level signals'."""
     signals = structure.signals
     return {
         "sig_pillar": np.array([structure.signal_pillar[s] for s in signals], np.int64),
@@ -287,6 +287,21 @@ def _signal_latent(structure: ModelStructure) -> dict:
             [0 if structure.shared_pillar_scale else k for k in range(len(structure.dimensions))],
             np.int64,
         ),
+        **_member_signals(structure),
+    }
+
+
+def _member_signals(structure: ModelStructure) -> dict:
+    """kernel.pillars' member-mean arrays: which signals are member-level, and the
+    member-year averaging weights (flat unit-year; zeros when no signal is)."""
+    weight = structure.member_weight
+    if weight is None:
+        weight = np.zeros(structure.n_units * structure.n_years)
+    return {
+        "sig_member": np.array(
+            [s in structure.member_signals for s in structure.signals], np.int64
+        ),
+        "member_weight": np.asarray(weight, float).ravel(),
     }
 
 

@@ -149,6 +149,8 @@ ARRAYS = (
     ("pillar_kind", np.int64, 1),  # (pillar,): DYN_* of its deviation
     ("pillar_phi", np.int64, 1),  # (pillar,): its element of phi_pillar (ar1), else -1
     ("pillar_sigma", np.int64, 1),  # (pillar,): its element of sigma_pillar (0 when shared)
+    ("sig_member", np.int64, 1),  # (signal,): 1 = member-level, reads its member's mean
+    ("member_weight", np.float64, 1),  # (unit * year,): member-year averaging weights
 )
 
 # Sampler coordinates (random walk): nutpie samples xs = (x~, log c, m), not the model's x.
@@ -234,6 +236,8 @@ PRECOND_ARRAYS = (
     A_PILLAR_KIND,
     A_PILLAR_PHI,
     A_PILLAR_SIGMA,
+    A_SIG_MEMBER,
+    A_MEMBER_WEIGHT,
     A_SAMPLER_KIND,
     A_SAMPLER_REF,
     A_SAMPLER_PAR,
@@ -246,7 +250,7 @@ PRECOND_ARRAYS = (
     A_PRE_SCALE_AT,
     A_PRE_SPREAD_AT,
     A_PRE_SPREAD,
-) = range(48)
+) = range(50)
 N_ARRAYS = len(ARRAYS)
 N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
 N_UNITS = N_PRECOND + len(PRECOND_ARRAYS)  # the row that points at the model units' addresses

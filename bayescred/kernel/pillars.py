@@ -8,6 +8,11 @@ read it exactly as they read credibility in the one-factor model.  Year effects 
 offsets are on the signal's link scale (``eta = icpt + extra + slope * pillar``): the rows
 read ``pillar + extra / slope``, and the reverse pass adds the term this puts on the
 loading's gradient back, so the loading's gradient is the model's.
+
+A member-level signal (``level = "member"``) reads its member's mean of that value over
+the member's units active that year (:func:`member_mean`, ``model._member_mean``): the
+year effect is the same in every unit, so the mean of ``pillar + extra / slope`` is the
+model's ``mean(pillar) + extra / slope``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import math
 import numpy as np
 
 from .layout import (
+    DIM_MEMBERS,
     DIM_UNITS,
     DIM_YEARS,
     DYN_AR1,
@@ -217,3 +223,42 @@ def extras_prior(val, gval, roles, dims, sig_year, sig_unit):
             for u in range(n_u):
                 lp += _normal_terms(val, val[oso + j], gval, oo + j * n_u + u, -1, oso + j)
     return lp
+
+
+@kernel_function()
+def member_mean(lat, sig_member, member_weight, member_of_unit, dims):
+    """In place: a member-level signal's latent value in every unit-year becomes its
+    member's mean over its active units that year, ``sum_u w[u, t] lat[u, t]`` over the
+    member's units (``member_weight``; see :mod:`bayescred.member_signals`)."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    n_c = n_u * n_t
+    sums = np.zeros(dims[DIM_MEMBERS])
+    for j in range(sig_member.shape[0]):
+        if sig_member[j] == 0:
+            continue
+        at = j * n_c
+        for t in range(n_t):
+            sums[:] = 0.0
+            for u in range(n_u):
+                sums[member_of_unit[u]] += member_weight[u * n_t + t] * lat[at + u * n_t + t]
+            for u in range(n_u):
+                lat[at + u * n_t + t] = sums[member_of_unit[u]]
+
+
+@kernel_function()
+def member_mean_grad(g_lat, sig_member, member_weight, member_of_unit, dims):
+    """Reverse of :func:`member_mean`, in place: each unit-year's gradient becomes its weight
+    times the sum of the gradients its member's mean received that year."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    n_c = n_u * n_t
+    sums = np.zeros(dims[DIM_MEMBERS])
+    for j in range(sig_member.shape[0]):
+        if sig_member[j] == 0:
+            continue
+        at = j * n_c
+        for t in range(n_t):
+            sums[:] = 0.0
+            for u in range(n_u):
+                sums[member_of_unit[u]] += g_lat[at + u * n_t + t]
+            for u in range(n_u):
+                g_lat[at + u * n_t + t] = member_weight[u * n_t + t] * sums[member_of_unit[u]]

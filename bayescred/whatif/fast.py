@@ -30,6 +30,11 @@ def _fast(
             "its importance weights do not yet cover [dimensions], year_effects or "
             "unit_offsets"
         )
+    if spec.member_signals:  # their rows read a member's mean, not one unit's credibility
+        raise FastUnavailable(
+            "its importance weights do not yet cover member-level signals (level = "
+            f"\"member\": {', '.join(spec.member_signals)})"
+        )
     if not bound.crises.empty and result.panel.crises.empty:
         raise FastUnavailable(
             "the baseline data have no crises, so its posterior has no reputation or "
