@@ -263,3 +263,26 @@ def test_diagnose_recommends_kfold_with_the_command_when_pareto_k_is_high():
     assert check.status == "warn"
     assert "bc.kfold(result, k=10)" in check.next_step
     assert "`bayescred kfold RESULT.nc --k 10`" in check.next_step
+
+
+def test_kfold_refuses_signals_that_read_more_than_credibility():
+    """Held-out rows are scored on their unit's credibility: a pillar model (or year
+    effects, offsets, member-level signals) is refused in one line before any refit."""
+    spec = bc.spec_from_dict({
+        "name": "triad", "signals": {"a": {"family": "gaussian"}, "b": {"family": "poisson",
+                                                                        "year_effects": True}},
+        "dimensions": {"one": ["a"], "two": ["b"]}})
+    sim = bc.simulate(spec, n_units=4, n_members=3, n_alliances=2, n_years=6, n_crises=0,
+                      seed=1)
+    panel = bc.load_panel(sim.observations, sim.crises, sim.units, spec=spec)
+
+    class Fitted:  # what kfold reads before refitting: spec and panel
+        pass
+
+    fitted = Fitted()
+    fitted.spec, fitted.panel = spec, panel
+    for run in (lambda: bc.kfold(fitted, k=2), lambda: bc.lfo(fitted, start=panel.years[2])):
+        with pytest.raises(SpecError) as err:
+            run()
+        text = str(err.value)
+        assert "[dimensions], year_effects" in text and "bc.compare" in text and "\n" not in text

@@ -61,6 +61,7 @@ def kfold(result, k: int = 10, by: str = "unit", client=None, *, seed: int = 0,
     """
     if by not in BY:
         raise SpecError(f"kfold: by must be one of {', '.join(BY)}, got {by!r}")
+    _check_scorable(result, "kfold")
     obs = result.panel.observations
     folds = fold_of_rows(obs, len(result.panel.years), k, by, seed)
     jobs = [_job(result, obs[folds != f], f"fold-{f:02d}", seed + f, sampler)
@@ -92,6 +93,7 @@ def lfo(result, start: int, horizon: int = 1, client=None, *, seed: int = 0, out
     """
     panel = result.panel
     years = panel.years.astype(int)
+    _check_scorable(result, "lfo")
     if not isinstance(horizon, int) or horizon < 1:
         raise SpecError(f"lfo: horizon must be a positive integer, got {horizon!r}")
     if start not in years or start + horizon > years[-1]:
@@ -110,6 +112,25 @@ def lfo(result, start: int, horizon: int = 1, client=None, *, seed: int = 0, out
                                         seed))
     method = f"leave-future-out from {start}, {horizon} year(s) ahead"
     return _elpd_data(method, np.concatenate(scores), None, _n_samples(result, sampler))
+
+
+def _check_scorable(result, what: str) -> None:
+    """Refuse, in one line, a model whose signals read more than credibility (pillars, year
+    effects, unit offsets, member-level signals): held-out rows are scored here on their
+    unit's credibility, which is not what such a signal reads."""
+    from ..structure import model_structure
+
+    structure = model_structure(result.spec, result.panel)
+    if structure.signal_latent:
+        parts = [name for name, on in (
+            ("[dimensions]", structure.dimensions), ("year_effects", structure.year_signals),
+            ("unit_offsets", structure.offset_signals),
+            ('level = "member"', structure.member_signals)) if on]
+        raise SpecError(
+            f"{what}: not built for a spec with {', '.join(parts)}: held-out rows are scored "
+            "on their unit's credibility, which is not what those signals read; compare "
+            "such models by PSIS-LOO (bc.compare)"
+        )
 
 
 def fold_of_rows(obs: pd.DataFrame, n_years: int, k: int, by: str, seed: int) -> np.ndarray:
