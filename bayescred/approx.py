@@ -37,6 +37,7 @@ import xarray as xr
 from numba import njit
 
 from .kernel import geometry as k
+from .kernel.layout import DYN_STATIC
 from .kernel.model import KernelModel
 from .psis import psislw
 
@@ -164,6 +165,7 @@ def path_predecessors(kernel: KernelModel) -> np.ndarray:
         if b is not None and b.shape[-1] > 1:
             at = b.offset + np.arange(b.size).reshape(-1, b.shape[-1])
             prev[at[:, 1:]] = at[:, :-1]
+    _pillar_scale_links(kernel, blocks, prev)
     level = blocks.get("level")
     path = blocks.get("z_walk") or blocks.get("z_innovation")
     if level is None or path is None or len(path.shape) != 2:
@@ -173,6 +175,27 @@ def path_predecessors(kernel: KernelModel) -> np.ndarray:
     prev[at[:, 0]] = level.offset + np.arange(units)
     prev[at[:, 1:]] = at[:, :-1]
     return prev
+
+
+def _pillar_scale_links(kernel: KernelModel, blocks: dict, prev: np.ndarray) -> None:
+    """A dynamic pillar's own log scale after ``sigma_pillar``, and its signals' loadings
+    and intercepts after its log scale and location (``model._pillars``): scaling a pillar
+    up scales its deviations' spread up and its loadings down, and shifting it shifts its
+    intercepts, so the preconditioner learns those slopes and NUTS no longer walks the
+    ridge (a pillar's coordinates come before its signals' in the blocks' order)."""
+    scale, location = blocks.get("pillar_log_scale"), blocks.get("pillar_location")
+    if scale is None or location is None:
+        return
+    dynamic = kernel.arrays["pillar_kind"] != DYN_STATIC
+    sigma = blocks.get("sigma_pillar")
+    for k in np.flatnonzero(dynamic):
+        if sigma is not None:
+            prev[scale.offset + k] = sigma.offset + (k if sigma.size > 1 else 0)
+    for name, after in (("loading", scale), ("alpha", location)):
+        b = blocks.get(name)
+        for j, k in enumerate(kernel.arrays["sig_pillar"] if b is not None else ()):
+            if k >= 0 and dynamic[k] and j < b.size and b.size == len(kernel.arrays["sig_pillar"]):
+                prev[b.offset + j] = after.offset + k
 
 
 def _flat(windows: list[float], tolerance: float) -> bool:

@@ -62,7 +62,7 @@ from .families import FAMILIES
 from .panel import OUTCOMES, Panel
 from .priors import PRIOR_DISTS
 from .spec import ModelSpec
-from .structure import ModelStructure, _groups, model_structure
+from .structure import PILLAR_AUX_SD, ModelStructure, _groups, model_structure
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -312,9 +312,12 @@ def _pillars(spec: ModelSpec, structure: ModelStructure, cred):
     the pillar's ``phi_pillar`` (ar1: reverting to overall credibility) or 1 (random
     walk); static: ``dev[t] = dev[0]`` in every year.
 
-    The sampler's coordinates ``pillar_state`` are the pillars themselves (dynamic pillars;
-    the deviation is ``pillar - credibility``) or the static deviation (first year; the
-    later coordinates are unused and standard normal, so the density stays proper).  The
+    The sampler's coordinates ``pillar_state`` are the pillars themselves up to a scale and
+    location of their own (dynamic pillars: ``pillar = exp(pillar_log_scale) *
+    pillar_state + pillar_location``, :func:`_sampler_scale_terms`; the deviation is
+    ``pillar - credibility``) or the static deviation (first year; the later coordinates,
+    and that pillar's log scale and location, are unused and standard normal, so the
+    density stays proper).  The
     signals inform every unit-year of a pillar strongly, so the pillar is centred on its
     data: with the deviations as coordinates (centred or not) a unit's overall level and
     its pillars' deviations traded along a ridge of ~180 coordinates (R-hat 2-3 on the US
@@ -329,21 +332,40 @@ def _pillars(spec: ModelSpec, structure: ModelStructure, cred):
         model.add_coord("ar1_dimension", list(structure.ar1_pillars))
         phi = prior(spec, "phi_pillar", dims="ar1_dimension")
     state = pm.Flat("pillar_state", dims=("dimension", "unit", "year"))
+    log_scale = pm.Flat("pillar_log_scale", dims="dimension")
+    location = pm.Flat("pillar_location", dims="dimension")
     n_years = structure.n_years
     out, logp = [], 0.0
     for k, (name, dynamics) in enumerate(zip(structure.dimensions, structure.pillar_dynamics)):
         x = state[k]
-        if dynamics == "static":
+        if dynamics == "static":  # (log scale and location unused: standard normal)
             out.append(cred + pt.repeat(x[:, :1], n_years, axis=1))
             logp = logp + _normal_logp(x[:, 0], 0.0, sigma[k]) + _normal_logp(x[:, 1:], 0.0, 1.0)
+            logp = logp + _normal_logp(pt.stack([log_scale[k], location[k]]), 0.0, 1.0)
             continue
-        dev = x - cred
+        pillar = pt.exp(log_scale[k]) * x + location[k]
+        logp = logp + _sampler_scale_terms(x, log_scale[k])
+        dev = pillar - cred
         persistence = phi[structure.ar1_pillars.index(name)] if dynamics == "ar1" else 1.0
         mean = pt.concatenate([pt.zeros_like(dev[:, :1]), persistence * dev[:, :-1]], axis=1)
         logp = logp + _normal_logp(dev, mean, sigma[k])
-        out.append(x)
+        out.append(pillar)
     pm.Potential("pillar_prior", logp)
     return pt.stack(out)
+
+
+def _sampler_scale_terms(x, log_scale):
+    """What makes ``pillar = exp(log_scale) * x + location`` exact: the Jacobian of x -> pillar
+    and an auxiliary density that holds x's own log scale and location near 0, given the
+    pillar (it integrates to 1 over log_scale and location, so the pillar's posterior is
+    the model's).  Why: a pillar's overall scale and location trade against its signals'
+    loadings and intercepts, and as a move of every pillar value NUTS made it slowly; here
+    it is two coordinates (the walk's raw scale has the same remedy, kernel/geometry.py)."""
+    n = x.shape[0] * x.shape[1]
+    aux = PILLAR_AUX_SD / pt.sqrt(n)
+    mean = pt.mean(x)
+    log_sd = 0.5 * pt.log(pt.mean(pt.sqr(x - mean)))
+    return (n - 1) * log_scale - 0.5 * pt.sqr(log_sd / aux) - 0.5 * pt.sqr(mean / aux)
 
 
 def _normal_logp(x, mu, sigma):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-SAMPLER_ONLY = ("pillar_state",)  # coordinates a result does not keep (see module docstring)
+SAMPLER_ONLY = ("pillar_state", "pillar_log_scale", "pillar_location")  # coordinates a result does not keep (see module docstring)
 
 
 def derive(idata, active: np.ndarray):
@@ -86,7 +86,8 @@ def pillar_table(post: xr.Dataset, hdi_prob: float, unit_coords: tuple[str, str]
 def states(post: xr.Dataset, spec) -> xr.DataArray:
     """The model's ``pillar_state`` (dimension, unit, year) from ``pillar`` (a result does
     not keep it): the pillar itself, or for a static pillar its deviation from credibility
-    (the first year's; the later coordinates, which nothing reads, as the same value)."""
+    (the first year's; the later coordinates, which nothing reads, as the same value), for
+    ``pillar_log_scale`` and ``pillar_location`` 0 (``model._pillars``)."""
     pillar = post["pillar"].transpose("chain", "draw", "dimension", "unit", "year")
     dev = pillar - post["credibility"]
     static = [d.dynamics == "static" for d in spec.dimensions.values()]

@@ -23,6 +23,11 @@ from .spec import ModelSpec
 FOLLOWTHROUGH_MODES = ("none", "binary", "ordered")
 
 
+# Spread of the pillar coordinates' own log scale and location, times 1 / sqrt(number of
+# values), in the auxiliary density that makes them coordinates (model._sampler_scale_terms,
+# kernel.pillars.scale_terms): as for the walk's (kernel.model._AUX_SD).
+PILLAR_AUX_SD = 0.3
+
 @dataclass(frozen=True)
 class ModelStructure:
     """What a model of ``spec`` on ``panel`` contains.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..families import FAMILIES, KERNEL_FAMILIES
+from ..structure import PILLAR_AUX_SD
 from .latent import (
     _alliance_baselines,
     _latent,
@@ -94,6 +95,7 @@ from .pillars import (
     extras_prior,
     member_mean,
     member_mean_grad,
+    scale_terms,
     signal_latent,
     signal_latent_grad,
 )
@@ -221,6 +223,7 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     if roles[R_ZPIL] >= 0:
         lp += deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
                               pillar_sigma)  # fmt: skip
+        lp += scale_terms(val, gval, roles, dims, pillar_kind, PILLAR_AUX_SD)
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
     member_mean_grad(g_lat, sig_member, member_weight, member_of_unit, dims)

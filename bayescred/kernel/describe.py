@@ -180,7 +180,8 @@ def _scalar_bound(bound, rv) -> float:
 def _prior(name: str, spec: ModelSpec) -> tuple[int, tuple[float, ...]]:
     """The kernel's code and parameters of the prior of block ``name``."""
     # hierarchical: written out in the kernel (latent._level_prior, pillars.extras_prior)
-    if name in ("level", "z_alliance", "year_effect", "unit_offset", "pillar_state"):
+    if name in ("level", "z_alliance", "year_effect", "unit_offset", "pillar_state",
+                "pillar_log_scale", "pillar_location"):
         return layout.D_FLAT, ()
     if name == "z_walk":  # written out in the kernel, which reads the step from here
         return layout.D_FLAT, (WALK_STEP,)

@@ -65,6 +65,8 @@ ROLES = (
     "sigma_offset",  # unit_offsets: the offsets' spread
     "unit_offset",  # unit_offsets: (offset_signal, unit)
     "beta_followthrough",  # effects of the crisis covariates on follow-through
+    "pillar_log_scale",  # [dimensions]: pillar = exp(log scale) * pillar_state + location
+    "pillar_location",  # (model._pillars: the pillars' own scale and location as coordinates)
 )
 (
     R_LEVEL,
@@ -94,6 +96,8 @@ ROLES = (
     R_SIGOFF,
     R_OFFSET,
     R_BETAFT,
+    R_PLSCALE,
+    R_PLLOC,
 ) = range(len(ROLES))
 # dims: index into the ``dims`` array
 DIMS = ("units", "years", "members", "alliances", "covariates", "dynamics", "followthrough",

@@ -30,6 +30,8 @@ from .layout import (
     R_LOADING,
     R_OFFSET,
     R_PHIPIL,
+    R_PLLOC,
+    R_PLSCALE,
     R_SIGOFF,
     R_SIGPIL,
     R_SIGYEAR,
@@ -51,22 +53,58 @@ def _persistence(val, roles, kind, phi_at):
 
 @kernel_function()
 def _deviations(val, cred, roles, dims, pillar_kind):
-    """Each pillar's deviation from credibility, (pillar, unit, year): ``pillar_state -
-    credibility`` (dynamic pillars), or the static deviation (its first coordinate) in
-    every year; see ``model._pillars``."""
+    """Each pillar's deviation from credibility, (pillar, unit, year): ``exp(log scale) *
+    pillar_state + location - credibility`` (dynamic pillars), or the static deviation (its
+    first coordinate) in every year; see ``model._pillars``."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_k = pillar_kind.shape[0]
     dev = np.zeros((n_k, n_u, n_t))
     oz = roles[R_ZPIL]
     for k in range(n_k):
+        scale, loc = math.exp(val[roles[R_PLSCALE] + k]), val[roles[R_PLLOC] + k]
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
                 if pillar_kind[k] == DYN_STATIC:
                     dev[k, u, t] = val[at]
                 else:
-                    dev[k, u, t] = val[at + t] - cred[u * n_t + t]
+                    dev[k, u, t] = scale * val[at + t] + loc - cred[u * n_t + t]
     return dev
+
+
+@kernel_function()
+def scale_terms(val, gval, roles, dims, pillar_kind, aux):
+    """model._sampler_scale_terms for each dynamic pillar (the Jacobian of its coordinates'
+    scale and the auxiliary density of their own log scale and location, spread ``aux /
+    sqrt(values)``); a static pillar's unused log scale and location are standard normal."""
+    n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
+    n = n_u * n_t
+    sd = aux / math.sqrt(n)
+    oz, osc, olc = roles[R_ZPIL], roles[R_PLSCALE], roles[R_PLLOC]
+    lp = 0.0
+    for k in range(pillar_kind.shape[0]):
+        if pillar_kind[k] == DYN_STATIC:
+            a, b = val[osc + k], val[olc + k]
+            lp += -0.5 * (a * a + b * b) - 2.0 * HALF_LOG_2PI
+            gval[osc + k] -= a
+            gval[olc + k] -= b
+            continue
+        at = oz + k * n
+        total = 0.0
+        for i in range(n):
+            total += val[at + i]
+        mean = total / n
+        ss = 0.0
+        for i in range(n):
+            ss += (val[at + i] - mean) ** 2
+        var = ss / n
+        log_sd = 0.5 * math.log(var)
+        lp += (n - 1) * val[osc + k] - 0.5 * (log_sd / sd) ** 2 - 0.5 * (mean / sd) ** 2
+        gval[osc + k] += n - 1
+        for i in range(n):
+            gval[at + i] -= (log_sd / (sd * sd)) * (val[at + i] - mean) / (n * var)
+            gval[at + i] -= (mean / (sd * sd)) / n
+    return lp
 
 
 @kernel_function()
@@ -174,11 +212,13 @@ def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar,
 
 @kernel_function()
 def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind):
-    """Reverse of :func:`_deviations`: a dynamic pillar's deviation is its coordinate minus
-    credibility; a static pillar's years all read its first coordinate."""
+    """Reverse of :func:`_deviations`: a dynamic pillar's deviation is its scaled and shifted
+    coordinate minus credibility; a static pillar's years all read its first coordinate."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
-    oz = roles[R_ZPIL]
+    oz, osc, olc = roles[R_ZPIL], roles[R_PLSCALE], roles[R_PLLOC]
     for k in range(pillar_kind.shape[0]):
+        scale = math.exp(val[osc + k])
+        g_scale, g_loc = 0.0, 0.0
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
@@ -186,8 +226,12 @@ def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind):
                 if pillar_kind[k] == DYN_STATIC:
                     gval[at] += g
                 else:
-                    gval[at + t] += g
+                    gval[at + t] += g * scale
+                    g_scale += g * scale * val[at + t]
+                    g_loc += g
                     g_cred[u * n_t + t] -= g
+        gval[osc + k] += g_scale
+        gval[olc + k] += g_loc
 
 
 @kernel_function()
