@@ -392,14 +392,19 @@ def test_unknown_example_lists_available():
         datasets.load_example("no_such_panel")
 
 
-@pytest.mark.parametrize("name", ["us_alliances", "wars_1816_2003", "wars_1816_2003_llm"])
+DATA_OF_EXAMPLE = {"wars_1816_2003_llm": "wars_1816_2003", "us_alliances_triad": "us_alliances"}
+
+
+@pytest.mark.parametrize(
+    "name", ["us_alliances", "us_alliances_triad", "wars_1816_2003", "wars_1816_2003_llm"]
+)
 def test_load_example(name):
     pytest.importorskip("bayescred.panel", reason="bayescred.panel is not available yet")
     pytest.importorskip("bayescred.spec", reason="bayescred.spec is not available yet")
     panel, spec = datasets.load_example(name)
     assert spec.name == name
     assert len(panel.units) == len(
-        pd.read_csv(REPO / "data" / name.removesuffix("_llm") / "units.csv")
+        pd.read_csv(REPO / "data" / DATA_OF_EXAMPLE.get(name, name) / "units.csv")
     )
     assert set(panel.signals) == set(spec.signals)
 
