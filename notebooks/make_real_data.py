@@ -248,7 +248,7 @@ cells = [
         "print('P(kappa_violate > kappa_honor) =', round(wars.prob_violation_costlier(), 3))"
     ),
     nbf.v4.new_markdown_cell(
-        "What the wars say, with the specs' own settings (4 chains x 2000 draws, seed 1): "
+        "What the wars say, with the specs' own settings (4 chains x 3000 draws, seed 1): "
         "credibility as these capability signals measure it does **not** predict "
         "follow-through: the loading's mean is negative and its 90% interval spans 0 "
         "(P(loading < 0) about 0.9). The follow-through model as a whole does discriminate "
