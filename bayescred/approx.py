@@ -188,14 +188,15 @@ def _pillar_scale_links(kernel: KernelModel, blocks: dict, prev: np.ndarray) -> 
         return
     dynamic = kernel.arrays["pillar_kind"] != DYN_STATIC
     sigma = blocks.get("sigma_pillar")
-    for k in np.flatnonzero(dynamic):
-        if sigma is not None:
+    if sigma is not None:
+        for k in np.flatnonzero(dynamic):
             prev[scale.offset + k] = sigma.offset + (k if sigma.size > 1 else 0)
+    pillar_of_signal = kernel.arrays["sig_pillar"]
+    linked = np.flatnonzero((pillar_of_signal >= 0) & dynamic[np.maximum(pillar_of_signal, 0)])
     for name, after in (("loading", scale), ("alpha", location)):
         b = blocks.get(name)
-        for j, k in enumerate(kernel.arrays["sig_pillar"] if b is not None else ()):
-            if k >= 0 and dynamic[k] and j < b.size and b.size == len(kernel.arrays["sig_pillar"]):
-                prev[b.offset + j] = after.offset + k
+        if b is not None and b.size == pillar_of_signal.size:  # one per signal, in order
+            prev[b.offset + linked] = after.offset + pillar_of_signal[linked]
 
 
 def _flat(windows: list[float], tolerance: float) -> bool:

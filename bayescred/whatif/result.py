@@ -256,17 +256,16 @@ class WhatIfResult:
         if self.pillar_baseline is None:
             return None
         mask, _, _, w = self._cells()
-        mask = mask & (self.reported.year.values <= self.last_data_year)[None, :].repeat(
-            self.reported.sizes["unit"], axis=0).ravel()
-        frames = []
+        data_years = self.reported.year.values <= self.last_data_year
+        mask = mask & np.broadcast_to(data_years, self.reported.shape).ravel()
+        index, frames = self._index(mask), []
         for name in self.pillar_baseline["dimension"].values:
             b, s = (a.sel(dimension=name).values for a in (self.pillar_baseline,
                                                              self.pillar_scenario))
-            b = b.reshape(b.shape[0], -1)[:, mask]
-            s = s.reshape(s.shape[0], -1)[:, mask]
-            table = self._index(mask)
+            table = index.copy()
             table.insert(2, "dimension", str(name))
-            frames.append(self._difference(table, b, s, w, prob))
+            frames.append(self._difference(table, b.reshape(b.shape[0], -1)[:, mask],
+                                           s.reshape(s.shape[0], -1)[:, mask], w, prob))
         return pd.concat(frames, ignore_index=True)
 
     def effect(
