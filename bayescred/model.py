@@ -127,16 +127,32 @@ def build_model(
         coords["crisis_kind"] = list(structure.crisis_kinds)
     with pm.Model(coords=coords) as model:
         theta_raw, raw_scale = _latent(panel, spec, structure)
-        theta = _standardise(theta_raw, panel.active_mask())
+        # with [dimensions] the standardised path is the pillars' common level and overall
+        # credibility is the mean of the pillars (_overall)
+        name = "credibility_common" if structure.dimensions else "credibility"
+        theta = _standardise(theta_raw, panel.active_mask(), name)
         # scale parameters reported on credibility's scale (the raw scale is arbitrary)
         for name, value in raw_scale.items():  # with the raw variable's dims (kappa: kind)
             dims = model.named_vars_to_dims.get(name) if name in model.named_vars else None
             pm.Deterministic(name.removesuffix("_raw"), value / theta.sd_raw, dims=dims)
+        pillar = _pillars(spec, structure, theta.value) if structure.dimensions else None
+        overall = _overall(pillar) if pillar is not None else theta.value
         if structure.signals:  # a spec without signals is fitted to its crises alone
-            latent = _signal_latent(spec, structure, theta.value)
+            latent = _signal_latent(spec, structure, theta.value, pillar)
             _measurement(panel, spec, scales, theta, structure, latent)
-        _followthrough(panel, spec, theta, structure)
+        _followthrough(panel, spec, overall, structure)
     return model
+
+
+def _overall(pillar):
+    """Overall credibility of a ``[dimensions]`` model, (unit, year): the equal-weight mean
+    of the pillars, ``common + mean_k deviation_k``.  The common level (standardised,
+    with the spec's dynamics and reputation) is what the deviations revert to; overall
+    credibility also moves when one pillar moves for years (a withdrawal of forces moves
+    it by a third of the capability pillar's fall), which the common level alone does not
+    where the pillars do not move together (docs/dimensions.md)."""
+    pm.Deterministic("pillar", pillar.transpose(1, 2, 0), dims=("unit", "year", "dimension"))
+    return pm.Deterministic("credibility", pt.mean(pillar, axis=0), dims=("unit", "year"))
 
 
 class _Standardised:
@@ -146,12 +162,12 @@ class _Standardised:
         self.value, self.sd_raw = value, sd_raw
 
 
-def _standardise(theta_raw, active: np.ndarray) -> _Standardised:
+def _standardise(theta_raw, active: np.ndarray, name: str = "credibility") -> _Standardised:
     weight = active.astype(float) / active.sum()
     mean = pt.sum(theta_raw * weight)
     # the tiny floor keeps a flat starting path (sd = 0) finite
     sd = pt.sqrt(pt.sum((theta_raw - mean) ** 2 * weight) + 1e-12)
-    value = pm.Deterministic("credibility", (theta_raw - mean) / sd, dims=("unit", "year"))
+    value = pm.Deterministic(name, (theta_raw - mean) / sd, dims=("unit", "year"))
     return _Standardised(value, sd)
 
 
@@ -260,9 +276,9 @@ def _reputation(panel: Panel, spec: ModelSpec, structure: ModelStructure, n_year
 # ---------------------------------------------------------------------------- pillars
 
 
-def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
+def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred, pillar=None):
     """What each signal reads, (signal, unit, year): ``(pillar, extra)`` with ``pillar`` its
-    pillar (credibility plus the pillar's deviation) or credibility itself, and ``extra``
+    pillar (``pillar``, from :func:`_pillars`) or credibility itself, and ``extra``
     its common year effect plus its unit offsets where the spec asks for them, on the
     signal's link scale (they add to eta, beside ``loading * pillar``; ``None`` when no
     signal has any); ``None`` when every signal reads credibility itself (the one-factor
@@ -274,11 +290,6 @@ def _signal_latent(spec: ModelSpec, structure: ModelStructure, cred):
     that NUTS crawled along (859 leapfrog steps per draw on the US panel)."""
     if not structure.signal_latent:
         return None
-    if structure.dimensions:
-        pillar = _pillars(spec, structure, cred)
-        pm.Deterministic(
-            "pillar", pillar.transpose(1, 2, 0), dims=("unit", "year", "dimension")
-        )
     years = _year_effects(spec, structure) if structure.year_signals else None
     offsets = _unit_offsets(spec, structure) if structure.offset_signals else None
     reads, extras = [], []
@@ -307,9 +318,10 @@ def _member_mean(structure: ModelStructure, x):
 
 
 def _pillars(spec: ModelSpec, structure: ModelStructure, cred):
-    """Each pillar, (dimension, unit, year): overall credibility plus the pillar's deviation,
+    """Each pillar, (dimension, unit, year): the common level ``cred`` plus the pillar's
+    deviation,
     ``dev[0] ~ Normal(0, sigma)``, ``dev[t] ~ Normal(phi * dev[t-1], sigma)`` with ``phi``
-    the pillar's ``phi_pillar`` (ar1: reverting to overall credibility) or 1 (random
+    the pillar's ``phi_pillar`` (ar1: reverting to the common level) or 1 (random
     walk); static: ``dev[t] = dev[0]`` in every year.
 
     The sampler's coordinates ``pillar_state`` are the pillars themselves up to a scale and
@@ -504,9 +516,7 @@ def outcome_codes(outcomes: pd.Series) -> np.ndarray:
     return outcomes.map({o: i for i, o in enumerate(OUTCOMES)}).to_numpy(int)
 
 
-def _followthrough(
-    panel: Panel, spec: ModelSpec, theta: _Standardised, structure: ModelStructure
-) -> None:
+def _followthrough(panel: Panel, spec: ModelSpec, cred, structure: ModelStructure) -> None:
     """Each crisis is an observation of credibility in its year:
     ``logit P(honour) = alpha[kind] + loading * credibility[u, t] + z_c . beta``, with
     ``z_c`` the crisis covariates standardised over the crises (log-odds per sd, like the
@@ -522,7 +532,7 @@ def _followthrough(
     kind = pm.Data("crisis_kind_idx", kind_index(crises, structure.crisis_kinds))
     codes = outcome_codes(crises.outcome)
     loading = prior(spec, "loading_followthrough")
-    eta = loading * theta.value.ravel()[cell]
+    eta = loading * cred.ravel()[cell]
     if structure.crisis_covariates:
         model.add_coord("crisis_covariate", list(structure.crisis_covariates))
         z = crisis_covariate_matrix(crises, structure.crisis_covariates, panel.crisis_scaling)

@@ -85,11 +85,11 @@ def pillar_table(post: xr.Dataset, hdi_prob: float, unit_coords: tuple[str, str]
 
 def states(post: xr.Dataset, spec) -> xr.DataArray:
     """The model's ``pillar_state`` (dimension, unit, year) from ``pillar`` (a result does
-    not keep it): the pillar itself, or for a static pillar its deviation from credibility
-    (the first year's; the later coordinates, which nothing reads, as the same value), for
-    ``pillar_log_scale`` and ``pillar_location`` 0 (``model._pillars``)."""
+    not keep it): the pillar itself, or for a static pillar its deviation from the common
+    level ``credibility_common`` (the first year's; the later coordinates, which nothing
+    reads, as the same value), for ``pillar_log_scale`` and ``pillar_location`` 0 (``model._pillars``)."""
     pillar = post["pillar"].transpose("chain", "draw", "dimension", "unit", "year")
-    dev = pillar - post["credibility"]
+    dev = pillar - post["credibility_common"]
     static = [d.dynamics == "static" for d in spec.dimensions.values()]
     flag = xr.DataArray(static, dims="dimension", coords={"dimension": pillar["dimension"]})
     return xr.where(flag, dev, pillar).transpose("chain", "draw", "dimension", "unit", "year")

@@ -170,8 +170,10 @@ def simulate(
     rng = np.random.default_rng(seed)
     units = _units(rng, spec, n_units, n_members or max(2, round(0.7 * n_units)), n_alliances)
     years = np.arange(start_year, start_year + n_years)
-    raw, crises = _latent_path(rng, spec, truth, units, n_years, n_crises)
+    # (a one-factor spec draws no deviations: its panels are as before pillars existed)
     deviations = _pillar_deviations(rng, spec, truth, len(units), n_years)
+    mean_dev = np.mean(list(deviations.values()), axis=0) if deviations else 0.0
+    raw, crises = _latent_path(rng, spec, truth, units, n_years, n_crises, mean_dev)
     obs = _signals(rng, spec, truth, units, years, raw, missing, deviations)
     crises = crises.assign(year=years[crises.year_idx])
     cred, scale = _standardise(raw, units, obs, crises, years)
@@ -183,10 +185,12 @@ def simulate(
             "member": np.repeat(units.member.to_numpy(), n_years),
             "alliance": np.repeat(units.alliance.to_numpy(), n_years),
             "year": np.tile(years, len(units)),
-            "credibility": cred.ravel(),
+            "credibility": (cred + mean_dev).ravel(),
         }
     )
-    for name, dev in deviations.items():  # pillars on the model's scale: credibility + dev
+    if deviations:  # pillars on the model's scale: common level + deviation; overall
+        truth_df["credibility_common"] = cred.ravel()  # credibility is their mean
+    for name, dev in deviations.items():
         truth_df[f"pillar_{name}"] = (cred + dev).ravel()
     if "loading" in obs:  # each signal's true loading (on the simulated credibility)
         params["loading"] = {k: float(v) for k, v in obs.groupby("signal").loading.first().items()}
@@ -235,8 +239,11 @@ def _units(rng, spec, n_units: int, n_members: int, n_alliances: int) -> pd.Data
     return units.sort_values(["alliance", "member"]).reset_index(drop=True)
 
 
-def _latent_path(rng, spec, truth, units, n_years, n_crises):
-    """Raw credibility, with crises decided year by year (outcome -> reputation -> next)."""
+def _latent_path(rng, spec, truth, units, n_years, n_crises, mean_dev=0.0):
+    """Raw credibility, with crises decided year by year (outcome -> reputation -> next).
+    With pillars the path is their common level and a crisis reads overall credibility,
+    the common level plus the pillars' mean deviation ``mean_dev`` (model._overall; the
+    deviations are on credibility's scale, which the raw path's is near)."""
     n_units = len(units)
     members = sorted(units.member.unique())
     m_idx = np.searchsorted(members, units.member)
@@ -266,7 +273,8 @@ def _latent_path(rng, spec, truth, units, n_years, n_crises):
                 else kinds[0]
             z = np.round(rng.normal(size=len(covariates)), 4) if covariates else np.zeros(0)
             eta = truth.of_kind(kind, "alpha_followthrough") + float(z @ beta)
-            p = expit(eta + truth.loading_followthrough * raw[u, t])
+            overall = raw[u, t] + (mean_dev[u, t] if np.ndim(mean_dev) else 0.0)
+            p = expit(eta + truth.loading_followthrough * overall)
             honored = rng.random() < p
             outcomes[(u, t)] = ("honored" if honored else "violated", kind, *z)
             if t + 1 < n_years:
@@ -308,7 +316,7 @@ def _standardise(raw, units, obs, crises, years):
 
 
 def _pillar_deviations(rng, spec, truth, n_units: int, n_years: int) -> dict:
-    """Each pillar's deviation from overall credibility (model.py, ``_pillar_deviations``):
+    """Each pillar's deviation from the common level (model.py, ``_pillars``):
     sigma times an AR(1), random-walk or static path of standard-normal innovations."""
     out = {}
     for name, dim in spec.dimensions.items():

@@ -207,9 +207,35 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
 
 
 @kernel_function()
+def _overall_followthrough(cred, dev, g_dev, val, gval, g_cred, roles, dims, t):
+    """Follow-through on overall credibility of a ``[dimensions]`` model, the mean of the
+    pillars (``model._overall``): the common level ``cred`` plus the mean deviation.  Its
+    gradient goes to the common level and, a K-th each, to the deviations."""
+    n_k, n_u, n_t = dev.shape[0], dev.shape[1], dev.shape[2]
+    overall = cred.copy()
+    for k in range(n_k):
+        for u in range(n_u):
+            for s in range(n_t):
+                overall[u * n_t + s] += dev[k, u, s] / n_k
+    g_over = np.zeros_like(cred)
+    crisis_cell, crisis_outcome = _i1(t, A_CRISIS_CELL), _i1(t, A_CRISIS_OUTCOME)
+    lp = _followthrough(overall, val, gval, g_over, roles, dims, crisis_cell, crisis_outcome, t)
+    for c in range(crisis_cell.shape[0]):  # only the crises' cells have a gradient
+        cell = crisis_cell[c]
+        if g_over[cell] == 0.0:
+            continue
+        g_cred[cell] += g_over[cell]
+        for k in range(n_k):
+            g_dev[k, cell // n_t, cell % n_t] += g_over[cell] / n_k
+        g_over[cell] = 0.0  # several crises in one cell: add their sum once
+    return lp
+
+
+@kernel_function()
 def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     """The signal rows where each signal reads a latent value of its own (its pillar, year
-    effect, unit offsets: ``kernel.pillars``), with those parts' priors."""
+    effect, unit offsets: ``kernel.pillars``), with those parts' priors; with pillars, the
+    follow-through too (it reads their mean)."""
     sig_pillar, sig_year, sig_unit = _i1(t, A_SIG_PILLAR), _i1(t, A_SIG_YEAR), _i1(t, A_SIG_UNIT)
     pillar_kind, pillar_phi = _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_PHI)
     pillar_sigma, direction = _i1(t, A_PILLAR_SIGMA), _f1(t, A_SIG_DIRECTION)
@@ -224,6 +250,7 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
         lp += deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
                               pillar_sigma)  # fmt: skip
         lp += scale_terms(val, gval, roles, dims, pillar_kind, PILLAR_AUX_SD)
+        lp += _overall_followthrough(cred, dev, g_dev, val, gval, g_cred, roles, dims, t)
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
     member_mean_grad(g_lat, sig_member, member_weight, member_of_unit, dims)
@@ -271,8 +298,10 @@ def logp_grad(x, grad, t):
         lp += _signal_measurement(cred, val, gval, g_cred, roles, dims, t)
     else:
         lp += _measurement(cred, val, gval, g_cred, roles, t)
-    crisis_cell, crisis_outcome = _i1(t, A_CRISIS_CELL), _i1(t, A_CRISIS_OUTCOME)
-    lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_outcome, t)
+    if roles[R_ZPIL] < 0:  # (with pillars, _signal_measurement holds the follow-through)
+        crisis_cell, crisis_outcome = _i1(t, A_CRISIS_CELL), _i1(t, A_CRISIS_OUTCOME)
+        lp += _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell,
+                             crisis_outcome, t)  # fmt: skip
     g_raw = _standardise_grad(g_cred, cred, sd, active_weight).reshape(raw.shape)
     _latent_grad(
         g_raw,
@@ -346,6 +375,7 @@ def expand(x, out, t):
             k = _copy_into(out, k, val[o : o + n])
     if roles[R_TAU] >= 0:
         k = _copy_into(out, k, _alliance_baselines(val, roles, dims[DIM_ALLIANCES]))
+    at_cred = k  # overall credibility; with pillars their mean, written below
     k = _copy_into(out, k, cred)
     if dims[DIM_DYNAMICS] == DYN_RW:
         out[k] = step / sd
@@ -357,11 +387,16 @@ def expand(x, out, t):
             out[k + j] = val[roles[R_KH] + j] / sd
             out[k + n_kinds + j] = val[roles[R_KV] + j] / sd
         k += 2 * n_kinds
-    if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = credibility + deviation
-        pillar_kind = _i1(t, A_PILLAR_KIND)
+    if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = common level + deviation;
+        pillar_kind = _i1(t, A_PILLAR_KIND)  # credibility their mean; then the common level
         dev = _deviations(val, cred, roles, dims, pillar_kind)
         n_k, n_c = pillar_kind.shape[0], cred.shape[0]
         n_t = dev.shape[2]
         for c in range(n_c):
+            total = 0.0
             for kk in range(n_k):
-                out[k + c * n_k + kk] = cred[c] + dev[kk, c // n_t, c % n_t]
+                value = cred[c] + dev[kk, c // n_t, c % n_t]
+                out[k + c * n_k + kk] = value
+                total += value
+            out[at_cred + c] = total / n_k
+        k = _copy_into(out, k + n_c * n_k, cred)

@@ -340,6 +340,7 @@ def _stored(model, blocks) -> list[tuple[str, tuple[int, ...]]]:
         "kappa_honor",
         "kappa_violate",
         "pillar",
+        "credibility_common",
     ):
         if det in deterministics:
             dims = model.named_vars_to_dims.get(det) or ()
