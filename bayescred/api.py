@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from .design import SignalScale
 from . import pillars
+from .design import SignalScale
 from .fit import sample
 from .kernel.build import start_compiling
 from .kernel.describe import kernel_model

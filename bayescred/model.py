@@ -135,7 +135,10 @@ def build_model(
         for name, value in raw_scale.items():  # with the raw variable's dims (kappa: kind)
             dims = model.named_vars_to_dims.get(name) if name in model.named_vars else None
             pm.Deterministic(name.removesuffix("_raw"), value / theta.sd_raw, dims=dims)
-        pillar = _pillars(spec, structure, theta.value) if structure.dimensions else None
+        pillar = (
+            _pillars(spec, structure, theta.value, panel.active_mask())
+            if structure.dimensions else None
+        )
         overall = _overall(pillar) if pillar is not None else theta.value
         if structure.signals:  # a spec without signals is fitted to its crises alone
             latent = _signal_latent(spec, structure, theta.value, pillar)
@@ -317,7 +320,7 @@ def _member_mean(structure: ModelStructure, x):
     return by_member[structure.member_of_unit]
 
 
-def _pillars(spec: ModelSpec, structure: ModelStructure, cred):
+def _pillars(spec: ModelSpec, structure: ModelStructure, cred, active: np.ndarray):
     """Each pillar, (dimension, unit, year): the common level ``cred`` plus the pillar's
     deviation,
     ``dev[0] ~ Normal(0, sigma)``, ``dev[t] ~ Normal(phi * dev[t-1], sigma)`` with ``phi``
@@ -333,7 +336,13 @@ def _pillars(spec: ModelSpec, structure: ModelStructure, cred):
     signals inform every unit-year of a pillar strongly, so the pillar is centred on its
     data: with the deviations as coordinates (centred or not) a unit's overall level and
     its pillars' deviations traded along a ridge of ~180 coordinates (R-hat 2-3 on the US
-    panel), and non-centred innovations cost ~1,000 leapfrog steps per draw."""
+    panel), and non-centred innovations cost ~1,000 leapfrog steps per draw.
+
+    A pillar exists where its commitment does (``active``, the unit's span): outside it the
+    pillar is the common level (deviation 0) and its coordinates are unused and standard
+    normal, so the deviation's path starts afresh in the first active year (``dev[first] ~
+    Normal(0, sigma)``).  Deviations drawn from their prior over the years before an ally
+    joined (a third of the US panel's grid) made a funnel with ``sigma_pillar``."""
     model = pm.modelcontext(None)
     model.add_coord("dimension", list(structure.dimensions))
     if structure.shared_pillar_scale:  # one deviation scale: overall = the equal-weight
@@ -346,21 +355,23 @@ def _pillars(spec: ModelSpec, structure: ModelStructure, cred):
     state = pm.Flat("pillar_state", dims=("dimension", "unit", "year"))
     log_scale = pm.Flat("pillar_log_scale", dims="dimension")
     location = pm.Flat("pillar_location", dims="dimension")
-    n_years = structure.n_years
+    active = np.asarray(active, bool)
     out, logp = [], 0.0
     for k, (name, dynamics) in enumerate(zip(structure.dimensions, structure.pillar_dynamics)):
         x = state[k]
         if dynamics == "static":  # (log scale and location unused: standard normal)
-            out.append(cred + pt.repeat(x[:, :1], n_years, axis=1))
+            n_years = structure.n_years
+            out.append(cred + pt.where(active, pt.repeat(x[:, :1], n_years, axis=1), 0.0))
             logp = logp + _normal_logp(x[:, 0], 0.0, sigma[k]) + _normal_logp(x[:, 1:], 0.0, 1.0)
             logp = logp + _normal_logp(pt.stack([log_scale[k], location[k]]), 0.0, 1.0)
             continue
-        pillar = pt.exp(log_scale[k]) * x + location[k]
-        logp = logp + _sampler_scale_terms(x, log_scale[k])
-        dev = pillar - cred
+        pillar = pt.where(active, pt.exp(log_scale[k]) * x + location[k], cred)
+        logp = logp + _sampler_scale_terms(x[active], log_scale[k])
+        logp = logp + _normal_logp(x[~active], 0.0, 1.0)
+        dev = pillar - cred  # 0 outside the span, so its first year's mean is 0
         persistence = phi[structure.ar1_pillars.index(name)] if dynamics == "ar1" else 1.0
         mean = pt.concatenate([pt.zeros_like(dev[:, :1]), persistence * dev[:, :-1]], axis=1)
-        logp = logp + _normal_logp(dev, mean, sigma[k])
+        logp = logp + _normal_logp(dev[active], mean[active], sigma[k])
         out.append(pillar)
     pm.Potential("pillar_prior", logp)
     return pt.stack(out)
@@ -373,7 +384,7 @@ def _sampler_scale_terms(x, log_scale):
     the model's).  Why: a pillar's overall scale and location trade against its signals'
     loadings and intercepts, and as a move of every pillar value NUTS made it slowly; here
     it is two coordinates (the walk's raw scale has the same remedy, kernel/geometry.py)."""
-    n = x.shape[0] * x.shape[1]
+    n = x.shape[0]  # (the active values, flat)
     aux = PILLAR_AUX_SD / pt.sqrt(n)
     mean = pt.mean(x)
     log_sd = 0.5 * pt.log(pt.mean(pt.sqr(x - mean)))

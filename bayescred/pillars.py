@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-SAMPLER_ONLY = ("pillar_state", "pillar_log_scale", "pillar_location")  # coordinates a result does not keep (see module docstring)
+# the sampler's coordinates, which a result does not keep (see module docstring)
+SAMPLER_ONLY = ("pillar_state", "pillar_log_scale", "pillar_location")
 
 
 def derive(idata, active: np.ndarray):
@@ -87,7 +88,8 @@ def states(post: xr.Dataset, spec) -> xr.DataArray:
     """The model's ``pillar_state`` (dimension, unit, year) from ``pillar`` (a result does
     not keep it): the pillar itself, or for a static pillar its deviation from the common
     level ``credibility_common`` (the first year's; the later coordinates, which nothing
-    reads, as the same value), for ``pillar_log_scale`` and ``pillar_location`` 0 (``model._pillars``)."""
+    reads, as the same value), for ``pillar_log_scale`` and ``pillar_location`` 0
+    (``model._pillars``)."""
     pillar = post["pillar"].transpose("chain", "draw", "dimension", "unit", "year")
     dev = pillar - post["credibility_common"]
     static = [d.dynamics == "static" for d in spec.dimensions.values()]

@@ -85,6 +85,22 @@ CASES = {
         ),
         sim=dict(n_units=7, n_members=5, n_alliances=2, n_years=9, n_crises=8),
     ),
+    "triad, a member joining late (pillars exist in the unit's span only)": dict(
+        spec=dict(
+            signals={
+                "troops": {"family": "negbinomial"},
+                "spending": {"family": "lognormal"},
+                "votes": {"family": "beta"},
+            },
+            dimensions={
+                "capability": {"signals": ["troops"], "dynamics": "ar1"},
+                "cost_sharing": {"signals": ["spending"], "dynamics": "static"},
+                "commitment": {"signals": ["votes"], "dynamics": "random_walk"},
+            },
+        ),
+        sim=dict(n_units=6, n_members=5, n_alliances=2, n_years=10, n_crises=8),
+        unobserved=True,
+    ),
     "one-factor static with year effects and offsets": dict(
         spec=dict(
             dynamics="static",

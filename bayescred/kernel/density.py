@@ -239,8 +239,9 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     sig_pillar, sig_year, sig_unit = _i1(t, A_SIG_PILLAR), _i1(t, A_SIG_YEAR), _i1(t, A_SIG_UNIT)
     pillar_kind, pillar_phi = _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_PHI)
     pillar_sigma, direction = _i1(t, A_PILLAR_SIGMA), _f1(t, A_SIG_DIRECTION)
+    active = _f1(t, A_ACTIVE_WEIGHT)
     lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
-                             pillar_kind, pillar_phi, pillar_sigma, direction)  # fmt: skip
+                             pillar_kind, pillar_phi, pillar_sigma, direction, active)  # fmt: skip
     sig_member, member_weight = _i1(t, A_SIG_MEMBER), _f1(t, A_MEMBER_WEIGHT)
     member_of_unit = _i1(t, A_MEMBER_OF_UNIT)
     member_mean(lat, sig_member, member_weight, member_of_unit, dims)
@@ -248,14 +249,14 @@ def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
     g_dev = np.zeros_like(dev)
     if roles[R_ZPIL] >= 0:
         lp += deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
-                              pillar_sigma)  # fmt: skip
-        lp += scale_terms(val, gval, roles, dims, pillar_kind, PILLAR_AUX_SD)
+                              pillar_sigma, active)  # fmt: skip
+        lp += scale_terms(val, gval, roles, dims, pillar_kind, PILLAR_AUX_SD, active)
         lp += _overall_followthrough(cred, dev, g_dev, val, gval, g_cred, roles, dims, t)
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
     member_mean_grad(g_lat, sig_member, member_weight, member_of_unit, dims)
     signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, direction)  # fmt: skip
+                       sig_unit, pillar_kind, direction, active)  # fmt: skip
     return lp
 
 
@@ -389,7 +390,7 @@ def expand(x, out, t):
         k += 2 * n_kinds
     if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = common level + deviation;
         pillar_kind = _i1(t, A_PILLAR_KIND)  # credibility their mean; then the common level
-        dev = _deviations(val, cred, roles, dims, pillar_kind)
+        dev = _deviations(val, cred, roles, dims, pillar_kind, active_weight)
         n_k, n_c = pillar_kind.shape[0], cred.shape[0]
         n_t = dev.shape[2]
         for c in range(n_c):

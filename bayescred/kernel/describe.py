@@ -241,7 +241,8 @@ def _observations(model, structure: ModelStructure) -> dict:
         parts["c2"].append(c2)
     out = {f"obs_{key}": np.concatenate(v) if v else np.zeros(0) for key, v in parts.items()}
     if structure.signal_latent:  # each signal reads its own latent value (kernel.pillars)
-        out["obs_cell"] = out["obs_cell"] + out["obs_signal"] * structure.n_units * structure.n_years
+        n_cells = structure.n_units * structure.n_years
+        out["obs_cell"] = out["obs_cell"] + out["obs_signal"] * n_cells
     # the kernel loops over each signal's rows in turn: sort them by signal
     order = np.argsort(out["obs_signal"], kind="stable")
     return {key: values[order] for key, values in out.items()}

@@ -52,10 +52,11 @@ def _persistence(val, roles, kind, phi_at):
 
 
 @kernel_function()
-def _deviations(val, cred, roles, dims, pillar_kind):
-    """Each pillar's deviation from credibility, (pillar, unit, year): ``exp(log scale) *
-    pillar_state + location - credibility`` (dynamic pillars), or the static deviation (its
-    first coordinate) in every year; see ``model._pillars``."""
+def _deviations(val, cred, roles, dims, pillar_kind, active):
+    """Each pillar's deviation from the common level ``cred``, (pillar, unit, year):
+    ``exp(log scale) * pillar_state + location - cred`` (dynamic pillars), or the static
+    deviation (its first coordinate) in every year; 0 outside the unit's span (``active``,
+    the active weights: > 0 inside); see ``model._pillars``."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_k = pillar_kind.shape[0]
     dev = np.zeros((n_k, n_u, n_t))
@@ -65,6 +66,8 @@ def _deviations(val, cred, roles, dims, pillar_kind):
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
+                if active[u * n_t + t] <= 0.0:
+                    continue
                 if pillar_kind[k] == DYN_STATIC:
                     dev[k, u, t] = val[at]
                 else:
@@ -73,12 +76,18 @@ def _deviations(val, cred, roles, dims, pillar_kind):
 
 
 @kernel_function()
-def scale_terms(val, gval, roles, dims, pillar_kind, aux):
-    """model._sampler_scale_terms for each dynamic pillar (the Jacobian of its coordinates'
-    scale and the auxiliary density of their own log scale and location, spread ``aux /
-    sqrt(values)``); a static pillar's unused log scale and location are standard normal."""
+def scale_terms(val, gval, roles, dims, pillar_kind, aux, active):
+    """model._sampler_scale_terms for each dynamic pillar over its active values (the
+    Jacobian of its coordinates' scale and the auxiliary density of their own log scale and
+    location, spread ``aux / sqrt(values)``), and standard normal for its coordinates
+    outside the units' spans; a static pillar's unused log scale and location are standard
+    normal."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
-    n = n_u * n_t
+    n_all = n_u * n_t
+    n = 0
+    for i in range(n_all):
+        if active[i] > 0.0:
+            n += 1
     sd = aux / math.sqrt(n)
     oz, osc, olc = roles[R_ZPIL], roles[R_PLSCALE], roles[R_PLLOC]
     lp = 0.0
@@ -89,30 +98,39 @@ def scale_terms(val, gval, roles, dims, pillar_kind, aux):
             gval[osc + k] -= a
             gval[olc + k] -= b
             continue
-        at = oz + k * n
+        at = oz + k * n_all
         total = 0.0
-        for i in range(n):
-            total += val[at + i]
+        for i in range(n_all):
+            if active[i] > 0.0:
+                total += val[at + i]
+            else:  # an unused coordinate
+                x = val[at + i]
+                lp += -0.5 * x * x - HALF_LOG_2PI
+                gval[at + i] -= x
         mean = total / n
         ss = 0.0
-        for i in range(n):
-            ss += (val[at + i] - mean) ** 2
+        for i in range(n_all):
+            if active[i] > 0.0:
+                ss += (val[at + i] - mean) ** 2
         var = ss / n
         log_sd = 0.5 * math.log(var)
         lp += (n - 1) * val[osc + k] - 0.5 * (log_sd / sd) ** 2 - 0.5 * (mean / sd) ** 2
         gval[osc + k] += n - 1
-        for i in range(n):
-            gval[at + i] -= (log_sd / (sd * sd)) * (val[at + i] - mean) / (n * var)
-            gval[at + i] -= (mean / (sd * sd)) / n
+        for i in range(n_all):
+            if active[i] > 0.0:
+                gval[at + i] -= (log_sd / (sd * sd)) * (val[at + i] - mean) / (n * var)
+                gval[at + i] -= (mean / (sd * sd)) / n
     return lp
 
 
 @kernel_function()
-def deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma):
+def deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi, pillar_sigma,
+                    active):  # fmt: skip
     """log p of the deviations (model._pillars): dev[0] ~ Normal(0, sigma), dev[t] ~
-    Normal(phi dev[t-1], sigma); a static pillar's later coordinates are unused and standard
-    normal.  The gradient by the deviations goes into ``g_dev`` (the caller maps it to the
-    coordinates), by sigma and phi into ``gval``."""
+    Normal(phi dev[t-1], sigma) over each unit's span (``active``; the deviation is 0 before
+    it, so its first year's mean is 0); a static pillar's later coordinates are unused and
+    standard normal.  The gradient by the deviations goes into ``g_dev`` (the caller maps
+    it to the coordinates), by sigma and phi into ``gval``."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     osig, oz = roles[R_SIGPIL], roles[R_ZPIL]
     lp = 0.0
@@ -130,12 +148,20 @@ def deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
                     lp += -0.5 * x * x - HALF_LOG_2PI
                     gval[at + t] -= x
                     continue
-                prev = phi * dev[k, u, t - 1] if (t > 0 and not static) else 0.0
+                if static:  # its coordinate itself (the deviation is 0 outside the span)
+                    d = val[at] / sd
+                    lp += -0.5 * d * d - math.log(sd) - HALF_LOG_2PI
+                    gval[at] -= d / sd
+                    gval[at_sd] += (d * d - 1.0) / sd
+                    continue
+                if active[u * n_t + t] <= 0.0:
+                    continue  # (its coordinate is standard normal: scale_terms)
+                prev = phi * dev[k, u, t - 1] if t > 0 else 0.0
                 d = (dev[k, u, t] - prev) / sd
                 lp += -0.5 * d * d - math.log(sd) - HALF_LOG_2PI
                 g_dev[k, u, t] -= d / sd
                 gval[at_sd] += (d * d - 1.0) / sd
-                if t > 0 and not static:
+                if t > 0:
                     g_dev[k, u, t - 1] += d * phi / sd
                     g_phi += d * dev[k, u, t - 1] / sd
         if pillar_kind[k] == DYN_AR1:
@@ -145,12 +171,12 @@ def deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
 
 @kernel_function()
 def signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit, pillar_kind,
-                  pillar_phi, pillar_sigma, direction):  # fmt: skip
+                  pillar_phi, pillar_sigma, direction, active):  # fmt: skip
     """Each signal's latent value, flat (signal, unit, year): pillar + extra / slope, with
     extra its year effect and unit offset (link scale); and the pillars' deviations."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
-    dev = _deviations(val, cred, roles, dims, pillar_kind)
+    dev = _deviations(val, cred, roles, dims, pillar_kind, active)
     n_s = sig_pillar.shape[0]
     lat = np.empty(n_s * n_c)
     for j in range(n_s):
@@ -179,7 +205,7 @@ def _extra(val, roles, y, o, u, t, n_u, n_t):
 
 @kernel_function()
 def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, direction):  # fmt: skip
+                       sig_unit, pillar_kind, direction, active):  # fmt: skip
     """Reverse of :func:`signal_latent`: adds into ``g_cred`` and ``gval`` (with the
     loading's term of ``extra / slope``); ``g_dev`` holds the deviations' gradient from
     their prior and receives the signals'."""
@@ -207,13 +233,14 @@ def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar,
                 # d(extra / (dir * loading)) / d loading = -extra / (dir * loading^2)
                 g_load -= g_extra * _extra(val, roles, y, o, u, t, n_u, n_t) / loading
         gval[roles[R_LOADING] + j] += g_load
-    _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind)
+    _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind, active)
 
 
 @kernel_function()
-def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind):
+def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind, active):
     """Reverse of :func:`_deviations`: a dynamic pillar's deviation is its scaled and shifted
-    coordinate minus credibility; a static pillar's years all read its first coordinate."""
+    coordinate minus the common level; a static pillar's years all read its first
+    coordinate; outside the unit's span it is 0."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     oz, osc, olc = roles[R_ZPIL], roles[R_PLSCALE], roles[R_PLLOC]
     for k in range(pillar_kind.shape[0]):
@@ -222,6 +249,8 @@ def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind):
         for u in range(n_u):
             at = oz + (k * n_u + u) * n_t
             for t in range(n_t):
+                if active[u * n_t + t] <= 0.0:
+                    continue
                 g = g_dev[k, u, t]
                 if pillar_kind[k] == DYN_STATIC:
                     gval[at] += g
