@@ -178,25 +178,17 @@ def path_predecessors(kernel: KernelModel) -> np.ndarray:
 
 
 def _pillar_scale_links(kernel: KernelModel, blocks: dict, prev: np.ndarray) -> None:
-    """A dynamic pillar's own log scale after ``sigma_pillar``, and its signals' loadings
-    and intercepts after its log scale and location (``model._pillars``): scaling a pillar
-    up scales its deviations' spread up and its loadings down, and shifting it shifts its
-    intercepts, so the preconditioner learns those slopes and NUTS no longer walks the
-    ridge (a pillar's coordinates come before its signals' in the blocks' order)."""
-    scale, location = blocks.get("pillar_log_scale"), blocks.get("pillar_location")
-    if scale is None or location is None:
-        return
-    dynamic = kernel.arrays["pillar_kind"] != DYN_STATIC
+    """A dynamic pillar's own log scale after ``sigma_pillar`` (``model._pillars``): scaling
+    a pillar up on the common level's scale scales its deviations' spread up, so the
+    preconditioner learns that slope and NUTS no longer walks the ridge.  (The signals read
+    the pillar on its own standard scale, so their loadings and intercepts do not follow
+    its scale and location.)"""
+    scale = blocks.get("pillar_log_scale")
     sigma = blocks.get("sigma_pillar")
-    if sigma is not None:
-        for k in np.flatnonzero(dynamic):
-            prev[scale.offset + k] = sigma.offset + (k if sigma.size > 1 else 0)
-    pillar_of_signal = kernel.arrays["sig_pillar"]
-    linked = np.flatnonzero((pillar_of_signal >= 0) & dynamic[np.maximum(pillar_of_signal, 0)])
-    for name, after in (("loading", scale), ("alpha", location)):
-        b = blocks.get(name)
-        if b is not None and b.size == pillar_of_signal.size:  # one per signal, in order
-            prev[b.offset + linked] = after.offset + pillar_of_signal[linked]
+    if scale is None or sigma is None:
+        return
+    dynamic = np.flatnonzero(kernel.arrays["pillar_kind"] != DYN_STATIC)
+    prev[scale.offset + dynamic] = sigma.offset + (dynamic if sigma.size > 1 else 0)
 
 
 def _flat(windows: list[float], tolerance: float) -> bool:

@@ -17,7 +17,10 @@ from .results import CredibilityResult
 
 # Sampler-internal coordinates (non-centred innovations, the random walk's coordinates)
 # are left out of the verdict: what matters is the quantities users report.
-INTERNAL = ("z_innovation", "z_alliance", "z_reputation", "level", "z_walk")
+# credibility_common: with [dimensions], the pillars' common level (its parameters,
+# ``level`` and the rest, are checked; credibility and the pillars are what is reported)
+INTERNAL = ("z_innovation", "z_alliance", "z_reputation", "level", "z_walk",
+            "credibility_common")
 
 
 _MAXDEPTH_FLAGS = ("maxdepth_reached", "reached_max_treedepth")  # nutpie, PyMC
@@ -53,11 +56,7 @@ def convergence(result: CredibilityResult, var_names: list[str] | None = None) -
     prior extrapolation and would otherwise set the headline."""
     idata = result.idata
     names = var_names or reported_variables(result)
-    rhat, bulk, tail = mixing.rhat_ess(idata, var_names=names)
-    active = _active(result) if "credibility" in names else None
-    if active is not None:
-        for stat in (rhat, bulk, tail):
-            stat["credibility"] = stat["credibility"].where(active)
+    rhat, bulk, tail = mixing_statistics(result)
     div = idata.sample_stats.get("diverging")
     return {
         "max_rhat": float(max(np.nanmax(rhat[v].values) for v in names)),
@@ -96,7 +95,7 @@ def quick_check(result: CredibilityResult) -> str:
         return "convergence: one chain, R-hat not available"
     cred = convergence(result, ["credibility"])
     others = [v for v in reported_variables(result) if v != "credibility"]
-    rhat = mixing.rhat(result.idata, var_names=others)
+    rhat = mixing_statistics(result)[0]
     worst = max(others, key=lambda v: float(np.nanmax(rhat[v].values)))
     return (
         f"credibility: max R-hat {cred['max_rhat']:.3f}, min bulk ESS "
@@ -111,16 +110,12 @@ def convergence_table(result: CredibilityResult) -> pd.DataFrame:
 
     Credibility is checked over the active unit-years only (the ones reported).
     """
-    post = result.idata.posterior
     reported = reported_variables(result)
     names = reported + internal_variables(result)
-    rhat, bulk, tail = mixing.rhat_ess(post, var_names=names)  # R-hat NaN for 1 chain
-    active = _active(result)
+    rhat, bulk, tail = mixing_statistics(result)  # R-hat NaN for 1 chain
     rows = []
     for name in names:
         r, b, t = rhat[name], bulk[name], tail[name]
-        if name == "credibility" and active is not None:
-            r, b, t = (x.where(active) for x in (r, b, t))
         rows.append(
             {
                 "variable": name,
@@ -134,6 +129,25 @@ def convergence_table(result: CredibilityResult) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("variable")
+
+
+def mixing_statistics(result: CredibilityResult) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset]:
+    """R-hat, bulk ESS and tail ESS of every posterior variable, computed once per result
+    (the report's tables, verdict and worst-mixing list all read them).  Variables per
+    unit-year (credibility, pillars) count over the active unit-years only, the reported
+    ones: years before a member joined are prior extrapolation (NaN here), and skipping
+    them saves a third of the work on the US panel."""
+    cache = result._cache()
+    if "mixing" not in cache:
+        post = result.idata.posterior
+        active = _active(result)
+        if active is not None:
+            post = post.assign({
+                name: da.where(active) for name, da in post.data_vars.items()
+                if {"unit", "year"} <= set(da.dims)
+            })
+        cache["mixing"] = mixing.rhat_ess(post)
+    return cache["mixing"]
 
 
 def _active(result: CredibilityResult) -> xr.DataArray | None:
@@ -404,13 +418,8 @@ def worst_mixing(result: CredibilityResult, n: int = 4) -> list[tuple[str, dict]
     credibility (active unit-years) and the structural parameters."""
     post = result.idata.posterior
     names = reported_variables(result)
-    if post.sizes["chain"] > 1:
-        stats = mixing.rhat(post, names)
-    else:
-        stats = -mixing.ess(post, names, method="bulk")
-    active = _active(result) if "credibility" in names else None
-    if active is not None:
-        stats["credibility"] = stats["credibility"].where(active)
+    rhat, bulk, _ = mixing_statistics(result)
+    stats = rhat if post.sizes["chain"] > 1 else -bulk
     scores = []
     for name in names:
         stat = stats[name]

@@ -84,14 +84,20 @@ def pillar_table(post: xr.Dataset, hdi_prob: float, unit_coords: tuple[str, str]
     return table.reset_index(drop=True)
 
 
-def states(post: xr.Dataset, spec) -> xr.DataArray:
-    """The model's ``pillar_state`` (dimension, unit, year) from ``pillar`` (a result does
-    not keep it): the pillar itself, or for a static pillar its deviation from the common
-    level ``credibility_common`` (the first year's; the later coordinates, which nothing
-    reads, as the same value), for ``pillar_log_scale`` and ``pillar_location`` 0
-    (``model._pillars``)."""
+def sampler_coordinates(post: xr.Dataset, spec) -> dict[str, xr.DataArray]:
+    """The model's ``pillar_state``, ``pillar_log_scale`` and ``pillar_location`` from what a
+    result keeps (``model._pillars``, ``model._read_pillars``): a dynamic pillar's state is
+    the pillar as signals read it, its log scale and location those of the map back to the
+    common level's scale (``raw = read * sd + mean``); a static pillar's state is its
+    deviation from the common level ``credibility_common`` (the first year's; the later
+    coordinates, which nothing reads, as the same value), its log scale and location 0
+    (unused)."""
     pillar = post["pillar"].transpose("chain", "draw", "dimension", "unit", "year")
-    dev = pillar - post["credibility_common"]
     static = [d.dynamics == "static" for d in spec.dimensions.values()]
     flag = xr.DataArray(static, dims="dimension", coords={"dimension": pillar["dimension"]})
-    return xr.where(flag, dev, pillar).transpose("chain", "draw", "dimension", "unit", "year")
+    dev = pillar * post["pillar_sd_raw"] + post["pillar_mean_raw"] - post["credibility_common"]
+    state = xr.where(flag, dev, pillar).transpose("chain", "draw", "dimension", "unit", "year")
+    order = ("chain", "draw", "dimension")
+    log_scale = xr.where(flag, 0.0, np.log(post["pillar_sd_raw"])).transpose(*order)
+    location = xr.where(flag, 0.0, post["pillar_mean_raw"]).transpose(*order)
+    return {"pillar_state": state, "pillar_log_scale": log_scale, "pillar_location": location}

@@ -141,11 +141,9 @@ def aligned_posterior(result: CredibilityResult, model: pm.Model) -> xr.Dataset:
     """
     post = result.idata.posterior
     if "pillar_state" not in post and "pillar" in post:
-        from .pillars import states
+        from .pillars import sampler_coordinates
 
-        zero = xr.zeros_like(post["pillar"].isel(unit=0, year=0, drop=True))
-        post = post.assign(pillar_state=states(post, result.spec), pillar_log_scale=zero,
-                           pillar_location=zero)
+        post = post.assign(sampler_coordinates(post, result.spec))
     out = {}
     for rv in model.free_RVs:
         name = rv.name

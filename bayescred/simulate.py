@@ -185,13 +185,17 @@ def simulate(
             "member": np.repeat(units.member.to_numpy(), n_years),
             "alliance": np.repeat(units.alliance.to_numpy(), n_years),
             "year": np.tile(years, len(units)),
-            "credibility": (cred + mean_dev).ravel(),
+            "credibility": cred.ravel(),
         }
     )
-    if deviations:  # pillars on the model's scale: common level + deviation; overall
-        truth_df["credibility_common"] = cred.ravel()  # credibility is their mean
-    for name, dev in deviations.items():
-        truth_df[f"pillar_{name}"] = (cred + dev).ravel()
+    if deviations:  # the model's pillars and overall credibility (model._standard_pillars)
+        active = _active_cells(units, obs, crises, years)
+        pillars = {name: _standard(cred + dev, active) for name, dev in deviations.items()}
+        truth_df["credibility_common"] = cred.ravel()
+        truth_df["credibility"] = _standard(np.mean(list(pillars.values()), axis=0),
+                                            active).ravel()
+        for name, pillar in pillars.items():
+            truth_df[f"pillar_{name}"] = pillar.ravel()
     if "loading" in obs:  # each signal's true loading (on the simulated credibility)
         params["loading"] = {k: float(v) for k, v in obs.groupby("signal").loading.first().items()}
     obs = obs.drop(columns=["eta", "loading"], errors="ignore")
@@ -302,6 +306,18 @@ def _crisis_cells(rng, n_units, n_years, n_crises) -> dict[int, list[int]]:
 
 def _standardise(raw, units, obs, crises, years):
     """Standardise over each unit's active span, exactly as the model does."""
+    active = _active_cells(units, obs, crises, years)
+    mean, sd = raw[active].mean(), raw[active].std()
+    return (raw - mean) / sd, sd
+
+
+def _standard(x, active):
+    """``x`` standardised over the active cells."""
+    return (x - x[active].mean()) / x[active].std()
+
+
+def _active_cells(units, obs, crises, years):
+    """(unit, year) mask of each unit's active span: first to last year with a row."""
     key = {(m, a): i for i, (m, a) in enumerate(zip(units.member, units.alliance))}
     lo, hi = np.full(len(units), len(years)), np.full(len(units), -1)
     for frame in (obs[obs.alliance != ""], crises):  # member-level rows place no unit
@@ -310,9 +326,7 @@ def _standardise(raw, units, obs, crises, years):
         np.minimum.at(lo, u, t)
         np.maximum.at(hi, u, t)
     tt = np.arange(len(years))
-    active = (tt[None, :] >= lo[:, None]) & (tt[None, :] <= hi[:, None])
-    mean, sd = raw[active].mean(), raw[active].std()
-    return (raw - mean) / sd, sd
+    return (tt[None, :] >= lo[:, None]) & (tt[None, :] <= hi[:, None])
 
 
 def _pillar_deviations(rng, spec, truth, n_units: int, n_years: int) -> dict:

@@ -81,12 +81,14 @@ cells = [
         "meant for one pillar do (votes and ideal distance; spending and personnel), the "
         "others hardly or in reverse. With noise "
         "scales free to reach zero, a yearly random walk can then reproduce one smooth "
-        "signal exactly and the chains split between signals, so `models/us_alliances.toml` "
-        "puts a floor under each signal's noise (see its comments and `data/README.md`). "
-        "The fit below uses that spec."
+        "signal exactly and the chains split between signals, so the one-factor spec "
+        "`models/us_alliances_one_factor.toml` keeps its levels static and puts a floor "
+        "under each signal's noise (see its comments and `data/README.md`). The fit below "
+        "uses that spec; the bundled main spec, the triad of pillars, follows."
     ),
     nbf.v4.new_code_cell(
-        "us = bc.fit(spec, panel, progress=False, **SETTINGS)\n"
+        "_, spec_one = datasets.load_example('us_alliances_one_factor')\n"
+        "us = bc.fit(spec_one, panel, progress=False, **SETTINGS)\n"
         "print(us.timing)\nprint(quick_check(us))"
     ),
     nbf.v4.new_markdown_cell("### Headline estimates: most and least credible commitments in 2012"),
@@ -140,22 +142,24 @@ cells = [
         "signals move the paths instead."
     ),
     nbf.v4.new_markdown_cell(
-        "### The credibility triad on the US panel\n\n`models/us_alliances_triad.toml`: "
-        "commitment (UN votes, ideal-point distance), capability (US troops, joint "
-        "exercises), cost sharing (spending and personnel per head), each pillar AR(1) "
-        "around overall credibility, which is static per commitment and moved by "
-        "reputation (`docs/dimensions.md`). Its own settings are 4 x 3000 draws (about 3 "
-        "minutes on 2 cores; the pillars' scale mixes slowly)."
+        "### The credibility triad on the US panel\n\n`models/us_alliances.toml`, the "
+        "main job's spec: commitment (UN votes, ideal-point distance), capability (US "
+        "troops, joint exercises), cost sharing (spending and personnel per head), each "
+        "pillar AR(1) around a common level that is static per commitment and moved by "
+        "reputation; overall credibility is the standardised mean of the pillars, and it "
+        "is what follow-through reads (`docs/dimensions.md`). Its own settings are 4 x "
+        "1000 draws (about a minute on 2 cores)."
     ),
     nbf.v4.new_code_cell(
-        "tpanel_us, tspec_us = datasets.load_example('us_alliances_triad')\n"
-        "triad_us = bc.fit(tspec_us, tpanel_us, progress=False, **SETTINGS)\n"
+        "triad_us = bc.fit(spec, panel, progress=False, **SETTINGS)\n"
         "print(triad_us.timing)\nprint(quick_check(triad_us))"
     ),
     nbf.v4.new_markdown_cell(
         "Pillars and overall credibility of the main allies, 90% intervals. Capability "
-        "drops where the US withdrew: France 1966-67, Taiwan in the 1970s, the Philippines "
-        "1991-92, Iceland 2006 (`docs/dimensions.md` reads eight episodes)."
+        "drops where the US withdrew, and overall credibility with it: France 1966-67, the "
+        "Philippines 1991-92, Iceland 2006, Germany after 1990; Taiwan's capability falls "
+        "in the 1970s while its cost sharing rises (`docs/dimensions.md` reads twelve "
+        "episodes)."
     ),
     nbf.v4.new_code_cell(
         "pillars_us = triad_us.pillars()\n"
@@ -176,9 +180,10 @@ cells = [
     nbf.v4.new_code_cell("bc.compare({'one factor': us, 'triad': triad_us})"),
     nbf.v4.new_markdown_cell(
         "Read the comparison with care: the triad's exercises are beta-binomial and the one-"
-        "factor model's binomial, which accounts for part of the gap, and 224 observations "
-        "have Pareto k above 0.7 in the triad (a pillar value per unit-year is flexible), so "
-        "PSIS-LOO is not exact for them; K-fold is not built for pillar models yet."
+        "factor model's binomial, which accounts for part of the gap, and many observations "
+        "have Pareto k above 0.7 in the triad (a pillar value per unit-year is flexible; "
+        "the report counts them), so PSIS-LOO is not exact for them; K-fold is not built "
+        "for pillar models yet."
     ),
     nbf.v4.new_markdown_cell(
         "Reputation per crisis kind, and whether reneging costs more than honouring earns:"

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python scripts/us_signal_checks.py [--spec models/us_alliances.toml]
+    python scripts/us_signal_checks.py [--spec models/us_alliances_one_factor.toml]
 
 Prints the two tables of data/README.md's "Modelling choices" (tests/test_datasets.py
 checks that the README holds them as printed): per signal, its counts and its shape on
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--spec",
         type=Path,
-        default=REPO / "models" / "us_alliances.toml",
+        default=REPO / "models" / "us_alliances_one_factor.toml",
         help="the panel's model spec (default: %(default)s)",
     )
     args = parser.parse_args(argv)

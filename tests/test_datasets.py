@@ -392,11 +392,12 @@ def test_unknown_example_lists_available():
         datasets.load_example("no_such_panel")
 
 
-DATA_OF_EXAMPLE = {"wars_1816_2003_llm": "wars_1816_2003", "us_alliances_triad": "us_alliances"}
+DATA_OF_EXAMPLE = {"wars_1816_2003_llm": "wars_1816_2003",
+                   "us_alliances_one_factor": "us_alliances"}
 
 
 @pytest.mark.parametrize(
-    "name", ["us_alliances", "us_alliances_triad", "wars_1816_2003", "wars_1816_2003_llm"]
+    "name", ["us_alliances", "us_alliances_one_factor", "wars_1816_2003", "wars_1816_2003_llm"]
 )
 def test_load_example(name):
     pytest.importorskip("bayescred.panel", reason="bayescred.panel is not available yet")

@@ -206,7 +206,7 @@ def test_spread_advice_is_offered_only_where_it_can_change_the_check():
     plain_spec = default_spec()  # HalfNormal sigma: no floor
     advice = _family_advice("lognormal", "sd", "below", plain_spec)
     assert "floor" not in advice and "loading prior" in advice
-    _, us = load_example("us_alliances")  # sigma: TruncatedNormal, lower = 0.3
+    _, us = load_example("us_alliances")  # sigma: TruncatedNormal, lower = 0.1
     assert "lower floor in the `sigma` prior" in _family_advice("lognormal", "sd", "below", us)
     assert "floor" not in _family_advice("negbinomial", "sd", "below", plain_spec)
     assert "floor in the `dispersion`" in _family_advice("negbinomial", "sd", "below", us)

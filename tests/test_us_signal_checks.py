@@ -93,7 +93,7 @@ def test_link_scale_follows_family_and_direction():
 
 def test_data_readme_holds_the_printed_tables():
     """data/README.md's "Modelling choices" tables are what the script prints now."""
-    printed = checks.report(load_spec(REPO / "models" / "us_alliances.toml"))
+    printed = checks.report(load_spec(REPO / "models" / "us_alliances_one_factor.toml"))
     readme = (REPO / "data" / "README.md").read_text()
     for table in printed.split("\n\n"):
         assert table in readme, "data/README.md is out of date: run scripts/us_signal_checks.py"

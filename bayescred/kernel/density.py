@@ -56,6 +56,7 @@ from .layout import (
     A_PILLAR_KIND,
     A_PILLAR_PHI,
     A_PILLAR_SIGMA,
+    A_PILLAR_WEIGHT,
     A_ROLES,
     A_SIG_DIRECTION,
     A_SIG_FAMILY,
@@ -74,6 +75,7 @@ from .layout import (
     DIM_MEMBERS,
     DIM_SIGNAL_LATENT,
     DYN_RW,
+    DYN_STATIC,
     FT_BINARY,
     FT_NONE,
     R_ALPHA,
@@ -84,20 +86,24 @@ from .layout import (
     R_KV,
     R_LOADFT,
     R_LOADING,
+    R_PLLOC,
     R_SLEVEL,
     R_TAU,
     R_ZPIL,
     T_ZEROSUM,
 )
 from .pillars import (
-    _deviations,
     deviation_prior,
+    deviations,
+    deviations_grad,
     extras_prior,
     member_mean,
     member_mean_grad,
     scale_terms,
     signal_latent,
     signal_latent_grad,
+    read_pillars,
+    read_pillars_grad,
 )
 from .scalars import kernel_function, ordinal, sigmoid, softplus
 from .table import _f1, _f2, _i1, _i2
@@ -207,56 +213,66 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
 
 
 @kernel_function()
-def _overall_followthrough(cred, dev, g_dev, val, gval, g_cred, roles, dims, t):
-    """Follow-through on overall credibility of a ``[dimensions]`` model, the mean of the
-    pillars (``model._overall``): the common level ``cred`` plus the mean deviation.  Its
-    gradient goes to the common level and, a K-th each, to the deviations."""
-    n_k, n_u, n_t = dev.shape[0], dev.shape[1], dev.shape[2]
-    overall = cred.copy()
+def overall_credibility(pil, active):
+    """Overall credibility of a ``[dimensions]`` model: the standardised mean of the
+    standardised pillars (``model._standard_pillars``), and its raw sd."""
+    n_k = pil.shape[0]
+    mean = np.zeros(pil.shape[1])
     for k in range(n_k):
-        for u in range(n_u):
-            for s in range(n_t):
-                overall[u * n_t + s] += dev[k, u, s] / n_k
-    g_over = np.zeros_like(cred)
+        mean += pil[k] / n_k
+    return _standardise(mean, active)
+
+
+@kernel_function()
+def _overall_followthrough(pil, g_pil, val, gval, roles, dims, active, t):
+    """Follow-through on overall credibility (:func:`overall_credibility`); its gradient
+    goes, a K-th each, to the standardised pillars."""
+    overall, sd = overall_credibility(pil, active)
+    g_over = np.zeros_like(overall)
     crisis_cell, crisis_outcome = _i1(t, A_CRISIS_CELL), _i1(t, A_CRISIS_OUTCOME)
     lp = _followthrough(overall, val, gval, g_over, roles, dims, crisis_cell, crisis_outcome, t)
-    for c in range(crisis_cell.shape[0]):  # only the crises' cells have a gradient
-        cell = crisis_cell[c]
-        if g_over[cell] == 0.0:
-            continue
-        g_cred[cell] += g_over[cell]
-        for k in range(n_k):
-            g_dev[k, cell // n_t, cell % n_t] += g_over[cell] / n_k
-        g_over[cell] = 0.0  # several crises in one cell: add their sum once
+    g_mean = _standardise_grad(g_over, overall, sd, active)
+    n_k = pil.shape[0]
+    for k in range(n_k):
+        g_pil[k] += g_mean / n_k
     return lp
 
 
 @kernel_function()
 def _signal_measurement(cred, val, gval, g_cred, roles, dims, t):
-    """The signal rows where each signal reads a latent value of its own (its pillar, year
-    effect, unit offsets: ``kernel.pillars``), with those parts' priors; with pillars, the
-    follow-through too (it reads their mean)."""
+    """The signal rows where each signal reads a latent value of its own (its standardised
+    pillar, year effect, unit offsets: ``kernel.pillars``), with those parts' priors; with
+    pillars, the follow-through too (it reads overall credibility, made of them)."""
     sig_pillar, sig_year, sig_unit = _i1(t, A_SIG_PILLAR), _i1(t, A_SIG_YEAR), _i1(t, A_SIG_UNIT)
     pillar_kind, pillar_phi = _i1(t, A_PILLAR_KIND), _i1(t, A_PILLAR_PHI)
     pillar_sigma, direction = _i1(t, A_PILLAR_SIGMA), _f1(t, A_SIG_DIRECTION)
     active = _f1(t, A_ACTIVE_WEIGHT)
-    lat, dev = signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit,
-                             pillar_kind, pillar_phi, pillar_sigma, direction, active)  # fmt: skip
+    pillars = roles[R_ZPIL] >= 0
+    dev = deviations(val, cred, roles, dims, pillar_kind, active)
+    pillar_weight = _f2(t, A_PILLAR_WEIGHT)
+    pil, sds = read_pillars(cred, dev, val, roles, dims, pillar_kind, active, pillar_weight)
+    lat = signal_latent(cred, pil, val, roles, dims, sig_pillar, sig_year, sig_unit, direction)
     sig_member, member_weight = _i1(t, A_SIG_MEMBER), _f1(t, A_MEMBER_WEIGHT)
     member_of_unit = _i1(t, A_MEMBER_OF_UNIT)
     member_mean(lat, sig_member, member_weight, member_of_unit, dims)
     lp = extras_prior(val, gval, roles, dims, sig_year, sig_unit)
     g_dev = np.zeros_like(dev)
-    if roles[R_ZPIL] >= 0:
+    g_pil = np.zeros_like(pil)
+    if pillars:
         lp += deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
                               pillar_sigma, active)  # fmt: skip
-        lp += scale_terms(val, gval, roles, dims, pillar_kind, PILLAR_AUX_SD, active)
-        lp += _overall_followthrough(cred, dev, g_dev, val, gval, g_cred, roles, dims, t)
+        lp += scale_terms(val, gval, roles, dims, pillar_kind, PILLAR_AUX_SD, active,
+                          pillar_weight)  # fmt: skip
+        lp += _overall_followthrough(pil, g_pil, val, gval, roles, dims, active, t)
     g_lat = np.zeros_like(lat)
     lp += _measurement(lat, val, gval, g_lat, roles, t)
     member_mean_grad(g_lat, sig_member, member_weight, member_of_unit, dims)
-    signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, direction, active)  # fmt: skip
+    signal_latent_grad(g_lat, g_pil, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, direction)  # fmt: skip
+    if pillars:
+        read_pillars_grad(g_pil, pil, sds, val, gval, g_dev, g_cred, roles, pillar_kind, active,
+                          pillar_weight)  # fmt: skip
+        deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind, active)
     return lp
 
 
@@ -388,16 +404,25 @@ def expand(x, out, t):
             out[k + j] = val[roles[R_KH] + j] / sd
             out[k + n_kinds + j] = val[roles[R_KV] + j] / sd
         k += 2 * n_kinds
-    if roles[R_ZPIL] >= 0:  # pillar (unit, year, dimension) = common level + deviation;
-        pillar_kind = _i1(t, A_PILLAR_KIND)  # credibility their mean; then the common level
-        dev = _deviations(val, cred, roles, dims, pillar_kind, active_weight)
-        n_k, n_c = pillar_kind.shape[0], cred.shape[0]
-        n_t = dev.shape[2]
+    if roles[R_ZPIL] >= 0:  # the standardised pillars (unit, year, dimension), overall
+        pillar_kind = _i1(t, A_PILLAR_KIND)  # credibility in credibility's place, then the
+        dev = deviations(val, cred, roles, dims, pillar_kind, active_weight)  # common level
+        pillar_weight = _f2(t, A_PILLAR_WEIGHT)
+        pil, sds = read_pillars(cred, dev, val, roles, dims, pillar_kind, active_weight,
+                                pillar_weight)  # fmt: skip
+        n_k, n_c = pil.shape[0], pil.shape[1]  # and the map back (model._read_pillars)
         for c in range(n_c):
-            total = 0.0
             for kk in range(n_k):
-                value = cred[c] + dev[kk, c // n_t, c % n_t]
-                out[k + c * n_k + kk] = value
-                total += value
-            out[at_cred + c] = total / n_k
+                out[k + c * n_k + kk] = pil[kk, c]
+        overall, _ = overall_credibility(pil, active_weight)
+        _copy_into(out, at_cred, overall)
         k = _copy_into(out, k + n_c * n_k, cred)
+        for kk in range(n_k):  # raw = read * sd + mean
+            mean = val[roles[R_PLLOC] + kk]
+            if pillar_kind[kk] == DYN_STATIC:
+                raw = cred + dev[kk].ravel()
+                mean = 0.0
+                for c in range(n_c):
+                    mean += pillar_weight[kk, c] * raw[c]
+            out[k + kk] = mean
+            out[k + n_k + kk] = sds[kk]

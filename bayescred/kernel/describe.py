@@ -290,6 +290,11 @@ def _signal_latent(structure: ModelStructure) -> dict:
             np.int64,
         ),
         **_member_signals(structure),
+        "pillar_weight": (
+            structure.pillar_weight.reshape(len(structure.dimensions), -1)
+            if structure.pillar_weight is not None
+            else np.zeros((1, structure.n_units * structure.n_years))
+        ),
     }
 
 
@@ -342,6 +347,8 @@ def _stored(model, blocks) -> list[tuple[str, tuple[int, ...]]]:
         "kappa_violate",
         "pillar",
         "credibility_common",
+        "pillar_mean_raw",
+        "pillar_sd_raw",
     ):
         if det in deterministics:
             dims = model.named_vars_to_dims.get(det) or ()

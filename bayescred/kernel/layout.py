@@ -155,6 +155,7 @@ ARRAYS = (
     ("pillar_sigma", np.int64, 1),  # (pillar,): its element of sigma_pillar (0 when shared)
     ("sig_member", np.int64, 1),  # (signal,): 1 = member-level, reads its member's mean
     ("member_weight", np.float64, 1),  # (unit * year,): member-year averaging weights
+    ("pillar_weight", np.float64, 2),  # (pillar, unit * year): standardisation weights
 )
 
 # Sampler coordinates (random walk): nutpie samples xs = (x~, log c, m), not the model's x.
@@ -242,6 +243,7 @@ PRECOND_ARRAYS = (
     A_PILLAR_SIGMA,
     A_SIG_MEMBER,
     A_MEMBER_WEIGHT,
+    A_PILLAR_WEIGHT,
     A_SAMPLER_KIND,
     A_SAMPLER_REF,
     A_SAMPLER_PAR,
@@ -254,7 +256,7 @@ PRECOND_ARRAYS = (
     A_PRE_SCALE_AT,
     A_PRE_SPREAD_AT,
     A_PRE_SPREAD,
-) = range(50)
+) = range(51)
 N_ARRAYS = len(ARRAYS)
 N_PRECOND = N_ARRAYS + len(SAMPLER_ARRAYS)  # first PRECOND_ARRAYS row of the table
 N_UNITS = N_PRECOND + len(PRECOND_ARRAYS)  # the row that points at the model units' addresses

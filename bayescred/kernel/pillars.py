@@ -38,6 +38,7 @@ from .layout import (
     R_YEAR,
     R_ZPIL,
 )
+from .latent import _standardise, _standardise_grad
 from .scalars import kernel_function
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -52,7 +53,7 @@ def _persistence(val, roles, kind, phi_at):
 
 
 @kernel_function()
-def _deviations(val, cred, roles, dims, pillar_kind, active):
+def deviations(val, cred, roles, dims, pillar_kind, active):
     """Each pillar's deviation from the common level ``cred``, (pillar, unit, year):
     ``exp(log scale) * pillar_state + location - cred`` (dynamic pillars), or the static
     deviation (its first coordinate) in every year; 0 outside the unit's span (``active``,
@@ -76,22 +77,23 @@ def _deviations(val, cred, roles, dims, pillar_kind, active):
 
 
 @kernel_function()
-def scale_terms(val, gval, roles, dims, pillar_kind, aux, active):
-    """model._sampler_scale_terms for each dynamic pillar over its active values (the
-    Jacobian of its coordinates' scale and the auxiliary density of their own log scale and
-    location, spread ``aux / sqrt(values)``), and standard normal for its coordinates
-    outside the units' spans; a static pillar's unused log scale and location are standard
-    normal."""
+def scale_terms(val, gval, roles, dims, pillar_kind, aux, active, pillar_weight):
+    """model._sampler_scale_terms for each dynamic pillar over the values where its signals
+    are observed (``pillar_weight`` > 0: the Jacobian of its coordinates' scale and the
+    auxiliary density of their own log scale and location, spread ``aux / sqrt(values)``),
+    and standard normal for its coordinates outside the units' spans; a static pillar's
+    unused log scale and location are standard normal."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_all = n_u * n_t
-    n = 0
-    for i in range(n_all):
-        if active[i] > 0.0:
-            n += 1
-    sd = aux / math.sqrt(n)
     oz, osc, olc = roles[R_ZPIL], roles[R_PLSCALE], roles[R_PLLOC]
     lp = 0.0
     for k in range(pillar_kind.shape[0]):
+        weight = pillar_weight[k]
+        n = 0
+        for i in range(n_all):
+            if weight[i] > 0.0:
+                n += 1
+        sd = aux / math.sqrt(n)
         if pillar_kind[k] == DYN_STATIC:
             a, b = val[osc + k], val[olc + k]
             lp += -0.5 * (a * a + b * b) - 2.0 * HALF_LOG_2PI
@@ -101,23 +103,23 @@ def scale_terms(val, gval, roles, dims, pillar_kind, aux, active):
         at = oz + k * n_all
         total = 0.0
         for i in range(n_all):
-            if active[i] > 0.0:
+            if weight[i] > 0.0:
                 total += val[at + i]
-            else:  # an unused coordinate
+            if active[i] <= 0.0:  # an unused coordinate
                 x = val[at + i]
                 lp += -0.5 * x * x - HALF_LOG_2PI
                 gval[at + i] -= x
         mean = total / n
         ss = 0.0
         for i in range(n_all):
-            if active[i] > 0.0:
+            if weight[i] > 0.0:
                 ss += (val[at + i] - mean) ** 2
         var = ss / n
         log_sd = 0.5 * math.log(var)
         lp += (n - 1) * val[osc + k] - 0.5 * (log_sd / sd) ** 2 - 0.5 * (mean / sd) ** 2
         gval[osc + k] += n - 1
         for i in range(n_all):
-            if active[i] > 0.0:
+            if weight[i] > 0.0:
                 gval[at + i] -= (log_sd / (sd * sd)) * (val[at + i] - mean) / (n * var)
                 gval[at + i] -= (mean / (sd * sd)) / n
     return lp
@@ -170,13 +172,61 @@ def deviation_prior(dev, g_dev, val, gval, roles, dims, pillar_kind, pillar_phi,
 
 
 @kernel_function()
-def signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit, pillar_kind,
-                  pillar_phi, pillar_sigma, direction, active):  # fmt: skip
-    """Each signal's latent value, flat (signal, unit, year): pillar + extra / slope, with
-    extra its year effect and unit offset (link scale); and the pillars' deviations."""
+def read_pillars(cred, dev, val, roles, dims, pillar_kind, active, pillar_weight):
+    """The pillars as signals read them, (pillar, unit * year), on their own standard scale
+    (``model._pillars``): a dynamic pillar's coordinates in its span (``(cred - location)
+    / scale`` outside it), a static pillar ``cred + dev`` standardised with its weights
+    ``pillar_weight``; and the sd that maps each back to the common level's scale."""
+    n_k, n_c = dev.shape[0], cred.shape[0]
+    oz, osc, olc = roles[R_ZPIL], roles[R_PLSCALE], roles[R_PLLOC]
+    pil = np.empty((n_k, n_c))
+    sds = np.empty(n_k)
+    for k in range(n_k):
+        if pillar_kind[k] == DYN_STATIC:
+            pil[k], sds[k] = _standardise(cred + dev[k].ravel(), pillar_weight[k])
+            continue
+        scale, loc = math.exp(val[osc + k]), val[olc + k]
+        sds[k] = scale
+        for c in range(n_c):
+            if active[c] > 0.0:
+                pil[k, c] = val[oz + k * n_c + c]
+            else:
+                pil[k, c] = (cred[c] - loc) / scale
+    return pil, sds
+
+
+@kernel_function()
+def read_pillars_grad(g_pil, pil, sds, val, gval, g_dev, g_cred, roles, pillar_kind, active,
+                      pillar_weight):  # fmt: skip
+    """Reverse of :func:`read_pillars`: into the coordinates, log scale and location (in
+    ``gval``), or for a static pillar into ``g_dev`` and ``g_cred``."""
+    n_k, n_u, n_t = g_dev.shape[0], g_dev.shape[1], g_dev.shape[2]
+    n_c = n_u * n_t
+    oz, osc, olc = roles[R_ZPIL], roles[R_PLSCALE], roles[R_PLLOC]
+    for k in range(n_k):
+        if pillar_kind[k] == DYN_STATIC:
+            g_raw = _standardise_grad(g_pil[k], pil[k], sds[k], pillar_weight[k])
+            for c in range(n_c):
+                g_dev[k, c // n_t, c % n_t] += g_raw[c]
+                g_cred[c] += g_raw[c]
+            continue
+        for c in range(n_c):
+            g = g_pil[k, c]
+            if active[c] > 0.0:
+                gval[oz + k * n_c + c] += g
+            elif g != 0.0:  # (nothing reads a pillar outside its span; for exactness)
+                g_cred[c] += g / sds[k]
+                gval[olc + k] -= g / sds[k]
+                gval[osc + k] -= g * pil[k, c]
+
+
+@kernel_function()
+def signal_latent(cred, pil, val, roles, dims, sig_pillar, sig_year, sig_unit, direction):
+    """Each signal's latent value, flat (signal, unit, year): its standardised pillar
+    (``pil``; credibility itself for a signal in no pillar) + extra / slope, with extra its
+    year effect and unit offset (link scale)."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
-    dev = _deviations(val, cred, roles, dims, pillar_kind, active)
     n_s = sig_pillar.shape[0]
     lat = np.empty(n_s * n_c)
     for j in range(n_s):
@@ -184,12 +234,10 @@ def signal_latent(cred, val, roles, dims, sig_pillar, sig_year, sig_unit, pillar
         inv_slope = 1.0 / (direction[j] * val[roles[R_LOADING] + j])
         for u in range(n_u):
             for t in range(n_t):
-                v = cred[u * n_t + t]
-                if k >= 0:
-                    v += dev[k, u, t]
+                v = pil[k, u * n_t + t] if k >= 0 else cred[u * n_t + t]
                 extra = _extra(val, roles, sig_year[j], sig_unit[j], u, t, n_u, n_t)
                 lat[j * n_c + u * n_t + t] = v + extra * inv_slope
-    return lat, dev
+    return lat
 
 
 @kernel_function(inline="always")
@@ -204,11 +252,10 @@ def _extra(val, roles, y, o, u, t, n_u, n_t):
 
 
 @kernel_function()
-def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
-                       sig_unit, pillar_kind, direction, active):  # fmt: skip
-    """Reverse of :func:`signal_latent`: adds into ``g_cred`` and ``gval`` (with the
-    loading's term of ``extra / slope``); ``g_dev`` holds the deviations' gradient from
-    their prior and receives the signals'."""
+def signal_latent_grad(g_lat, g_pil, val, gval, g_cred, roles, dims, sig_pillar, sig_year,
+                       sig_unit, direction):  # fmt: skip
+    """Reverse of :func:`signal_latent`: adds into ``g_pil`` (or ``g_cred``) and ``gval``
+    (with the loading's term of ``extra / slope``)."""
     n_u, n_t = dims[DIM_UNITS], dims[DIM_YEARS]
     n_c = n_u * n_t
     oy, oo = roles[R_YEAR], roles[R_OFFSET]
@@ -220,9 +267,10 @@ def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar,
         for u in range(n_u):
             for t in range(n_t):
                 g = g_lat[j * n_c + u * n_t + t]
-                g_cred[u * n_t + t] += g
                 if k >= 0:
-                    g_dev[k, u, t] += g
+                    g_pil[k, u * n_t + t] += g
+                else:
+                    g_cred[u * n_t + t] += g
                 if y < 0 and o < 0:
                     continue
                 g_extra = g * inv_slope
@@ -233,11 +281,10 @@ def signal_latent_grad(g_lat, g_dev, val, gval, g_cred, roles, dims, sig_pillar,
                 # d(extra / (dir * loading)) / d loading = -extra / (dir * loading^2)
                 g_load -= g_extra * _extra(val, roles, y, o, u, t, n_u, n_t) / loading
         gval[roles[R_LOADING] + j] += g_load
-    _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind, active)
 
 
 @kernel_function()
-def _deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind, active):
+def deviations_grad(g_dev, val, gval, g_cred, roles, dims, pillar_kind, active):
     """Reverse of :func:`_deviations`: a dynamic pillar's deviation is its scaled and shifted
     coordinate minus the common level; a static pillar's years all read its first
     coordinate; outside the unit's span it is 0."""
