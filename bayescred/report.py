@@ -283,7 +283,8 @@ def _reputation_lines(effects) -> list[str]:
         "## Reputation",
         "",
         "How much an honoured crisis raises (`kappa_honor`) and a violated one lowers "
-        "(`kappa_violate`) the member's reputation, on credibility's scale, with "
+        "(`kappa_violate`) the member's reputation, on credibility's scale (with pillars: "
+        "on their common level's, which moves every pillar), with "
         f"{effects.prob:.0%} HDIs; `p_violation_costlier` = P(kappa_violate > kappa_honor).",
         "",
         markdown_table(effects.table),

@@ -86,10 +86,11 @@ PRIOR_DOCS: dict[str, str] = {
     "beta_followthrough": "effect of each crisis covariate ([follow_through] covariates; "
     "log-odds per sd of the covariate over the crises)",
     "cutpoints_followthrough": "cutpoints of follow-through when `partial` outcomes occur",
-    "sigma_pillar": "[dimensions]: how far each pillar strays from overall credibility (its "
-    "deviation's yearly innovation; static: its spread across units)",
-    "phi_pillar": "[dimensions], ar1 pillars: how long a pillar's deviation from overall "
-    "credibility lasts, year to year",
+    "sigma_pillar": "[dimensions]: how far each pillar strays from the pillars' common level "
+    "(its deviation's yearly innovation on the common level's scale; static: its spread "
+    "across units)",
+    "phi_pillar": "[dimensions], ar1 pillars: how long a pillar's deviation from the common "
+    "level lasts, year to year",
     "sigma_year": "year_effects: the yearly step of a signal's common year effect (its link "
     "scale)",
     "sigma_offset": "unit_offsets: the spread of the units' persistent offsets on a signal (its "
@@ -177,22 +178,23 @@ class DimensionSpec:
 
     signals: tuple[str, ...] = key(doc="the signals of this pillar (each signal in exactly "
                                    "one)")
-    dynamics: str = key("ar1", "how the pillar's deviation from overall credibility moves: "
-                        "ar1 reverts to it, random_walk drifts, static is one offset per unit",
+    dynamics: str = key("ar1", "how the pillar's deviation from the pillars' common level "
+                        "moves: ar1 reverts to it, random_walk drifts, static is one offset "
+                        "per unit",
                         Allowed(choices=DYNAMICS))
 
 
 @dataclass(frozen=True)
 class LatentSpec:
-    dynamics: str = key("random_walk", "how a unit's credibility moves from year to year",
+    dynamics: str = key("random_walk", "how a unit's credibility (with [dimensions]: the "
+                        "pillars' common level) moves from year to year",
                         Allowed(choices=DYNAMICS))
     covariates: tuple[str, ...] = key(
         (), "columns of the units table whose effect on credibility is estimated (gamma)"
     )
-    pillar_scale: str = key("shared", "[dimensions]: one sigma_pillar for every pillar "
-                            "(overall credibility is then their equal-weight common factor) "
-                            "or one per pillar (per_pillar: overall may follow the "
-                            "best-measured pillar)", Allowed(choices=("shared", "per_pillar")))
+    pillar_scale: str = key("shared", "[dimensions]: one sigma_pillar for every pillar (each "
+                            "strays from the common level alike) or one per pillar "
+                            "(per_pillar)", Allowed(choices=("shared", "per_pillar")))
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,18 @@ def test_pillars_and_overall_credibility_are_recovered(triad_fit):
 
 
 @pytest.mark.sampling
+def test_a_triad_recovers_the_reputation_effects(triad_fit):
+    """The kappas, on the common level's scale (simulate reports them there), within their
+    posterior's 95% interval: reputation moves the pillars' common level."""
+    sim, result = triad_fit
+    post = result.idata.posterior
+    for name in ("kappa_honor", "kappa_violate"):
+        draws = post[name].values.ravel()
+        low, high = np.quantile(draws, [0.025, 0.975])
+        assert low <= sim.params[name] <= high, (name, sim.params[name], low, high)
+
+
+@pytest.mark.sampling
 def test_a_triad_result_holds_pillars_their_correlation_and_no_sampler_coordinates(triad_fit):
     _, result = triad_fit
     post = result.posterior
