@@ -221,15 +221,17 @@ def rebuild(
 ) -> tuple[LatentDraws, np.ndarray, np.ndarray]:
     """The posterior's latent path per draw (simulated ``horizon`` years on) and its
     standardisation (mean, sd over the ``active`` cells), checked against the stored
-    credibility.  Both forms of the alliance baseline are tried (centred on ``level``, or
-    added to the path): the stored credibility says which one the fit used.
+    credibility (with ``[dimensions]``: the pillars' common level, ``credibility_common``,
+    which is what the path is there).  Both forms of the alliance baseline are tried
+    (centred on ``level``, or added to the path): the stored values say which one the fit
+    used.
 
     Raises
     ------
     RebuildError
         If the path cannot be rebuilt to match the stored credibility.
     """
-    stored = stack_draws(post, "credibility")
+    stored = stack_draws(post, "credibility_common" if "pillar" in post else "credibility")
     n_years = stored.shape[2]
     forms = (True, False) if len(panel.alliances) > 1 else (True,)
     worst = ""

@@ -181,3 +181,28 @@ def test_a_spending_rise_moves_its_pillar_most(triad_fit, tmp_path):
     assert (tmp_path / "whatif" / "pillar_contrast.csv") in paths
     assert json.loads((tmp_path / "whatif" / "whatif.json").read_text())["pillars"] == list(TRIAD)
     assert f"among the pillars, cost_sharing of {first.member}/{first.alliance}" in answer.text()
+
+
+@pytest.mark.sampling
+def test_a_hypothetical_crisis_on_a_triad_moves_overall_credibility_through_reputation(
+    triad_fit,
+):
+    """The exact engine re-fits a pillar model with a hypothetical violated crisis; the
+    crisis's reputation effect on overall credibility (the standardised mean of the
+    pillars) is rebuilt draw by draw from the common level's path: zero before the
+    crisis, the sign of -kappa_violate after it."""
+    sim, result = triad_fit
+    unit = sim.units.iloc[0]
+    last = int(sim.observations.year.max())
+    scenario = bc.Scenario("reneged", horizon=2).crisis(unit.member, unit.alliance, last + 1,
+                                                        "violated")
+    answer = bc.whatif(result, scenario, draws=300, tune=300, chains=2)
+    assert answer.engine == "exact"
+    effect = answer.effect()
+    here = effect[(effect.member == unit.member) & (effect.alliance == unit.alliance)]
+    assert np.allclose(here[here.year <= last + 1]["mean"], 0.0, atol=1e-9)
+    after = here[here.year == last + 2]["mean"].iloc[0]
+    assert 1e-6 < abs(after) < 2.0, here
+    kv = result.idata.posterior["kappa_violate"].values.ravel()
+    if abs(kv.mean()) > 2 * kv.std():  # a clear reputation effect: reneging moves it down
+        assert np.sign(after) == -np.sign(kv.mean()), (after, kv.mean())

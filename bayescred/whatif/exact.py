@@ -53,7 +53,9 @@ def _exact(
         raw = latent.raw
         delta = hypothetical_shock(latent, bound)
     shock = None
-    if delta is not None:  # the same draw with and without the crises' shocks
+    if delta is not None and "pillar" in post:
+        shock = scen - _overall_without(post, raw, delta[:, latent.member_of_unit], active_s)
+    elif delta is not None:  # the same draw with and without the crises' shocks
         without = raw - delta[:, latent.member_of_unit]
         mean, sd = standardisation(without, active_s)
         shock = scen - (without - mean[:, None, None]) / sd[:, None, None]
@@ -86,3 +88,18 @@ def _pillar_draws(baseline, scenario, n_years: int) -> tuple | None:
     pad = ((0, 0), (0, 0), (0, n_years - base.shape[2]), (0, 0))
     names = [str(d) for d in scenario["pillar"]["dimension"].values]
     return np.pad(base, pad, constant_values=np.nan), stack_draws(scenario, "pillar"), names
+
+
+def _overall_without(post, raw, delta, active) -> np.ndarray:
+    """Overall credibility of a ``[dimensions]`` model in the same draw without the crises'
+    reputation shocks ``delta`` (S, U, T', raw scale of the common level): each raw pillar
+    less the shock on the common level's standard scale, its deviation held (model.
+    _read_pillars), then the standardised mean of the pillars over the ``active`` cells."""
+    n_years = raw.shape[2]
+    _, common_sd = standardisation(raw, active)
+    shift = delta[:, :, :n_years] / common_sd[:, None, None]  # on the common level's scale
+    pillar = stack_draws(post, "pillar")  # (S, U, T, K), each on its own standard scale
+    sd_raw = stack_draws(post, "pillar_sd_raw")  # (S, K)
+    without = (pillar - shift[..., None] / sd_raw[:, None, None, :]).mean(axis=3)
+    mean, sd = standardisation(without, active)
+    return (without - mean[:, None, None]) / sd[:, None, None]
