@@ -138,16 +138,17 @@ def mixing_statistics(result: CredibilityResult) -> tuple[xr.Dataset, xr.Dataset
     ones: years before a member joined are prior extrapolation (NaN here), and skipping
     them saves a third of the work on the US panel."""
     cache = result._cache()
-    if "mixing" not in cache:
+    active = _active(result)
+    key = ("mixing", None if active is None else active.values.tobytes())
+    if key not in cache:
         post = result.idata.posterior
-        active = _active(result)
         if active is not None:
             post = post.assign({
                 name: da.where(active) for name, da in post.data_vars.items()
                 if {"unit", "year"} <= set(da.dims)
             })
-        cache["mixing"] = mixing.rhat_ess(post)
-    return cache["mixing"]
+        cache[key] = mixing.rhat_ess(post)
+    return cache[key]
 
 
 def _active(result: CredibilityResult) -> xr.DataArray | None:

@@ -428,3 +428,56 @@ def test_numpy_likelihood_and_path_match_pymc(kinds):
     ccells = c.unit_idx.to_numpy() * n_years + c.year_idx.to_numpy()
     ours_ft = meas.followthrough(c, flat[:, ccells])
     np.testing.assert_allclose(ours_ft, pymc_logp["followthrough"], rtol=1e-9)
+
+
+def _loadings(values, sd=0.01, seed=0):
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    draws = np.asarray(values)[None, None, :] + sd * rng.normal(size=(2, 50, len(values)))
+    draws -= draws.mean(axis=(0, 1)) - np.asarray(values)  # means exactly ``values``
+    return xr.Dataset({"loading": (("chain", "draw", "signal"), draws)},
+                      coords={"signal": ["spending", "personnel"]})
+
+
+def test_a_refit_in_another_mode_is_named_by_its_loading():
+    """A pillar that follows its other signal shows in the loadings (spending 0.99 and
+    personnel 0.31 against 0.31 and 0.99); noise of the same mode does not."""
+    from bayescred.whatif.exact import _other_mode
+
+    base = _loadings([0.99, 0.31])
+    assert _other_mode(base, _loadings([0.99, 0.31], seed=1)) is None
+    found = _other_mode(base, _loadings([0.31, 0.99], seed=1))
+    assert "loading of 'spending'" in found and "baseline's 0.99" in found
+
+
+def test_the_exact_engine_refits_with_the_next_seed_until_the_mode_agrees():
+    """The re-fit is repeated with the next seed while it sits in another mode, and the
+    answer says so; after SEEDS disagreeing seeds it stops with a one-line error."""
+    from types import SimpleNamespace
+
+    from bayescred.errors import ResultError
+    from bayescred.whatif import exact
+
+    spec = bc.default_spec()
+    result = SimpleNamespace(spec=spec, scales={}, posterior=_loadings([0.99, 0.31]))
+    seeds = []
+
+    def fake_fit(spec, panel, **kwargs):
+        seeds.append(spec.sampler.seed)
+        flipped = len(seeds) == 1
+        post = _loadings([0.31, 0.99] if flipped else [0.99, 0.31], seed=len(seeds))
+        return SimpleNamespace(idata=SimpleNamespace(posterior=post), spec=spec)
+
+    refit, note = exact._refit_in_the_baseline_mode(result, None, fake_fit, None, None, None,
+                                                    False)
+    base_seed = spec.sampler.seed
+    assert seeds == [base_seed, base_seed + 1]
+    assert f"seed {base_seed + 1} agrees" in note
+
+    def always_flipped(spec, panel, **kwargs):
+        post = _loadings([0.31, 0.99])
+        return SimpleNamespace(idata=SimpleNamespace(posterior=post), spec=spec)
+
+    with pytest.raises(ResultError, match="another mode of the model"):
+        exact._refit_in_the_baseline_mode(result, None, always_flipped, None, None, None, False)

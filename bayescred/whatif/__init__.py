@@ -189,10 +189,8 @@ def whatif(
         result, bound, baseline, draws=draws, tune=tune, chains=chains, progress=progress
     )
     timings["exact_s"] = time.perf_counter() - t0
-    if engine == "exact" and not answer.reason:
-        answer.reason = "exact engine requested"
-    elif not answer.reason:
-        answer.reason = reason
+    why = "exact engine requested" if engine == "exact" else reason
+    answer.reason = f"{why}; {answer.reason}" if answer.reason else why
     return answer.finish(result, bound, baseline, hdi_prob, seed, timings, start)
 
 
