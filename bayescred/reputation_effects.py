@@ -3,8 +3,8 @@ each is positive, and whether reneging costs more than honouring earns.
 
 :func:`reputation_effects` summarises ``kappa_honor`` (how much an honoured crisis raises
 the member's reputation) and ``kappa_violate`` (how much a violated one lowers it), both on
-credibility's standardised scale (with ``[dimensions]``: the pillars' common level's), one row per crisis kind where the kappas carry a kind
-dimension (one row ``all`` otherwise).
+credibility's standardised scale (with ``[dimensions]``: the pillars' common level's), one
+row per crisis kind where the kappas carry a kind dimension (one row ``all`` otherwise).
 
 Saying "no reputation effect".  Where a kappa's prior allows only values >= 0 (the
 default ``HalfNormal``), every draw is >= 0 and P(kappa > 0) is 1 *by construction*: it

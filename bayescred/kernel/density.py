@@ -99,11 +99,11 @@ from .pillars import (
     extras_prior,
     member_mean,
     member_mean_grad,
+    read_pillars,
+    read_pillars_grad,
     scale_terms,
     signal_latent,
     signal_latent_grad,
-    read_pillars,
-    read_pillars_grad,
 )
 from .scalars import kernel_function, ordinal, sigmoid, softplus
 from .table import _f1, _f2, _i1, _i2

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from .latent import _standardise, _standardise_grad
 from .layout import (
     DIM_MEMBERS,
     DIM_UNITS,
@@ -38,7 +39,6 @@ from .layout import (
     R_YEAR,
     R_ZPIL,
 )
-from .latent import _standardise, _standardise_grad
 from .scalars import kernel_function
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
