@@ -520,7 +520,7 @@ def whatif(
     answer = run_whatif(
         fitted, plan, engine=engine, horizon=horizon, seed=seed, progress=interactive()
     )
-    answer.save(out)  # the PNG is drawn in this process
+    paths = answer.save(out)  # the PNG is drawn in this process
     t = answer.timings
     timing = f"{t['total_s']:.2f} s"
     if "sample_s" in t:
@@ -530,7 +530,7 @@ def whatif(
         )
     _say(answer.text())
     _say(f"engine: {answer.engine} — {answer.reason}; {timing}")
-    _say(f"wrote {out}/contrast.csv, trajectories.csv, whatif.json, whatif.png")
+    _say(f"wrote {out}/" + ", ".join(Path(p).name for p in paths))
 
 
 @app.command()
