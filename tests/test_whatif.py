@@ -440,15 +440,27 @@ def _loadings(values, sd=0.01, seed=0):
                       coords={"signal": ["spending", "personnel"]})
 
 
-def test_a_refit_in_another_mode_is_named_by_its_loading():
-    """A pillar that follows its other signal shows in the loadings (spending 0.99 and
-    personnel 0.31 against 0.31 and 0.99); noise of the same mode does not."""
+def _cost_sharing_spec(dimensions=True):
+    signals = {"spending": {"family": "lognormal"}, "personnel": {"family": "lognormal"}}
+    raw = {"name": "modes", "signals": signals}
+    if dimensions:
+        raw["dimensions"] = {"cost_sharing": ["spending", "personnel"]}
+    return bc.spec_from_dict(raw)
+
+
+def test_a_refit_in_another_mode_is_named_by_its_pillar():
+    """A pillar that follows its other signal shows as a swap of its loadings (spending 0.99
+    and personnel 0.31 against 0.31 and 0.99); noise of the same mode does not, nor a
+    loading that new data move alone, nor anything in a model without pillars."""
     from bayescred.whatif.exact import _other_mode
 
+    spec = _cost_sharing_spec()
     base = _loadings([0.99, 0.31])
-    assert _other_mode(base, _loadings([0.99, 0.31], seed=1)) is None
-    found = _other_mode(base, _loadings([0.31, 0.99], seed=1))
-    assert "loading of 'spending'" in found and "baseline's 0.99" in found
+    assert _other_mode(base, _loadings([0.99, 0.31], seed=1), spec) is None
+    assert _other_mode(base, _loadings([0.30, 0.31], seed=1), spec) is None  # one moved
+    found = _other_mode(base, _loadings([0.31, 0.99], seed=1), spec)
+    assert "cost_sharing follows 'personnel' instead of 'spending'" in found
+    assert _other_mode(base, _loadings([0.31, 0.99]), _cost_sharing_spec(False)) is None
 
 
 def test_the_exact_engine_refits_with_the_next_seed_until_the_mode_agrees():
@@ -459,7 +471,7 @@ def test_the_exact_engine_refits_with_the_next_seed_until_the_mode_agrees():
     from bayescred.errors import ResultError
     from bayescred.whatif import exact
 
-    spec = bc.default_spec()
+    spec = _cost_sharing_spec()
     result = SimpleNamespace(spec=spec, scales={}, posterior=_loadings([0.99, 0.31]))
     seeds = []
 

@@ -12,9 +12,10 @@ from ..runtime import stage
 from ..scenario import BoundScenario
 from .answer import Baseline, _Answer, hypothetical_shock
 
-# A re-fit whose loadings differ from the baseline's by more than this many combined
-# posterior sds settled in another mode of the model (a pillar following its other
-# signal): its contrasts would compare two readings of the pillars.  SEEDS re-fits at most.
+# A re-fit in which one signal's loading falls and another's of the same pillar rises, each
+# by more than this many combined posterior sds, settled in another mode of the model (the
+# pillar follows its other signal): its contrasts would compare two readings of the
+# pillars.  SEEDS re-fits at most.
 MODE_SDS = 5.0
 SEEDS = 3
 
@@ -118,7 +119,7 @@ def _refit_in_the_baseline_mode(result, panel, fit, draws, tune, chains, progres
         spec = result.spec.with_sampler(seed=seed + attempt)
         refit = fit(spec, panel, draws=draws, tune=tune, chains=chains, progress=progress,
                     scales=result.scales)
-        other = _other_mode(result.posterior, refit.idata.posterior)
+        other = _other_mode(result.posterior, refit.idata.posterior, result.spec)
         if other is None:
             if not attempt:
                 return refit, ""
@@ -132,19 +133,28 @@ def _refit_in_the_baseline_mode(result, panel, fit, draws, tune, chains, progres
     )
 
 
-def _other_mode(baseline, scenario) -> str | None:
-    """What shows that ``scenario`` sits in another mode than ``baseline``: a loading whose
-    posterior means differ by more than ``MODE_SDS`` combined sds (and by a tenth of the
-    baseline's); None when none does."""
-    if "loading" not in baseline or "loading" not in scenario:
+def _other_mode(baseline, scenario, spec) -> str | None:
+    """What shows that ``scenario`` sits in another mode than ``baseline``: within one
+    pillar of ``spec``, one signal's loading falls and another's rises, each by more than
+    ``MODE_SDS`` combined posterior sds (the pillar now follows the other signal); None when
+    no pillar shows it, and for a model without pillars (a scenario's new data may move a
+    loading by itself: only the swap within a pillar says "another mode")."""
+    if not spec.dimensions or "loading" not in baseline or "loading" not in scenario:
         return None
-    for signal in baseline["loading"]["signal"].values:
-        if signal not in scenario["loading"]["signal"].values:
+    known = set(map(str, scenario["loading"]["signal"].values))
+    for pillar, dim in spec.dimensions.items():
+        shifts = {}
+        for signal in (s for s in dim.signals if s in known):
+            b = baseline["loading"].sel(signal=signal).values.ravel()
+            s = scenario["loading"].sel(signal=signal).values.ravel()
+            shifts[signal] = ((s.mean() - b.mean()) / np.sqrt(b.var() + s.var() + 1e-300),
+                              s.mean(), b.mean())
+        if len(shifts) < 2:
             continue
-        b = baseline["loading"].sel(signal=signal).values.ravel()
-        s = scenario["loading"].sel(signal=signal).values.ravel()
-        gap = abs(b.mean() - s.mean())
-        if gap > MODE_SDS * np.sqrt(b.var() + s.var()) and gap > 0.1 * abs(b.mean()):
-            return (f"loading of {str(signal)!r} {s.mean():.3g} against the baseline's "
-                    f"{b.mean():.3g}")
+        down = min(shifts, key=lambda k: shifts[k][0])
+        up = max(shifts, key=lambda k: shifts[k][0])
+        if shifts[down][0] < -MODE_SDS and shifts[up][0] > MODE_SDS:
+            return (f"{pillar} follows {up!r} instead of {down!r} (loadings {shifts[up][1]:.3g} "
+                    f"and {shifts[down][1]:.3g} against the baseline's {shifts[up][2]:.3g} "
+                    f"and {shifts[down][2]:.3g})")
     return None
