@@ -143,6 +143,13 @@ def aligned_posterior(result: CredibilityResult, model: pm.Model) -> xr.Dataset:
     if "pillar_state" not in post and "pillar" in post:
         from .pillars import sampler_coordinates
 
+        missing = [v for v in ("credibility_common", "pillar_mean_raw", "pillar_sd_raw")
+                   if v not in post]
+        if missing:  # a pillar result of an earlier bayescred: another model of the pillars
+            raise ResultError(
+                f"posterior has pillars but no {', '.join(map(repr, missing))}: written by an "
+                "earlier bayescred whose pillar model differs; re-fit it with this version"
+            )
         post = post.assign(sampler_coordinates(post, result.spec))
     out = {}
     for rv in model.free_RVs:

@@ -206,3 +206,19 @@ def test_a_hypothetical_crisis_on_a_triad_moves_overall_credibility_through_repu
     kv = result.idata.posterior["kappa_violate"].values.ravel()
     if abs(kv.mean()) > 2 * kv.std():  # a clear reputation effect: reneging moves it down
         assert np.sign(after) == -np.sign(kv.mean()), (after, kv.mean())
+
+
+@pytest.mark.sampling
+def test_a_pillar_result_of_an_earlier_model_is_refused_in_one_line(triad_fit):
+    """A pillar posterior without the common level and the pillars' map back to it (an
+    earlier bayescred's) cannot be scored: one line naming what is missing."""
+    import dataclasses
+
+    from bayescred.errors import ResultError
+
+    _, result = triad_fit
+    idata = result.idata.copy()
+    idata.posterior = idata.posterior.drop_vars(["credibility_common", "pillar_sd_raw"])
+    old = dataclasses.replace(result, idata=idata)
+    with pytest.raises(ResultError, match="'credibility_common', 'pillar_sd_raw'.*re-fit"):
+        old.log_likelihood()
