@@ -188,7 +188,7 @@ def simulate(
             "credibility": cred.ravel(),
         }
     )
-    if deviations:  # the model's pillars and overall credibility (model._standard_pillars)
+    if deviations:  # the model's pillars and overall credibility (model._read_pillars)
         active = _active_cells(units, obs, crises, years)
         pillars = {name: _standard(cred + dev, active) for name, dev in deviations.items()}
         truth_df["credibility_common"] = cred.ravel()
@@ -245,9 +245,11 @@ def _units(rng, spec, n_units: int, n_members: int, n_alliances: int) -> pd.Data
 
 def _latent_path(rng, spec, truth, units, n_years, n_crises, mean_dev=0.0):
     """Raw credibility, with crises decided year by year (outcome -> reputation -> next).
-    With pillars the path is their common level and a crisis reads overall credibility,
-    the common level plus the pillars' mean deviation ``mean_dev`` (model._overall; the
-    deviations are on credibility's scale, which the raw path's is near)."""
+    With pillars the path is their common level, and a crisis reads overall credibility,
+    here the common level plus the pillars' mean deviation ``mean_dev``: the model's
+    standardised mean of the pillars (model._read_pillars) up to a location and scale that
+    are known only once the whole panel is drawn (the deviations are on credibility's
+    scale, which the raw path's is near)."""
     n_units = len(units)
     members = sorted(units.member.unique())
     m_idx = np.searchsorted(members, units.member)

@@ -215,7 +215,7 @@ def _followthrough(cred, val, gval, g_cred, roles, dims, crisis_cell, crisis_out
 @kernel_function()
 def overall_credibility(pil, active):
     """Overall credibility of a ``[dimensions]`` model: the standardised mean of the
-    standardised pillars (``model._standard_pillars``), and its raw sd."""
+    standardised pillars (``model._read_pillars``), and its raw sd."""
     n_k = pil.shape[0]
     mean = np.zeros(pil.shape[1])
     for k in range(n_k):
