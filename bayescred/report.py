@@ -290,6 +290,17 @@ def _reputation_lines(effects) -> list[str]:
         markdown_table(effects.table),
         "",
     ]
+    reversed_kinds = effects.table.index[effects.table["p_violation_costlier"] < 0.05]
+    for kind in reversed_kinds:  # an area expert would not believe these: say so
+        p = effects.table.loc[kind, "p_violation_costlier"]
+        lines += [
+            f"Caution, kind `{kind}`: reneging moves reputation *up* against honouring "
+            f"(P(kappa_violate > kappa_honor) = {p:.3f}), which no account of reputation "
+            "predicts. Read it as the kappas absorbing something else that moves with the "
+            "crises (with static levels, reputation is the only thing that moves a path), "
+            "not as a reputation effect.",
+            "",
+        ]
     if effects.sign_fixed:
         lines += [
             "The kappas' prior admits no negative value, so P(kappa > 0) is 1 by "

@@ -212,3 +212,19 @@ def test_spread_advice_is_offered_only_where_it_can_change_the_check():
     assert "floor in the `dispersion`" in _family_advice("negbinomial", "sd", "below", us)
     assert "higher values" not in _family_advice("beta", "sd", "below", plain_spec)
     assert "spread" in _family_advice("beta", "sd", "below", plain_spec)  # never empty
+
+
+def test_the_report_cautions_where_reneging_raises_reputation():
+    """A kind whose kappas say reneging moves reputation up against honouring gets a
+    caution line naming it; a kind with the expected order does not."""
+    import pandas as pd
+
+    from bayescred.report import _reputation_lines
+    from bayescred.reputation_effects import ReputationEffects
+
+    table = pd.DataFrame({"p_violation_costlier": [0.002, 0.6]},
+                         index=pd.Index(["dispute", "war"], name="kind"))
+    effects = ReputationEffects(table=table, prob=0.9, sign_fixed=False)
+    text = "\n".join(_reputation_lines(effects))
+    assert "Caution, kind `dispute`" in text and "0.002" in text
+    assert "kind `war`" not in text
